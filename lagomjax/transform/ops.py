@@ -1,0 +1,61 @@
+"""Small jittable array transforms: explained variance and rank transform."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from lagomjax._checks import as_float_array, check_rank_at_least, check_same_shape
+
+
+def explained_variance(y_true, y_pred):
+    r"""Fraction of the variance of ``y_true`` that ``y_pred`` explains.
+
+    .. math:: 1 - \frac{\mathrm{Var}(y - \hat y)}{\mathrm{Var}(y)}
+
+    Computed along axis 0; 2-D inputs ``[N, K]`` give the mean over the ``K`` columns (as
+    scikit-learn's ``explained_variance_score``). A column with zero variance scores 1 if it is
+    predicted exactly and 0 otherwise, so the result is always finite.
+
+    Args:
+      y_true, y_pred: ``[N]`` or ``[N, K]``, same shape.
+
+    Example:
+      >>> explained_variance([3, -0.5, 2, 7], [2.5, 0, 2, 8])
+      Array(0.9571734, dtype=float32)
+    """
+    y_true = as_float_array("y_true", y_true)
+    y_pred = as_float_array("y_pred", y_pred).astype(y_true.dtype)
+    check_same_shape("y_pred", y_pred, "y_true", y_true)
+    check_rank_at_least("y_true", y_true, 1)
+    if y_true.ndim > 2:
+        raise ValueError(f"y_true must be [N] or [N, K], got shape {tuple(y_true.shape)}")
+    var_residual = jnp.var(y_true - y_pred, axis=0)
+    var_true = jnp.var(y_true, axis=0)
+    safe = jnp.where(var_true > 0, var_true, 1.0)
+    score = jnp.where(var_true > 0, 1.0 - var_residual / safe, jnp.where(var_residual > 0, 0.0, 1.0))
+    return jnp.mean(score)
+
+
+def rank_transform(x, centered=True):
+    r"""Ranks of the entries along the last axis (0 for the smallest).
+
+    Centred ranks are :math:`\mathrm{rank} / (N - 1) - 0.5 \in [-0.5, 0.5]`, the fitness shaping of
+    OpenAI-ES (Salimans et al. 2017, arXiv:1703.03864). Ties are ranked by position.
+
+    Args:
+      x: ``[..., N]``.
+      centered: centre the ranks in ``[-0.5, 0.5]`` (float) instead of ``0..N-1`` (int).
+
+    Example:
+      >>> rank_transform([3, 14, 1])
+      Array([ 0. ,  0.5, -0.5], dtype=float32)
+      >>> rank_transform([3, 14, 1], centered=False)
+      Array([1, 2, 0], dtype=int32)
+    """
+    x = jnp.asarray(x)
+    check_rank_at_least("x", x, 1)
+    ranks = jnp.argsort(jnp.argsort(x, axis=-1, stable=True), axis=-1, stable=True)
+    if not centered:
+        return ranks
+    n = x.shape[-1]
+    return ranks.astype(jnp.result_type(float)) / max(n - 1, 1) - 0.5
