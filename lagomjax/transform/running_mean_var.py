@@ -46,9 +46,7 @@ def mean_var_update(state: MeanVarState, x) -> MeanVarState:
     """
     x = as_float_array("x", x).astype(state.mean.dtype)
     if x.shape[1:] != state.mean.shape:
-        raise ValueError(
-            f"x must be [N, *shape] with shape {tuple(state.mean.shape)}, got x.shape={tuple(x.shape)}"
-        )
+        raise ValueError(f"x must be [N, *shape] with shape {tuple(state.mean.shape)}, got x.shape={tuple(x.shape)}")
     mean, var, count = _chan(jnp, state.mean, state.var, state.count, x)
     return MeanVarState(mean=mean, var=var, count=count.astype(state.count.dtype))
 

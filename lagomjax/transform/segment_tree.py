@@ -1,6 +1,7 @@
 """Array-backed, jittable segment trees for prioritised replay: ``SegmentTree``, ``SumTree``, ``MinTree``.
 
-A tree is an immutable pytree (pass it through ``jit`` and ``lax.scan``): ``update`` returns a new tree. Leaves live at ``[size, 2 size)`` of one
+A tree is an immutable pytree (pass it through ``jit`` and ``lax.scan``): ``update`` returns a new
+tree. Leaves live at ``[size, 2 size)`` of one
 array (``size`` is ``capacity`` rounded up to a power of two; padding leaves hold the identity), node
 ``i`` holds ``op(node[2i], node[2i+1])`` and the root is node 1. A batched update writes the leaves and
 then recomputes only their ancestors, one vectorised step per tree level (``log2(size)`` steps,
@@ -9,7 +10,7 @@ unrolled at trace time), so it costs ``O(batch * log capacity)``.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -45,11 +46,11 @@ class SegmentTree:
     @classmethod
     def tree_unflatten(cls, aux, children):
         tree = object.__new__(cls)
-        tree.nodes, = children
+        (tree.nodes,) = children
         tree.capacity, tree.operation, tree.identity_element = aux
         return tree
 
-    def replace(self, nodes) -> "SegmentTree":
+    def replace(self, nodes) -> SegmentTree:
         return self.tree_unflatten(self.tree_flatten()[1], (nodes,))
 
     @property
@@ -64,7 +65,7 @@ class SegmentTree:
     def __getitem__(self, index):
         return self.nodes[self.size + jnp.asarray(index)]
 
-    def update(self, index, value) -> "SegmentTree":
+    def update(self, index, value) -> SegmentTree:
         """Set ``leaf[index] = value`` (scalars or 1-D batches) and return the new tree.
 
         With repeated indices in one batch the last occurrence wins, deterministically.
@@ -155,4 +156,3 @@ class MinTree(SegmentTree):
     def min(self, start=0, end=None):
         """Minimum of ``leaf[start:end]``."""
         return self.reduce(start, end)
-

@@ -45,11 +45,11 @@ def interp_curves(xs, ys, num_point=200):
         raise ValueError(f"xs and ys must hold the same number of curves, got {len(xs)} and {len(ys)}")
     xs = [np.asarray(x, dtype=np.float64) for x in xs]
     ys = [np.asarray(y, dtype=np.float64) for y in ys]
-    for i, (x, y) in enumerate(zip(xs, ys)):
+    for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
         if x.shape != y.shape or x.ndim != 1:
             raise ValueError(f"curve {i}: x and y must be 1-D of the same length, got {x.shape} and {y.shape}")
     new_x = np.linspace(min(x.min() for x in xs), max(x.max() for x in xs), num=num_point)
-    return new_x, [np.interp(new_x, x, y) for x, y in zip(xs, ys)]
+    return new_x, [np.interp(new_x, x, y) for x, y in zip(xs, ys, strict=True)]
 
 
 class Describe(NamedTuple):
@@ -80,6 +80,4 @@ def describe(x, axis=-1):
     x = np.asarray(x, dtype=np.float64)
     if x.size == 0:
         return Describe(count=0, mean=np.nan, std=np.nan, min=np.nan, max=np.nan)
-    return Describe(
-        count=x.shape[axis], mean=x.mean(axis), std=x.std(axis), min=x.min(axis), max=x.max(axis)
-    )
+    return Describe(count=x.shape[axis], mean=x.mean(axis), std=x.std(axis), min=x.min(axis), max=x.max(axis))
