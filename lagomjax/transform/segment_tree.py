@@ -82,7 +82,7 @@ class SegmentTree:
         nodes = self.nodes.at[pos].set(value, mode="drop")
         parent = pos
         for _ in range(_levels(self.size)):
-            parent = parent // 2
+            parent = jnp.where(keep, parent // 2, 2 * self.size)  # dropped entries stay out of range
             # Siblings sharing a parent write the same value, so duplicate parents are harmless.
             nodes = nodes.at[parent].set(self.operation(nodes[2 * parent], nodes[2 * parent + 1]), mode="drop")
         return self.replace(nodes=nodes)
