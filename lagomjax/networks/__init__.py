@@ -1,0 +1,39 @@
+"""Flax (linen) networks: layer builders, torsos, distribution heads, MDN, LSTMs, parameter helpers."""
+
+from lagomjax.networks.heads import (
+    CategoricalHead,
+    DiagGaussianHead,
+    TanhGaussianHead,
+    ValueHead,
+    tanh_gaussian,
+)
+from lagomjax.networks.init import calculate_gain, ortho_init
+from lagomjax.networks.layers import MLP, make_cnn, make_fc, make_transposed_cnn
+from lagomjax.networks.lstm import LayerNormLSTMCell, LSTMLayer, StackedLSTM, make_lnlstm
+from lagomjax.networks.mdn import MDNHead
+from lagomjax.networks.params import from_vec, linear_lr_scheduler, load, num_params, save, to_vec
+
+__all__ = [
+    "MLP",
+    "CategoricalHead",
+    "DiagGaussianHead",
+    "LSTMLayer",
+    "LayerNormLSTMCell",
+    "MDNHead",
+    "StackedLSTM",
+    "TanhGaussianHead",
+    "ValueHead",
+    "calculate_gain",
+    "from_vec",
+    "linear_lr_scheduler",
+    "load",
+    "make_cnn",
+    "make_fc",
+    "make_lnlstm",
+    "make_transposed_cnn",
+    "num_params",
+    "ortho_init",
+    "save",
+    "tanh_gaussian",
+    "to_vec",
+]

@@ -1,0 +1,73 @@
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import linen as nn
+
+from lagomjax.networks import MLP, calculate_gain, make_cnn, make_fc, make_transposed_cnn, ortho_init
+
+
+class Stack(nn.Module):
+    layers: list
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+def out_shape(layers, x):
+    model = Stack(layers)
+    return model.apply(model.init(jax.random.key(0), x), x).shape
+
+
+def test_make_fc_shapes():
+    assert out_shape(make_fc(3, [16, 8]), jnp.ones((5, 3))) == (5, 8)
+    with pytest.raises(ValueError, match="hidden_sizes"):
+        make_fc(3, [])
+
+
+def test_make_cnn_matches_pytorch_output_size():
+    # PyTorch: out = floor((in + 2p - k) / s) + 1
+    layers = make_cnn(3, channels=[8, 16], kernels=[4, 3], strides=[2, 1], paddings=[1, 0])
+    h = (32 + 2 * 1 - 4) // 2 + 1
+    h = (h + 0 - 3) // 1 + 1
+    assert out_shape(layers, jnp.ones((2, 32, 32, 3))) == (2, h, h, 16)
+    with pytest.raises(ValueError, match="same length"):
+        make_cnn(3, [8], [3, 3], [1], [0])
+
+
+def test_make_transposed_cnn_matches_pytorch_output_size():
+    # PyTorch: out = (in - 1) s - 2 p + k + output_padding
+    layers = make_transposed_cnn(
+        16, channels=[8, 3], kernels=[4, 3], strides=[2, 2], paddings=[1, 1], output_paddings=[0, 1]
+    )
+    h = (5 - 1) * 2 - 2 + 4 + 0
+    h = (h - 1) * 2 - 2 + 3 + 1
+    assert out_shape(layers, jnp.ones((2, 5, 5, 16))) == (2, h, h, 3)
+
+
+@pytest.mark.parametrize("nonlinearity, scale", [("relu", None), ("tanh", None), (None, 0.01), (None, 1.0)])
+def test_ortho_init_gain_and_bias(nonlinearity, scale):
+    kw = ortho_init(nonlinearity, weight_scale=scale or 1.0, constant_bias=0.3)
+    layer = nn.Dense(32, **kw)
+    params = layer.init(jax.random.key(1), jnp.ones((1, 32)))["params"]
+    W = np.asarray(params["kernel"], np.float64)
+    gain = calculate_gain(nonlinearity) if nonlinearity else scale
+    np.testing.assert_allclose(W.T @ W, gain**2 * np.eye(32), atol=1e-5 * max(gain**2, 1))
+    np.testing.assert_allclose(params["bias"], 0.3)
+    assert math.isclose(calculate_gain("relu"), math.sqrt(2))
+    with pytest.raises(ValueError, match="nonlinearity"):
+        calculate_gain("swish")
+
+
+def test_mlp_torso_shapes_layernorm_and_activation():
+    x = jnp.ones((4, 7))
+    for kw in [dict(), dict(layer_norm=True), dict(activation="relu"), dict(activation=jax.nn.gelu)]:
+        m = MLP((32, 16), **kw)
+        params = m.init(jax.random.key(0), x)
+        assert m.apply(params, x).shape == (4, 16)
+    params = MLP((8,), layer_norm=True).init(jax.random.key(0), x)
+    assert "LayerNorm_0" in params["params"]
