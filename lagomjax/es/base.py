@@ -1,0 +1,104 @@
+"""The ``Strategy`` interface shared by every evolution strategy, and best-so-far bookkeeping."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+
+class Strategy(NamedTuple):
+    """An evolution strategy as four pure functions (settings live in the factory's closure).
+
+    Attributes:
+      init: ``(x0 [D], sigma0) -> state``.
+      ask: ``(key, state) -> (solutions [popsize, D], state)``.
+      tell: ``(state, solutions [popsize, D], fitness [popsize]) -> state`` (minimisation; NaN counts
+        as the worst value).
+      result: ``state -> Result``.
+    """
+
+    init: Callable
+    ask: Callable
+    tell: Callable
+    result: Callable
+
+
+class Result(NamedTuple):
+    """What a run has found so far (lagom's / pycma's ``result``)."""
+
+    xbest: jnp.ndarray  # best solution ever evaluated, [D]
+    fbest: jnp.ndarray  # its fitness
+    evals_best: jnp.ndarray  # evaluation count at which it was found
+    evaluations: jnp.ndarray  # evaluations so far
+    iterations: jnp.ndarray  # generations told so far
+    xfavorite: jnp.ndarray  # the distribution's mean, [D]
+    stds: jnp.ndarray  # per-coordinate standard deviations of the search distribution, [D]
+
+
+@struct.dataclass
+class Best:
+    """Best-so-far record carried in every strategy state."""
+
+    x: jnp.ndarray
+    f: jnp.ndarray
+    evals_best: jnp.ndarray
+    evaluations: jnp.ndarray
+    iterations: jnp.ndarray
+
+
+def check_start(x0, sigma0, dtype=None):
+    """Validate and convert ``x0 [D]`` and ``sigma0`` (scalar, or ``[D]`` where allowed)."""
+    x0 = jnp.asarray(x0, dtype or jnp.result_type(float))
+    if x0.ndim != 1 or x0.shape[0] < 1:
+        raise ValueError(f"x0 must be a non-empty vector [D], got shape {tuple(x0.shape)}")
+    try:
+        finite = bool(np.all(np.isfinite(np.asarray(x0)))) and bool(np.all(np.isfinite(np.asarray(sigma0))))
+    except Exception:  # traced (inside jit/vmap): cannot check values
+        finite = True
+    if not finite:
+        raise ValueError(f"x0 and sigma0 must be finite, got x0={x0} and sigma0={sigma0}")
+    return x0
+
+
+def best_init(x0) -> Best:
+    i32 = jnp.int32
+    return Best(
+        x=x0,
+        f=jnp.asarray(jnp.inf, x0.dtype),
+        evals_best=jnp.zeros((), i32),
+        evaluations=jnp.zeros((), i32),
+        iterations=jnp.zeros((), i32),
+    )
+
+
+def check_told(popsize: int, dim: int, solutions, fitness):
+    """Shapes of what is told (checked at trace time); NaN fitness becomes +inf (the worst)."""
+    solutions = jnp.asarray(solutions)
+    fitness = jnp.asarray(fitness)
+    if solutions.shape != (popsize, dim):
+        raise ValueError(f"solutions must be [popsize, D] = {(popsize, dim)}, got shape {tuple(solutions.shape)}")
+    if fitness.shape != (popsize,):
+        raise ValueError(f"fitness must be [popsize] = ({popsize},), got shape {tuple(fitness.shape)}")
+    return solutions, jnp.where(jnp.isnan(fitness), jnp.inf, fitness)
+
+
+def best_update(best: Best, solutions, fitness) -> Best:
+    """Record the generation's best if it beats the best so far (fitness already NaN-free)."""
+    i = jnp.argmin(fitness)
+    better = fitness[i] < best.f
+    evaluations = best.evaluations + fitness.shape[0]
+    return Best(
+        x=jnp.where(better, solutions[i].astype(best.x.dtype), best.x),
+        f=jnp.where(better, fitness[i].astype(best.f.dtype), best.f),
+        evals_best=jnp.where(better, best.evaluations + i + 1, best.evals_best),
+        evaluations=evaluations,
+        iterations=best.iterations + 1,
+    )
+
+
+def make_result(best: Best, mean, stds) -> Result:
+    return Result(best.x, best.f, best.evals_best, best.evaluations, best.iterations, mean, stds)
