@@ -41,6 +41,8 @@ class CMAESState:
     factor: jnp.ndarray  # sampling factor A, C ~= A A^T ([D] when diagonal)
     whitener: jnp.ndarray  # C^{-1/2} for 'eigh', 1 / sqrt(C) when diagonal, unused () for 'cholesky'
     refreshed_at: jnp.ndarray  # generation of the last refresh of factor / whitener
+    asked: jnp.ndarray  # [popsize, D] the solutions of the last ask ...
+    asked_z: jnp.ndarray  # [popsize, D] ... and their standard-normal draws: tell reuses them when told exactly these
     best: Best
 
 
@@ -156,6 +158,8 @@ def cmaes(
             factor=eye,
             whitener=jnp.zeros((), dt) if mode == "cholesky" else eye,
             refreshed_at=jnp.zeros((), jnp.int32),
+            asked=jnp.full((popsize, n), jnp.nan, dt),
+            asked_z=jnp.zeros((popsize, n), dt),
             best=best_init(x0),
         )
 
@@ -170,10 +174,12 @@ def cmaes(
             d = jnp.sqrt(jnp.maximum(d2, jnp.finfo(C.dtype).tiny))
             factor = B * d
             whitener = (B / d) @ B.T
-        else:
-            C = 0.5 * (C + C.T)
-            L = jnp.linalg.cholesky(C)
-            ok = jnp.all(jnp.isfinite(L))  # keep the last factor if rounding broke positive definiteness
+        else:  # the Cholesky factorisation reads only the lower triangle: no need to symmetrise
+            # C is symmetric and only its lower triangle is read, so skip jnp's symmetrisation pass
+            L = lax.linalg.cholesky(C, symmetrize_input=False)
+            # keep the last factor if rounding broke positive definiteness (JAX then returns NaNs; the
+            # last diagonal entry, computed last, is NaN whenever any step failed)
+            ok = jnp.isfinite(L[-1, -1])
             factor = jnp.where(ok, L, state.factor)
             whitener = state.whitener
         return state.replace(C=C, factor=factor, whitener=whitener, refreshed_at=state.best.iterations)
@@ -189,11 +195,16 @@ def cmaes(
     def ask(key, state: CMAESState):
         n = state.mean.shape[0]
         _, mode, gap = setup(n)
-        due = state.best.iterations - state.refreshed_at >= gap
-        state = lax.cond(due, lambda s: refresh(s, mode), lambda s: s, state)
+        if gap == 1:  # static: refresh every generation, no branch
+            state = refresh(state, mode)
+        else:
+            due = state.best.iterations - state.refreshed_at >= gap
+            state = lax.cond(due, lambda s: refresh(s, mode), lambda s: s, state)
         z = jax.random.normal(key, (popsize, n), state.mean.dtype)
-        y = z * state.factor if mode == "diagonal" else z @ state.factor.T
-        return state.mean + state.sigma * y, state
+        # einsum contracts against the factor's rows in place (``z @ factor.T`` would copy a transpose)
+        y = z * state.factor if mode == "diagonal" else jnp.einsum("ij,pj->pi", state.factor, z)
+        x = state.mean + state.sigma * y
+        return x, state.replace(asked=x, asked_z=z)
 
     def tell(state: CMAESState, solutions, fitness) -> CMAESState:
         n = state.mean.shape[0]
@@ -203,18 +214,36 @@ def cmaes(
         best = best_update(state.best, solutions, fitness)
         dt = state.mean.dtype
         w = p.weights.astype(dt)
-        ys = ((solutions - state.mean) / state.sigma)[jnp.argsort(fitness, stable=True)]
+        order = jnp.argsort(fitness, stable=True)
+        ys = ((solutions - state.mean) / state.sigma)[order]
         y_w = jnp.maximum(w, 0.0) @ ys
         mean = state.mean + state.sigma * y_w
         cs, cc, c1, cmu = p.cs, p.cc, p.c1, p.cmu
-        ps = (1 - cs) * state.ps + math.sqrt(cs * (2 - cs) * p.mueff) * whiten(state, y_w[None], mode)[0]
+        # C^{-1/2} of y_w and of the samples with negative weights (the worst lambda - mu). When told
+        # exactly what ask returned these are the draws z (C^{-1/2} y = z, y_w -> sum w z), which
+        # saves a triangular solve; otherwise whiten the solutions as told.
+        # (Not for 'eigh', whose symmetric C^{-1/2} y = B z; there whitening is a cheap small matmul.)
+        to_whiten = jnp.concatenate([y_w[None], ys[p.mu :]])
+        if mode == "eigh":
+            white = whiten(state, to_whiten, mode)
+        else:
+            z = state.asked_z[order]
+            white = lax.cond(
+                jnp.all(solutions == state.asked),
+                lambda: jnp.concatenate([(jnp.maximum(w, 0.0) @ z)[None], z[p.mu :]]),
+                lambda: whiten(state, to_whiten, mode),
+            )
+        ps = (1 - cs) * state.ps + math.sqrt(cs * (2 - cs) * p.mueff) * white[0]
         norm_ps = jnp.linalg.norm(ps)
         g = best.iterations.astype(dt)
         hsig = (norm_ps / jnp.sqrt(1 - (1 - cs) ** (2 * g)) < (1.4 + 2 / (n + 1)) * p.chi_n).astype(dt)
         pc = (1 - cc) * state.pc + hsig * math.sqrt(cc * (2 - cc) * p.mueff) * y_w
-        # active weights: negative ones are rescaled by n / ||C^{-1/2} y||^2
-        wz2 = jnp.sum(jnp.square(whiten(state, ys, mode)), axis=-1)
-        w_circ = jnp.where(w >= 0, w, w * n / jnp.maximum(wz2, jnp.finfo(dt).tiny))
+        # active weights: negative ones (all after the mu-th) are rescaled by n / ||C^{-1/2} y||^2
+        wz2 = jnp.sum(jnp.square(white[1:]), axis=-1)
+        w_neg = w[p.mu :]
+        w_circ = jnp.concatenate(
+            [w[: p.mu], jnp.where(w_neg >= 0, w_neg, w_neg * n / jnp.maximum(wz2, jnp.finfo(dt).tiny))]
+        )
         decay = 1 + c1 * (1 - hsig) * cc * (2 - cc) - c1 - cmu * jnp.sum(w)
         if mode == "diagonal":
             C = decay * state.C + c1 * pc**2 + cmu * (w_circ @ ys**2)

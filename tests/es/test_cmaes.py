@@ -162,3 +162,19 @@ def test_bad_input_raises():
         es.cmaes(4, decomposition="qr")
     with pytest.raises(ValueError, match="dim"):
         es.cmaes(None)
+
+
+@pytest.mark.parametrize("kw", [dict(decomposition="cholesky"), dict(diagonal=True), dict(decomposition="eigh")])
+def test_reusing_ask_draws_equals_whitening_the_told_solutions(kw):
+    """tell reuses ask's z when told exactly the asked solutions; whitening them gives the same state."""
+    strategy = es.cmaes(8, **kw)
+    state = strategy.init(jnp.zeros(5), 0.7)
+    ask, tell = jax.jit(strategy.ask), jax.jit(strategy.tell)
+    for g in range(4):  # a few generations so that C is no longer the identity
+        x, state = ask(jax.random.key(g), state)
+        state = tell(state, x, es.ellipsoid(x))
+    x, state = ask(jax.random.key(9), state)
+    fast = tell(state, x, es.ellipsoid(x))
+    slow = tell(state.replace(asked=jnp.full_like(state.asked, jnp.nan)), x, es.ellipsoid(x))
+    for field in ("mean", "sigma", "C", "pc", "ps"):
+        np.testing.assert_allclose(getattr(fast, field), getattr(slow, field), rtol=2e-4, atol=1e-6)
