@@ -1,0 +1,350 @@
+r"""Jittable, vmappable functional environments and pure wrappers.
+
+An environment here is a Python object holding only configuration, with two pure methods::
+
+    state, obs = env.reset(key)
+    state, obs, reward, terminated, truncated, info = env.step(key, state, action)
+
+All arrays live in ``state`` (a pytree), so ``reset``/``step`` jit, ``vmap`` and ``lax.scan``, and
+``info`` has the same keys at every step. ``terminated`` (an MDP terminal) and ``truncated`` (a time
+limit) are never merged.
+
+The physics come from gymnasium's own ``FuncEnv`` implementations (``gymnasium.envs.phys2d``), adapted
+by :class:`FuncEnvAdapter`; any other ``FuncEnv`` plugs in the same way. Wrappers compose by holding
+an inner environment and extending its state:
+
+* :class:`TimeLimit`, :class:`AutoReset` (keeps the true final observation in ``info['next_obs']``),
+  :class:`EpisodeStatistics`, :class:`ClipAction`, :class:`RescaleAction` work on one environment
+  or on a batch (their arithmetic is elementwise);
+* :class:`VmapEnv` turns one environment into ``num_envs`` (a leading batch axis on everything);
+* :class:`NormalizeObservation` and :class:`NormalizeReward` keep running moments shared by every
+  environment of a batch, so put them outside :class:`VmapEnv` (inside it each environment would
+  keep its own moments).
+
+:func:`make` builds the standard stacks: ``make('CartPole-v1', num_envs=8)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+from gymnasium.envs.phys2d.cartpole import CartPoleFunctional, CartPoleParams
+from gymnasium.envs.phys2d.pendulum import PendulumFunctional, PendulumParams
+
+from lagomjax.transform.running_mean_var import MeanVarState, mean_var_init, mean_var_update
+
+EPS = 1e-8
+
+
+def _batch_shape(space, obs) -> tuple:
+    """Leading axes of ``obs`` beyond one observation of ``space`` (``()`` for a single environment)."""
+    return tuple(jnp.shape(obs)[: jnp.ndim(obs) - len(space.shape)])
+
+
+def _where(done, new, old):
+    """Per-environment select on pytrees whose leaves have ``done``'s shape as leading axes."""
+
+    def pick(n, o):
+        d = jnp.reshape(done, done.shape + (1,) * (n.ndim - done.ndim))
+        return jnp.where(d, n, o)
+
+    return jax.tree.map(pick, new, old)
+
+
+class JaxEnv:
+    """Base class: spaces describe one environment; subclasses implement ``reset`` and ``step``."""
+
+    observation_space: gym.spaces.Space
+    action_space: gym.spaces.Space
+
+    def reset(self, key):
+        raise NotImplementedError
+
+    def step(self, key, state, action):
+        raise NotImplementedError
+
+    @property
+    def unwrapped(self) -> JaxEnv:
+        return self
+
+
+class FuncEnvAdapter(JaxEnv):
+    """A gymnasium ``FuncEnv`` (with its params) as a :class:`JaxEnv`. Never truncates by itself."""
+
+    def __init__(self, func_env, params=None):
+        self.func_env = func_env
+        self.params = params if params is not None else func_env.get_default_params()
+        self.observation_space = func_env.observation_space
+        self.action_space = func_env.action_space
+
+    def reset(self, key):
+        state = self.func_env.initial(key, self.params)
+        return state, self._obs(state, key)
+
+    def _obs(self, state, key):
+        return jnp.asarray(self.func_env.observation(state, key, self.params), jnp.float32)
+
+    def step(self, key, state, action):
+        f, p = self.func_env, self.params
+        next_state = f.transition(state, action, key, p)
+        reward = jnp.asarray(f.reward(state, action, next_state, key, p), jnp.float32)
+        terminated = jnp.asarray(f.terminal(next_state, key, p), bool)
+        return next_state, self._obs(next_state, key), reward, terminated, jnp.zeros((), bool), {}
+
+
+class Wrapper(JaxEnv):
+    def __init__(self, env: JaxEnv):
+        self.env = env
+        self.observation_space = env.observation_space
+        self.action_space = env.action_space
+
+    @property
+    def unwrapped(self) -> JaxEnv:
+        return self.env.unwrapped
+
+
+@struct.dataclass
+class TimeLimitState:
+    inner: Any
+    t: jnp.ndarray  # steps taken in the current episode
+
+
+class TimeLimit(Wrapper):
+    """``truncated`` once ``max_episode_steps`` steps have been taken (as gymnasium's ``TimeLimit``)."""
+
+    def __init__(self, env, max_episode_steps: int):
+        super().__init__(env)
+        if max_episode_steps <= 0:
+            raise ValueError(f"max_episode_steps must be > 0, got {max_episode_steps}")
+        self.max_episode_steps = max_episode_steps
+
+    def reset(self, key):
+        inner, obs = self.env.reset(key)
+        return TimeLimitState(inner, jnp.zeros(_batch_shape(self.observation_space, obs), jnp.int32)), obs
+
+    def step(self, key, state, action):
+        inner, obs, reward, terminated, truncated, info = self.env.step(key, state.inner, action)
+        t = state.t + 1
+        return TimeLimitState(inner, t), obs, reward, terminated, truncated | (t >= self.max_episode_steps), info
+
+
+class VmapEnv(Wrapper):
+    """``num_envs`` copies of ``env`` stepped in lock-step (``jax.vmap``): everything gains an axis."""
+
+    def __init__(self, env, num_envs: int):
+        super().__init__(env)
+        if num_envs <= 0:
+            raise ValueError(f"num_envs must be > 0, got {num_envs}")
+        self.num_envs = num_envs
+
+    def reset(self, key):
+        return jax.vmap(self.env.reset)(jax.random.split(key, self.num_envs))
+
+    def step(self, key, state, action):
+        return jax.vmap(self.env.step)(jax.random.split(key, self.num_envs), state, action)
+
+
+class AutoReset(Wrapper):
+    """Reset every environment whose episode ended, in the same step (no data-dependent shapes).
+
+    The returned observation is the first of the new episode; ``info['next_obs']`` is always the
+    true next observation (the episode's final observation where it ended), which is what
+    bootstrapping at a truncation needs. ``terminated`` and ``truncated`` pass through unchanged.
+    """
+
+    def reset(self, key):
+        return self.env.reset(key)
+
+    def step(self, key, state, action):
+        k_step, k_reset = jax.random.split(key)
+        state, obs, reward, terminated, truncated, info = self.env.step(k_step, state, action)
+        done = terminated | truncated
+        reset_state, reset_obs = self.env.reset(k_reset)
+        info = {**info, "next_obs": obs}
+        return _where(done, reset_state, state), _where(done, reset_obs, obs), reward, terminated, truncated, info
+
+
+@struct.dataclass
+class EpisodeStatisticsState:
+    inner: Any
+    episode_return: jnp.ndarray
+    episode_length: jnp.ndarray
+
+
+class EpisodeStatistics(Wrapper):
+    """Track undiscounted return and length; where an episode ends, ``info['episode_return']`` and
+    ``info['episode_length']`` hold its totals and ``info['episode_done']`` is true."""
+
+    def reset(self, key):
+        inner, obs = self.env.reset(key)
+        batch = _batch_shape(self.observation_space, obs)
+        return EpisodeStatisticsState(inner, jnp.zeros(batch, jnp.float32), jnp.zeros(batch, jnp.int32)), obs
+
+    def step(self, key, state, action):
+        inner, obs, reward, terminated, truncated, info = self.env.step(key, state.inner, action)
+        ret = state.episode_return + reward
+        length = state.episode_length + 1
+        done = terminated | truncated
+        info = {**info, "episode_return": ret, "episode_length": length, "episode_done": done}
+        new = EpisodeStatisticsState(inner, jnp.where(done, 0.0, ret), jnp.where(done, 0, length))
+        return new, obs, reward, terminated, truncated, info
+
+
+@struct.dataclass
+class NormalizeObservationState:
+    inner: Any
+    moments: MeanVarState
+
+
+class NormalizeObservation(Wrapper):
+    r"""``clip((obs - mean) / sqrt(var + 1e-8), -clip, clip)`` with running moments of every returned
+    observation (one Chan update per step over the whole batch). ``info['next_obs']`` is normalised
+    with the same moments. ``constant_moments=(mean, var)`` freezes them (evaluation)."""
+
+    def __init__(self, env, clip: float = 5.0, constant_moments=None):
+        super().__init__(env)
+        self.clip = clip
+        self.constant_moments = constant_moments
+
+    def _moments(self, moments):
+        if self.constant_moments is None:
+            return moments.mean, moments.var
+        return tuple(jnp.asarray(m, jnp.float32) for m in self.constant_moments)
+
+    def _normalize(self, moments, obs):
+        mean, var = self._moments(moments)
+        return jnp.clip((obs - mean) / jnp.sqrt(var + EPS), -self.clip, self.clip).astype(obs.dtype)
+
+    def _update(self, moments, obs):
+        if self.constant_moments is not None:
+            return moments
+        return mean_var_update(
+            moments, jnp.reshape(obs, (-1, *self.observation_space.shape)).astype(moments.mean.dtype)
+        )
+
+    def reset(self, key):
+        inner, obs = self.env.reset(key)
+        moments = self._update(mean_var_init(self.observation_space.shape, jnp.float32), obs)
+        return NormalizeObservationState(inner, moments), self._normalize(moments, obs)
+
+    def step(self, key, state, action):
+        inner, obs, reward, terminated, truncated, info = self.env.step(key, state.inner, action)
+        moments = self._update(state.moments, obs)
+        if "next_obs" in info:
+            info = {**info, "next_obs": self._normalize(moments, info["next_obs"])}
+        return (
+            NormalizeObservationState(inner, moments),
+            self._normalize(moments, obs),
+            reward,
+            terminated,
+            truncated,
+            info,
+        )
+
+
+@struct.dataclass
+class NormalizeRewardState:
+    inner: Any
+    returns: jnp.ndarray  # running discounted return per environment
+    moments: MeanVarState
+
+
+class NormalizeReward(Wrapper):
+    r"""``clip(r / sqrt(Var[G] + 1e-8), -clip, clip)`` where ``G <- r + gamma G`` is the running
+    discounted return, reset to 0 at every episode end. No mean is subtracted (that would change
+    the optimal policy). ``constant_var`` freezes the variance. The raw reward stays in
+    ``info['raw_reward']``."""
+
+    def __init__(self, env, clip: float = 10.0, gamma: float = 0.99, constant_var=None):
+        super().__init__(env)
+        if not 0.0 <= gamma <= 1.0:
+            raise ValueError(f"gamma must lie in [0, 1], got {gamma}")
+        self.clip, self.gamma, self.constant_var = clip, gamma, constant_var
+
+    def reset(self, key):
+        inner, obs = self.env.reset(key)
+        batch = _batch_shape(self.observation_space, obs)
+        return NormalizeRewardState(inner, jnp.zeros(batch, jnp.float32), mean_var_init((), jnp.float32)), obs
+
+    def step(self, key, state, action):
+        inner, obs, reward, terminated, truncated, info = self.env.step(key, state.inner, action)
+        returns = reward + self.gamma * state.returns
+        moments = state.moments
+        if self.constant_var is None:
+            moments = mean_var_update(moments, jnp.reshape(returns, (-1,)))
+            var = moments.var
+        else:
+            var = jnp.asarray(self.constant_var, jnp.float32)
+        scaled = jnp.clip(reward / jnp.sqrt(var + EPS), -self.clip, self.clip).astype(reward.dtype)
+        returns = jnp.where(terminated | truncated, 0.0, returns)
+        info = {**info, "raw_reward": reward}
+        return NormalizeRewardState(inner, returns, moments), obs, scaled, terminated, truncated, info
+
+
+class ClipAction(Wrapper):
+    """Clip continuous actions to the action space's bounds."""
+
+    def step(self, key, state, action):
+        space = self.action_space
+        return self.env.step(key, state, jnp.clip(action, space.low, space.high))
+
+
+class RescaleAction(Wrapper):
+    """Accept actions in ``[low, high]`` (default ``[-1, 1]``) and map them affinely onto the action space."""
+
+    def __init__(self, env, low: float = -1.0, high: float = 1.0):
+        super().__init__(env)
+        inner = env.action_space
+        self.inner_low, self.inner_high = np.asarray(inner.low), np.asarray(inner.high)
+        self.low, self.high = low, high
+        self.action_space = gym.spaces.Box(low, high, inner.shape, inner.dtype)
+
+    def step(self, key, state, action):
+        frac = (jnp.clip(action, self.low, self.high) - self.low) / (self.high - self.low)
+        return self.env.step(key, state, self.inner_low + frac * (self.inner_high - self.inner_low))
+
+
+# gymnasium's phys2d CartPole sets polemass_length = masspole + length (0.6); CartPole-v1 uses
+# masspole * length (0.05). Fix it so the functional twin reproduces CartPole-v1.
+FUNCTIONAL_ENVS = {
+    "CartPole-v1": (lambda: FuncEnvAdapter(CartPoleFunctional(), CartPoleParams(polemass_length=0.05)), 500),
+    "Pendulum-v1": (lambda: FuncEnvAdapter(PendulumFunctional(), PendulumParams()), 200),
+}
+
+
+def make(
+    env_id: str,
+    num_envs: int | None = None,
+    *,
+    auto_reset: bool = True,
+    episode_statistics: bool = True,
+    normalize_obs: bool = False,
+    normalize_reward: bool = False,
+    gamma: float = 0.99,
+    max_episode_steps: int | None = None,
+) -> JaxEnv:
+    """The functional twin of a gymnasium id, with gymnasium's time limit.
+
+    Stack (inside out): physics -> TimeLimit -> VmapEnv (if ``num_envs``) -> AutoReset ->
+    EpisodeStatistics -> NormalizeObservation -> NormalizeReward.
+    """
+    if env_id not in FUNCTIONAL_ENVS:
+        raise ValueError(f"no functional twin for {env_id!r}; available: {sorted(FUNCTIONAL_ENVS)}")
+    build, limit = FUNCTIONAL_ENVS[env_id]
+    env = TimeLimit(build(), max_episode_steps or limit)
+    if num_envs is not None:
+        env = VmapEnv(env, num_envs)
+    if auto_reset:
+        env = AutoReset(env)
+    if episode_statistics:
+        env = EpisodeStatistics(env)
+    if normalize_obs:
+        env = NormalizeObservation(env)
+    if normalize_reward:
+        env = NormalizeReward(env, gamma=gamma)
+    return env

@@ -1,0 +1,109 @@
+"""gymnasium wrappers for lagom's Python path (any gymnasium environment: MuJoCo, Atari, your own)."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+import gymnasium as gym
+import numpy as np
+
+from lagomjax.data import StepType, TimeStep
+from lagomjax.transform import RunningMeanVar
+
+
+class RecordEpisodeStatistics(gym.Wrapper):
+    """At each episode end, ``info['episode'] = {'return', 'horizon', 'time'}``; the last
+    ``deque_size`` returns and horizons are kept in ``return_queue`` / ``horizon_queue``."""
+
+    def __init__(self, env, deque_size=100):
+        super().__init__(env)
+        self.return_queue = deque(maxlen=deque_size)
+        self.horizon_queue = deque(maxlen=deque_size)
+        self._return, self._horizon, self._t0 = 0.0, 0, 0.0
+
+    def reset(self, **kwargs):
+        self._return, self._horizon = 0.0, 0
+        self._t0 = time.perf_counter()
+        return self.env.reset(**kwargs)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self._return += float(reward)
+        self._horizon += 1
+        if terminated or truncated:
+            episode = {"return": self._return, "horizon": self._horizon, "time": time.perf_counter() - self._t0}
+            info = {**info, "episode": episode}
+            self.return_queue.append(self._return)
+            self.horizon_queue.append(self._horizon)
+        return obs, reward, terminated, truncated, info
+
+
+class NormalizeObservation(gym.ObservationWrapper):
+    """``clip((obs - mean) / sqrt(var + 1e-8))`` with running moments (float64, ``RunningMeanVar``);
+    ``constant_moments=(mean, var)`` freezes them."""
+
+    def __init__(self, env, clip=5.0, constant_moments=None):
+        super().__init__(env)
+        self.clip = clip
+        self.constant_moments = constant_moments
+        self.obs_moments = RunningMeanVar(shape=env.observation_space.shape)
+
+    def observation(self, observation):
+        if self.constant_moments is None:
+            self.obs_moments([observation])
+            mean, var = self.obs_moments.mean, self.obs_moments.var
+        else:
+            mean, var = self.constant_moments
+        out = np.clip((observation - mean) / np.sqrt(var + 1e-8), -self.clip, self.clip)
+        return out.astype(np.asarray(observation).dtype)
+
+
+class NormalizeReward(gym.Wrapper):
+    """``clip(r / sqrt(Var[G] + 1e-8))`` with ``G <- r + gamma G`` the running discounted return,
+    reset to 0 at every episode end; no mean is subtracted. ``constant_var`` freezes the variance."""
+
+    def __init__(self, env, clip=10.0, gamma=0.99, constant_var=None):
+        super().__init__(env)
+        if not 0.0 <= gamma <= 1.0:
+            raise ValueError(f"gamma must lie in [0, 1], got {gamma}")
+        self.clip, self.gamma, self.constant_var = clip, gamma, constant_var
+        self.reward_moments = RunningMeanVar(shape=())
+        self.all_returns = 0.0
+
+    def reset(self, **kwargs):
+        self.all_returns = 0.0
+        return self.env.reset(**kwargs)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.all_returns = reward + self.gamma * self.all_returns
+        if self.constant_var is None:
+            self.reward_moments([self.all_returns])
+            var = self.reward_moments.var
+        else:
+            var = self.constant_var
+        if terminated or truncated:
+            self.all_returns = 0.0
+        scaled = float(np.clip(reward / np.sqrt(var + 1e-8), -self.clip, self.clip))
+        return obs, scaled, terminated, truncated, {**info, "raw_reward": reward}
+
+
+class TimeStepEnv(gym.Wrapper):
+    """Returns lagom's :class:`~lagomjax.data.TimeStep` from ``reset`` and ``step``. It never
+    auto-resets, so the last time step carries the true last observation.
+
+    ``info['TimeLimit.truncated']`` is true when the episode was cut without reaching a terminal;
+    ``info['terminated']`` and ``info['truncated']`` keep gymnasium's two flags.
+    """
+
+    def reset(self, **kwargs) -> TimeStep:
+        obs, info = self.env.reset(**kwargs)
+        return TimeStep(StepType.FIRST, obs, None, None, dict(info))
+
+    def step(self, action) -> TimeStep:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        done = bool(terminated or truncated)
+        info = {**info, "terminated": bool(terminated), "truncated": bool(truncated)}
+        info["TimeLimit.truncated"] = bool(truncated and not terminated)
+        return TimeStep(StepType.LAST if done else StepType.MID, obs, float(reward), done, info)

@@ -1,0 +1,168 @@
+import gymnasium as gym
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lagomjax import envs
+from lagomjax.envs.functional import TimeLimitState
+
+
+def balance(obs):
+    """A controller that keeps CartPole up for a while (so episodes run long and also fail)."""
+    x, x_dot, theta, theta_dot = obs
+    return int(theta + 0.3 * theta_dot + 0.02 * x + 0.05 * x_dot > 0)
+
+
+@pytest.mark.parametrize(
+    "max_steps, policy, ending",
+    [(500, "random", "terminated"), (500, "balance", "truncated"), (60, "balance", "truncated")],
+)
+def test_cartpole_matches_gymnasium_step_for_step(max_steps, policy, ending):
+    ref = gym.make("CartPole-v1", max_episode_steps=max_steps)
+    ours = envs.make("CartPole-v1", auto_reset=False, episode_statistics=False, max_episode_steps=max_steps)
+    step = jax.jit(ours.step)
+    rng = np.random.default_rng(max_steps)
+    seen = {"terminated": 0, "truncated": 0}
+    for episode in range(3):
+        obs, _ = ref.reset(seed=episode)
+        t = 0
+        while True:
+            state = TimeLimitState(jnp.asarray(ref.unwrapped.state, jnp.float32), jnp.asarray(t, jnp.int32))
+            action = int(rng.integers(2)) if policy == "random" else balance(obs)
+            obs, reward, terminated, truncated, _ = ref.step(action)
+            _, o, r, te, tr, _ = step(jax.random.key(t), state, jnp.asarray(action))
+            t += 1
+            np.testing.assert_allclose(o, obs, rtol=1e-5, atol=1e-5)
+            assert float(r) == reward and bool(te) == terminated and bool(tr) == truncated, (t, te, tr)
+            if terminated or truncated:
+                seen["terminated" if terminated else "truncated"] += 1
+                break
+    assert seen[ending] > 0  # the terminating / truncating steps were compared too
+
+
+def test_pendulum_matches_gymnasium_step_for_step_including_truncation():
+    ref = gym.make("Pendulum-v1")
+    ours = envs.make("Pendulum-v1", auto_reset=False, episode_statistics=False)
+    step = jax.jit(ours.step)
+    rng = np.random.default_rng(0)
+    obs, _ = ref.reset(seed=0)
+    for t in range(200):
+        state = TimeLimitState(jnp.asarray(ref.unwrapped.state, jnp.float32), jnp.asarray(t, jnp.int32))
+        action = rng.uniform(-2.5, 2.5, size=(1,)).astype(np.float32)  # also outside the bounds: clipped
+        obs, reward, terminated, truncated, _ = ref.step(action)
+        _, o, r, te, tr, _ = step(jax.random.key(t), state, jnp.asarray(action))
+        np.testing.assert_allclose(o, obs, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(r, reward, rtol=1e-5, atol=1e-5)
+        assert not bool(te) and bool(tr) == truncated == (t == 199)
+
+
+def test_initial_states_match_gymnasium_ranges():
+    st, obs = jax.jit(envs.make("CartPole-v1", num_envs=2000).reset)(jax.random.key(0))
+    assert obs.shape == (2000, 4) and float(jnp.abs(obs).max()) <= 0.05
+    _, obs = envs.make("Pendulum-v1", num_envs=2000).reset(jax.random.key(0))
+    theta = np.arctan2(obs[:, 1], obs[:, 0])
+    assert np.abs(theta).max() > 3.0 and np.abs(obs[:, 2]).max() <= 1.0
+
+
+def test_auto_reset_keeps_true_final_observation_and_flags_apart():
+    env = envs.make("CartPole-v1", num_envs=16, episode_statistics=False, max_episode_steps=30)
+    state, obs = env.reset(jax.random.key(0))
+    step = jax.jit(env.step)
+    inner_step = jax.jit(env.env.step)  # the same env without AutoReset
+    n_term = n_trunc = 0
+    for t in range(80):
+        action = jnp.asarray(np.random.default_rng(t).integers(0, 2, 16))
+        key = jax.random.key(t)
+        new_state, new_obs, _, term, trunc, info = step(key, state, action)
+        # what the env produced before any reset, with the same key split as AutoReset
+        _, true_next, _, term2, trunc2, _ = inner_step(jax.random.split(key)[0], state, action)
+        np.testing.assert_array_equal(info["next_obs"], true_next)
+        np.testing.assert_array_equal(term, term2)
+        np.testing.assert_array_equal(trunc, trunc2)
+        done = np.asarray(term | trunc)
+        # where an episode ended the returned obs is a fresh start, elsewhere it is the true next obs
+        np.testing.assert_array_equal(np.asarray(new_obs)[~done], np.asarray(true_next)[~done])
+        assert np.all(np.abs(np.asarray(new_obs)[done]) <= 0.05)
+        assert np.all(np.asarray(new_state.t)[done] == 0)
+        n_term += int(term.sum())
+        n_trunc += int((trunc & ~term).sum())
+        state = new_state
+    assert n_term > 0 and n_trunc > 0
+
+
+def test_episode_statistics_equal_a_python_loop():
+    env = envs.make("CartPole-v1", num_envs=4)
+    policy = envs.random_policy(env)
+    state, obs = env.reset(jax.random.key(1))
+    (_, _), batch = jax.jit(lambda k, s, o: envs.rollout(env, policy, k, s, o, 300))(jax.random.key(2), state, obs)
+    rewards, done = np.asarray(batch.rewards), np.asarray(batch.terminated | batch.truncated)
+    for b in range(4):
+        ret = length = 0
+        for t in range(300):
+            ret, length = ret + rewards[t, b], length + 1
+            if done[t, b]:
+                assert batch.info["episode_done"][t, b]
+                np.testing.assert_allclose(batch.info["episode_return"][t, b], ret)
+                assert int(batch.info["episode_length"][t, b]) == length
+                ret = length = 0
+            else:
+                assert not batch.info["episode_done"][t, b]
+
+
+def test_normalize_observation_moments_equal_numpy():
+    env = envs.make("Pendulum-v1", num_envs=8, normalize_obs=True)
+    policy = envs.random_policy(env)
+    raw = envs.make("Pendulum-v1", num_envs=8)
+    state, obs = env.reset(jax.random.key(3))
+    raw_state, raw_obs = raw.reset(jax.random.key(3))
+    (s, _), batch = envs.rollout(env, policy, jax.random.key(4), state, obs, 50)
+    (_, _), raw_batch = envs.rollout(raw, policy, jax.random.key(4), raw_state, raw_obs, 50)
+    seen = np.concatenate([np.asarray(raw_obs)[None], np.asarray(raw_batch.next_obs)])
+    # the moments saw the reset observations and every observation returned after a step; with
+    # no episode ending in 50 steps these are exactly the raw next observations
+    np.testing.assert_allclose(s.moments.mean, seen.reshape(-1, 3).mean(0), rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(s.moments.var, seen.reshape(-1, 3).var(0), rtol=1e-3, atol=1e-4)
+    expected = np.clip((np.asarray(raw_batch.next_obs[-1]) - s.moments.mean) / np.sqrt(s.moments.var + 1e-8), -5, 5)
+    np.testing.assert_allclose(batch.next_obs[-1], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_normalize_reward_scales_by_discounted_return_std_and_resets_at_episode_end():
+    env = envs.make("CartPole-v1", num_envs=3, normalize_reward=True, gamma=0.9)
+    policy = envs.random_policy(env)
+    state, obs = env.reset(jax.random.key(5))
+    (s, _), batch = envs.rollout(env, policy, jax.random.key(6), state, obs, 100)
+    raw, done = np.asarray(batch.info["raw_reward"]), np.asarray(batch.terminated | batch.truncated)
+    # Python loop: G <- r + gamma G, Chan moments over all envs per step, reset G at episode ends
+    G, n, mean, var = np.zeros(3), 1e-4, 0.0, 1.0
+    for t in range(100):
+        G = raw[t] + 0.9 * G
+        bm, bv, bn = G.mean(), G.var(), 3
+        delta, tot = bm - mean, n + bn
+        mean, var, n = mean + delta * bn / tot, (var * n + bv * bn + delta**2 * n * bn / tot) / tot, tot
+        np.testing.assert_allclose(batch.rewards[t], np.clip(raw[t] / np.sqrt(var + 1e-8), -10, 10), rtol=1e-4)
+        G = np.where(done[t], 0.0, G)
+    assert done.any()
+    np.testing.assert_allclose(s.returns, G, rtol=1e-5)  # no mean subtracted anywhere: rewards stay positive
+    assert np.all(np.asarray(batch.rewards) > 0)
+
+
+def test_action_wrappers():
+    base = envs.make("Pendulum-v1", auto_reset=False, episode_statistics=False)
+    rescaled = envs.RescaleAction(base)
+    clipped = envs.ClipAction(base)
+    state, _ = base.reset(jax.random.key(0))
+    _, o1, r1, *_ = rescaled.step(jax.random.key(1), state, jnp.array([0.5]))
+    _, o2, r2, *_ = base.step(jax.random.key(1), state, jnp.array([1.0]))
+    np.testing.assert_allclose(o1, o2)
+    _, o3, *_ = clipped.step(jax.random.key(1), state, jnp.array([7.0]))
+    _, o4, *_ = base.step(jax.random.key(1), state, jnp.array([2.0]))
+    np.testing.assert_allclose(o3, o4)
+    assert rescaled.action_space.low.tolist() == [-1.0]
+
+
+def test_make_errors():
+    with pytest.raises(ValueError, match="no functional twin"):
+        envs.make("Ant-v5")
+    with pytest.raises(ValueError, match="num_envs"):
+        envs.VmapEnv(envs.make("CartPole-v1", auto_reset=False), 0)
