@@ -20,6 +20,7 @@ def test_readme_python_snippets_run_and_show_true_values():
     np.testing.assert_allclose(out, [2.0, 1.0, 9.0, 8.0])
     assert [round(ns["eps"](i), 6) for i in range(5)] == [1.0, 0.7, 0.4, 0.1, 0.1]
     assert np.all(np.asarray(ns["results"].fbest) < 1e-8)  # the README says so
+    assert ns["batch"].obs.shape == (128, 1024, 4) and ns["batch"].terminated.shape == (128, 1024)
 
 
 def test_ci_reads_the_readme_test_command():
