@@ -21,6 +21,7 @@ def test_readme_python_snippets_run_and_show_true_values():
     assert [round(ns["eps"](i), 6) for i in range(5)] == [1.0, 0.7, 0.4, 0.1, 0.1]
     assert np.all(np.asarray(ns["results"].fbest) < 1e-8)  # the README says so
     assert ns["batch"].obs.shape == (128, 1024, 4) and ns["batch"].terminated.shape == (128, 1024)
+    assert ns["metrics"]["episode_return"].shape == (2, 39)
 
 
 def test_ci_reads_the_readme_test_command():
@@ -31,4 +32,4 @@ def test_ci_reads_the_readme_test_command():
     assert "pytest" in test_cmd and "ruff check" in test_cmd and 'pip install -e ".[test]"' in test_cmd
     main_cmd = re.search(r"<!-- main-command -->\s*```bash\n(.*?)\n```", README, flags=re.S).group(1)
     script = re.search(r"python (examples/\S+\.py)", main_cmd).group(1)
-    assert (ROOT / script).is_file()
+    assert (ROOT / script).is_file() and "ppo" in script and "--num-seeds" in main_cmd

@@ -98,10 +98,18 @@ class FuncEnvAdapter(JaxEnv):
 
 
 class Wrapper(JaxEnv):
+    """Delegates to ``env``; subclasses override what they change."""
+
     def __init__(self, env: JaxEnv):
         self.env = env
         self.observation_space = env.observation_space
         self.action_space = env.action_space
+
+    def reset(self, key):
+        return self.env.reset(key)
+
+    def step(self, key, state, action):
+        return self.env.step(key, state, action)
 
     @property
     def unwrapped(self) -> JaxEnv:
@@ -156,9 +164,6 @@ class AutoReset(Wrapper):
     true next observation (the episode's final observation where it ended), which is what
     bootstrapping at a truncation needs. ``terminated`` and ``truncated`` pass through unchanged.
     """
-
-    def reset(self, key):
-        return self.env.reset(key)
 
     def step(self, key, state, action):
         k_step, k_reset = jax.random.split(key)

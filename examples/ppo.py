@@ -1,0 +1,260 @@
+"""PPO (Schulman et al. 2017, arXiv:1707.06347), end to end inside one ``jax.jit``.
+
+    python examples/ppo.py --env CartPole-v1 --num-seeds 8 --total-steps 500000
+    python examples/ppo.py --env Pendulum-v1 --num-seeds 4 --total-steps 200000
+
+``make_train(config)(key)`` runs rollouts, GAE, the clipped-surrogate epochs and a deterministic
+evaluation in one compiled program, so ``jax.jit(jax.vmap(train))(keys)`` trains many seeds at once.
+Terminated and truncated episode ends are kept apart: time-limit truncations bootstrap from the value
+of the true final observation.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import distrax
+import flax.linen as nn
+import gymnasium as gym
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+from jax.experimental import io_callback
+
+from lagomjax import envs, metric, networks
+from lagomjax.baselines import driver
+from lagomjax.baselines.evaluation import evaluate
+from lagomjax.baselines.losses import clipped_surrogate_loss, normalize, value_loss
+
+
+@dataclass(frozen=True)
+class Config:
+    env_id: str = "CartPole-v1"  # a functional environment id (see lagomjax.envs.make)
+    num_envs: int = 4  # environments stepped in parallel per seed
+    num_steps: int = 128  # rollout length per update
+    total_steps: int = 500_000  # environment steps per seed
+    update_epochs: int = 4  # passes over each rollout
+    num_minibatches: int = 4  # minibatches per pass
+    lr: float = 2.5e-4  # Adam learning rate (linearly annealed to 0 when anneal_lr)
+    gamma: float = 0.99  # discount
+    gae_lambda: float = 0.95  # GAE lambda
+    clip_eps: float = 0.2  # PPO ratio clip
+    ent_coef: float = 0.01  # entropy bonus
+    vf_coef: float = 0.5  # value loss weight
+    max_grad_norm: float = 0.5  # global gradient-norm clip
+    anneal_lr: bool = True  # linear learning-rate decay over training
+    hidden_sizes: tuple = (64, 64)  # actor and critic torsos
+    activation: str = "tanh"  # torso nonlinearity
+    normalize_obs: bool = False  # running observation normalisation (shared by the seed's envs)
+    normalize_reward: bool = False  # reward scaling by the std of the discounted return
+    std0: float = 1.0  # initial action std (continuous actions)
+    eval_episodes: int = 16  # deterministic evaluation episodes at the end of training
+
+    @property
+    def batch_size(self) -> int:
+        return self.num_envs * self.num_steps
+
+    @property
+    def minibatch_size(self) -> int:
+        return self.batch_size // self.num_minibatches
+
+    @property
+    def num_updates(self) -> int:
+        return self.total_steps // self.batch_size
+
+    def __post_init__(self):
+        if self.batch_size % self.num_minibatches:
+            raise ValueError(
+                f"num_envs * num_steps = {self.batch_size} must be divisible by num_minibatches={self.num_minibatches}"
+            )
+        if self.num_updates < 1:
+            raise ValueError(f"total_steps={self.total_steps} is less than one rollout of {self.batch_size} steps")
+
+
+class ActorCritic(nn.Module):
+    """Separate actor and critic torsos; a categorical or diagonal-Gaussian policy head."""
+
+    action_space: gym.spaces.Space
+    hidden_sizes: tuple
+    activation: str
+    std0: float
+
+    @nn.compact
+    def __call__(self, obs):
+        h = self.hidden_sizes[-1]
+        actor = networks.MLP(self.hidden_sizes, self.activation)(obs)
+        if isinstance(self.action_space, gym.spaces.Discrete):
+            dist = networks.CategoricalHead(h, int(self.action_space.n))(actor)
+        else:
+            dist = networks.DiagGaussianHead(h, self.action_space.shape[0], self.std0)(actor)
+        value = networks.ValueHead(h)(networks.MLP(self.hidden_sizes, self.activation)(obs))
+        return dist, value
+
+
+@struct.dataclass
+class TrainState:
+    params: dict
+    opt_state: optax.OptState
+    env_state: object
+    obs: jnp.ndarray
+    key: jax.Array
+
+
+def mode(dist):
+    """The deterministic action: argmax of a categorical, the mean of a Gaussian."""
+    return dist.mode() if isinstance(dist, distrax.Categorical) else dist.mean()
+
+
+def make_env(config: Config, num_envs: int, obs_moments=None):
+    """Training env (``obs_moments=None``: running normalisers) or evaluation env (frozen moments, raw rewards)."""
+    training = obs_moments is None
+    env = envs.make(
+        config.env_id,
+        num_envs=num_envs,
+        normalize_obs=config.normalize_obs and training,
+        normalize_reward=config.normalize_reward and training,
+        gamma=config.gamma,
+    )
+    if config.normalize_obs and not training:
+        env = envs.NormalizeObservation(env, constant_moments=obs_moments)
+    return envs.RescaleAction(env) if isinstance(env.action_space, gym.spaces.Box) else env
+
+
+def make_train(config: Config, progress=None):
+    """``train(key) -> (TrainState, metrics)``; ``progress(update, episode_return)`` is called from
+    inside jit (host side) after every update when given."""
+    env = make_env(config, config.num_envs)
+    model = ActorCritic(env.action_space, config.hidden_sizes, config.activation, config.std0)
+    lr = (
+        optax.linear_schedule(config.lr, 0.0, config.num_updates * config.update_epochs * config.num_minibatches)
+        if config.anneal_lr
+        else config.lr
+    )
+    optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(lr, eps=1e-5))
+
+    def policy(params):
+        def act(key, obs):
+            dist, value = model.apply(params, obs)
+            action, logp = dist.sample_and_log_prob(seed=key)
+            return action, {"logp": logp, "value": value}
+
+        return act
+
+    def loss_fn(params, batch):
+        dist, values = model.apply(params, batch["obs"])
+        pg_loss, approx_kl, clip_frac = clipped_surrogate_loss(
+            dist.log_prob(batch["actions"]), batch["logp"], normalize(batch["advantages"]), config.clip_eps
+        )
+        v_loss = value_loss(values, batch["targets"])
+        entropy = jnp.mean(dist.entropy())
+        loss = pg_loss + config.vf_coef * v_loss - config.ent_coef * entropy
+        return loss, {
+            "pg_loss": pg_loss,
+            "v_loss": v_loss,
+            "entropy": entropy,
+            "approx_kl": approx_kl,
+            "clip_frac": clip_frac,
+        }
+
+    def sgd_step(params_opt, minibatch):
+        params, opt_state = params_opt
+        grads, stats = jax.grad(loss_fn, has_aux=True)(params, minibatch)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), stats
+
+    def epoch(carry, key):
+        params_opt, batch = carry
+        # The shuffle key comes from (update, epoch) only, not from the seed's key: under vmap over
+        # seeds a batched sort (random.permutation) wedged XLA:CPU's thread pool here, while an
+        # unbatched one is fine. Seeds share the minibatch order; their data and all else differ.
+        perm = jax.random.permutation(key, config.batch_size)
+        shuffled = jax.tree.map(
+            lambda x: x[perm].reshape(config.num_minibatches, config.minibatch_size, *x.shape[1:]), batch
+        )
+        params_opt, stats = jax.lax.scan(sgd_step, params_opt, shuffled)
+        return (params_opt, batch), stats
+
+    def update(ts: TrainState, i):
+        key, k_roll = jax.random.split(ts.key)
+        (env_state, obs), ro = envs.rollout(env, policy(ts.params), k_roll, ts.env_state, ts.obs, config.num_steps)
+        # values of the true next observations (the final one where an episode ended)
+        _, next_values = model.apply(ts.params, ro.next_obs)
+        values = ro.extras["value"]
+        advantages = metric.gae_rollout(
+            config.gamma, config.gae_lambda, ro.rewards, values, next_values, ro.terminated, ro.truncated
+        )
+        flat = lambda x: x.reshape(config.batch_size, *x.shape[2:])  # noqa: E731
+        batch = {
+            "obs": flat(ro.obs),
+            "actions": flat(ro.actions),
+            "logp": flat(ro.extras["logp"]),
+            "advantages": flat(advantages),
+            "targets": flat(advantages + values),
+        }
+        shuffle_keys = jax.random.split(jax.random.fold_in(jax.random.key(0), i), config.update_epochs)
+        ((params, opt_state), _), stats = jax.lax.scan(epoch, ((ts.params, ts.opt_state), batch), shuffle_keys)
+        done = ro.info["episode_done"]
+        n_done = done.sum()
+        episode_return = jnp.where(
+            n_done > 0, jnp.sum(ro.info["episode_return"] * done) / jnp.maximum(n_done, 1), jnp.nan
+        )
+        metrics = {
+            "env_steps": (i + 1) * config.batch_size,
+            "episode_return": episode_return,
+            **jax.tree.map(jnp.mean, stats),
+        }
+        if progress is not None:
+            # io_callback (unordered) rather than jax.debug.callback: the latter deadlocked XLA:CPU here
+            # under vmap over 8 seeds
+            io_callback(progress, None, i, episode_return, ordered=False)
+        return TrainState(params, opt_state, env_state, obs, key), metrics
+
+    def train(key):
+        k_init, k_env, k_train, k_eval = jax.random.split(key, 4)
+        env_state, obs = env.reset(k_env)
+        params = model.init(k_init, obs)
+        ts = TrainState(params, optimizer.init(params), env_state, obs, k_train)
+        ts, metrics = jax.lax.scan(update, ts, jnp.arange(config.num_updates))
+        metrics["eval_return"] = evaluate_policy(config, model, ts, k_eval)
+        return ts, metrics
+
+    return train
+
+
+def evaluate_policy(config: Config, model, ts: TrainState, key):
+    """Mean return of ``eval_episodes`` deterministic episodes (observation moments frozen at training's)."""
+    moments = _obs_moments(ts.env_state) if config.normalize_obs else None
+    env = make_env(config, config.eval_episodes, obs_moments=moments)
+    act = lambda obs: mode(model.apply(ts.params, obs)[0])  # noqa: E731
+    return evaluate(env, act, key, envs.functional.FUNCTIONAL_ENVS[config.env_id][1])[0]
+
+
+def _obs_moments(env_state):
+    """``(mean, var)`` of the NormalizeObservation wrapper somewhere in the env state."""
+    while not isinstance(env_state, envs.functional.NormalizeObservationState):
+        env_state = env_state.inner
+    return env_state.moments.mean, env_state.moments.var
+
+
+def main(argv=None):
+    config, extra = driver.config_from_args(
+        Config, argv, description=__doc__, num_seeds=8, seed=0, log_dir="logs/ppo", plot="ppo_learning_curve.png"
+    )
+    print(
+        f"PPO on {config.env_id}: {config.num_updates} updates x {config.batch_size} steps x {extra['num_seeds']} seeds"
+    )
+    _, metrics, timing = driver.run_seeds(make_train, config, extra["num_seeds"], seed=extra["seed"])
+    seeds = [extra["seed"] * 1000 + i for i in range(extra["num_seeds"])]
+    log = driver.write_logs(extra["log_dir"], config, metrics, seeds)
+    png = driver.plot_learning_curve(metrics, Path(extra["log_dir"]) / extra["plot"], f"PPO {config.env_id}")
+    print()
+    print(driver.results_table(f"PPO {config.env_id} (deterministic eval)", metrics["eval_return"], timing))
+    print(f"\nrun {timing['run_s']:.1f} s after {timing['compile_s']:.1f} s compile; logs in {log}; curve in {png}")
+    return metrics, timing
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
