@@ -15,12 +15,12 @@ steps; throughput is reported per second either way.
 from __future__ import annotations
 
 import argparse
-import time
 
 import gymnasium as gym
 import jax
 import jax.numpy as jnp
 import numpy as np
+from common import best_of
 from gymnasium.envs.phys2d.cartpole import CartPoleJaxVectorEnv
 
 from lagomjax import envs
@@ -29,16 +29,6 @@ try:
     import gymnax
 except ImportError:  # pragma: no cover - optional peer
     gymnax = None
-
-
-def best_of(fn, repeats):
-    jax.block_until_ready(fn())
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn())
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def lagomjax_scan(n, steps):

@@ -12,12 +12,12 @@ evosax comes from the ``bench`` extra (``pip install -e .[bench]``); without it 
 from __future__ import annotations
 
 import argparse
-import time
 
 import cma
 import jax
 import jax.numpy as jnp
 import numpy as np
+from common import best_of
 
 from lagomjax import es
 
@@ -27,16 +27,6 @@ except ImportError:  # pragma: no cover - optional peer
     CMA_ES = None
 
 objective = es.ellipsoid
-
-
-def best_of(fn, repeats):
-    jax.block_until_ready(fn())  # compile / warm up
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn())
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def lagomjax_run(D, P, G, **kw):
