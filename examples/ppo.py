@@ -22,7 +22,6 @@ import jax
 import jax.numpy as jnp
 import optax
 from flax import struct
-from jax.experimental import io_callback
 
 from lagomjax import envs, metric, networks
 from lagomjax.baselines import driver
@@ -123,9 +122,12 @@ def make_env(config: Config, num_envs: int, obs_moments=None):
     return envs.RescaleAction(env) if isinstance(env.action_space, gym.spaces.Box) else env
 
 
-def make_train(config: Config, progress=None):
-    """``train(key) -> (TrainState, metrics)``; ``progress(update, episode_return)`` is called from
-    inside jit (host side) after every update when given."""
+def make_parts(config: Config) -> driver.TrainParts:
+    """``init(key) -> state``, ``update(state, i) -> (state, metrics)``, ``finish(state, key) -> eval_return``.
+
+    :func:`make_train` scans ``update`` over all updates inside one jit; the command-line driver runs
+    the same ``update`` in chunks so that it can show progress between them.
+    """
     env = make_env(config, config.num_envs)
     model = ActorCritic(env.action_space, config.hidden_sizes, config.activation, config.std0)
     lr = (
@@ -206,22 +208,24 @@ def make_train(config: Config, progress=None):
             "episode_return": episode_return,
             **jax.tree.map(jnp.mean, stats),
         }
-        if progress is not None:
-            # io_callback (unordered) rather than jax.debug.callback: the latter deadlocked XLA:CPU here
-            # under vmap over 8 seeds
-            io_callback(progress, None, i, episode_return, ordered=False)
         return TrainState(params, opt_state, env_state, obs, key), metrics
 
-    def train(key):
-        k_init, k_env, k_train, k_eval = jax.random.split(key, 4)
+    def init(key):
+        k_init, k_env, k_train = jax.random.split(key, 3)
         env_state, obs = env.reset(k_env)
         params = model.init(k_init, obs)
-        ts = TrainState(params, optimizer.init(params), env_state, obs, k_train)
-        ts, metrics = jax.lax.scan(update, ts, jnp.arange(config.num_updates))
-        metrics["eval_return"] = evaluate_policy(config, model, ts, k_eval)
-        return ts, metrics
+        return TrainState(params, optimizer.init(params), env_state, obs, k_train)
 
-    return train
+    def finish(ts: TrainState, key):
+        return evaluate_policy(config, model, ts, jax.random.fold_in(key, 1))
+
+    return driver.TrainParts(init, update, finish)
+
+
+def make_train(config: Config):
+    """``train(key) -> (TrainState, metrics)``: the whole training and a deterministic evaluation in
+    one jittable function; ``metrics`` have a leading update axis, ``metrics['eval_return']`` is scalar."""
+    return driver.train_from_parts(make_parts(config), config.num_updates)
 
 
 def evaluate_policy(config: Config, model, ts: TrainState, key):
@@ -246,7 +250,7 @@ def main(argv=None):
     print(
         f"PPO on {config.env_id}: {config.num_updates} updates x {config.batch_size} steps x {extra['num_seeds']} seeds"
     )
-    _, metrics, timing = driver.run_seeds(make_train, config, extra["num_seeds"], seed=extra["seed"])
+    _, metrics, timing = driver.run_seeds(make_parts(config), config, extra["num_seeds"], seed=extra["seed"])
     seeds = [extra["seed"] * 1000 + i for i in range(extra["num_seeds"])]
     log = driver.write_logs(extra["log_dir"], config, metrics, seeds)
     png = driver.plot_learning_curve(metrics, Path(extra["log_dir"]) / extra["plot"], f"PPO {config.env_id}")

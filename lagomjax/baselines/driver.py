@@ -1,14 +1,17 @@
-"""Host-side driver shared by the example scripts: flags from a typed config, a progress bar fed
-from inside ``jit``, many seeds in one compiled program, lagom's log layout, a table and a plot."""
+"""Host-side driver shared by the example scripts: flags from a typed config, many seeds in one
+compiled program run in chunks under a progress bar, lagom's log layout, a table and a plot."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from lagomjax.logger import Logger
@@ -40,55 +43,69 @@ def config_from_args(config_cls, argv=None, description=None, **extra_flags):
     return config_cls(**args), extras
 
 
-class Progress:
-    """A tqdm bar over updates, advanced from inside ``jit`` by :meth:`callback`.
+class TrainParts(NamedTuple):
+    """A training run as three pure functions (an example's ``make_parts(config)``)."""
 
-    Under ``vmap`` over seeds the callback runs once per seed per update; the bar shows the furthest
-    update any seed has finished, with the latest mean episode return.
+    init: Callable  # key -> state
+    update: Callable  # (state, update index) -> (state, metrics of this update)
+    finish: Callable  # (state, key) -> final evaluation return
+
+
+def train_from_parts(parts: TrainParts, num_updates: int):
+    """``train(key) -> (state, metrics)``: every update in one ``lax.scan``, then the evaluation."""
+
+    def train(key):
+        state, metrics = jax.lax.scan(parts.update, parts.init(key), jnp.arange(num_updates))
+        return state, {**metrics, "eval_return": parts.finish(state, key)}
+
+    return train
+
+
+def chunk_size(num_updates: int, target_chunks: int = 50) -> int:
+    """The largest divisor of ``num_updates`` giving at least ``target_chunks`` chunks (1 at worst)."""
+    limit = max(1, num_updates // target_chunks)
+    return max(d for d in range(1, limit + 1) if num_updates % d == 0)
+
+
+def run_seeds(parts: TrainParts, config, num_seeds: int, seed: int = 0, progress: bool = True):
+    """Train ``num_seeds`` seeds vmapped in one program, in chunks of updates with a progress bar between
+    chunks. Returns ``(final_state, metrics [seeds, updates], timing)``; the numbers equal
+    ``jax.vmap(train_from_parts(parts, n))``'s.
+
+    Progress is reported between compiled chunks rather than by a host callback inside the scan:
+    ``jax.debug.callback`` and ``io_callback`` inside a program vmapped over seeds wedged XLA:CPU's
+    thread pool on these machines (jax 0.10.2), the process waiting forever.
     """
+    from tqdm.auto import tqdm
 
-    def __init__(self, total: int, desc: str = "training"):
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=total, desc=desc, unit="update", dynamic_ncols=True)
-        self.done = 0
-
-    def callback(self, update, episode_return):
-        # Arguments arrive as jax Arrays: read them with NumPy (zero-copy). ``int()`` / ``float()`` on them
-        # would call back into the runtime that is executing this callback and can deadlock under vmap.
-        update = np.asarray(update).item() + 1
-        episode_return = np.asarray(episode_return).item()
-        if update > self.done:
-            self.bar.update(update - self.done)
-            self.done = update
-        if np.isfinite(episode_return):
-            self.bar.set_postfix(episode_return=f"{episode_return:.1f}", refresh=False)
-
-    def close(self):
-        self.bar.close()
-
-
-def run_seeds(make_train, config, num_seeds: int, seed: int = 0, progress: bool = True):
-    """Train ``num_seeds`` seeds as one compiled program; returns ``(final_state, metrics, timing)``.
-
-    ``make_train(config, progress_callback)`` must return ``train(key) -> (state, metrics)`` whose
-    metrics have a leading update axis and include ``env_steps``.
-    """
-    num_updates = config.num_updates
-    bar = Progress(num_updates, desc=f"{config.env_id} x {num_seeds} seeds") if progress else None
-    train = make_train(config, bar.callback if bar else None)
+    n = config.num_updates
+    k = chunk_size(n)
     keys = jax.random.split(jax.random.key(seed), num_seeds)
     t0 = time.perf_counter()
-    compiled = jax.jit(jax.vmap(train)).lower(keys).compile()
+    init = jax.jit(jax.vmap(parts.init)).lower(keys).compile()
+    state = init(keys)
+    chunk = jax.jit(jax.vmap(lambda s, idx: jax.lax.scan(parts.update, s, idx), in_axes=(0, None)))
+    chunk = chunk.lower(state, jnp.arange(k)).compile()
+    finish = jax.jit(jax.vmap(parts.finish)).lower(state, keys).compile()
     compile_s = time.perf_counter() - t0
+    bar = tqdm(total=n, desc=f"{config.env_id} x {num_seeds} seeds", unit="update", disable=not progress)
+    chunks = []
     t0 = time.perf_counter()
-    state, metrics = jax.block_until_ready(compiled(keys))
+    for start in range(0, n, k):
+        state, m = chunk(state, jnp.arange(start, start + k))
+        chunks.append(m)
+        recent = np.asarray(m["episode_return"])
+        bar.update(k)
+        if np.isfinite(recent).any():
+            bar.set_postfix(episode_return=f"{np.nanmean(recent):.1f}", refresh=False)
+    eval_return = jax.block_until_ready(finish(state, keys))
     run_s = time.perf_counter() - t0
-    if bar:
-        bar.close()
-    env_steps = int(np.asarray(metrics["env_steps"])[0, -1])
+    bar.close()
+    metrics = {key: np.concatenate([np.asarray(c[key]) for c in chunks], axis=1) for key in chunks[0]}
+    metrics["eval_return"] = np.asarray(eval_return)
+    env_steps = int(metrics["env_steps"][0, -1])
     timing = {"compile_s": compile_s, "run_s": run_s, "env_steps_per_s": num_seeds * env_steps / run_s}
-    return state, jax.device_get(metrics), timing
+    return state, metrics, timing
 
 
 def write_logs(log_dir, config, metrics, seeds, config_id: int = 0) -> Path:

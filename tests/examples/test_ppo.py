@@ -43,16 +43,21 @@ def test_learns_cartpole_short():
     assert np.nanmean(returns[-10:]) > 3 * np.nanmean(returns[:5])
 
 
-def test_vmapped_seeds_pendulum_and_progress_callback():
+def test_vmapped_seeds_pendulum_and_chunked_driver_equals_one_program():
+    from lagomjax.baselines import driver
+
     config = ppo.Config(
-        env_id="Pendulum-v1", total_steps=2048, normalize_obs=True, normalize_reward=True, eval_episodes=2
+        env_id="Pendulum-v1", total_steps=6 * 512, normalize_obs=True, normalize_reward=True, eval_episodes=2
     )
-    seen = []
-    train = ppo.make_train(config, lambda i, r: seen.append(np.asarray(i).item()))
-    state, metrics = jax.jit(jax.vmap(train))(jax.random.split(jax.random.key(1), 2))
-    jax.block_until_ready(metrics)
+    keys = jax.random.split(jax.random.key(1), 2)
+    state, metrics = jax.jit(jax.vmap(ppo.make_train(config)))(keys)
     assert metrics["episode_return"].shape == (2, config.num_updates)
     # no Pendulum episode (200 steps x 4 envs) ends within the first update: NaN there, a value later
-    assert np.isnan(metrics["episode_return"][0, 0]) and np.isfinite(metrics["episode_return"][0, -1])
-    assert sorted(set(seen)) == list(range(config.num_updates))
+    assert np.isnan(metrics["episode_return"][0, 0]) and np.isfinite(metrics["episode_return"][0]).any()
     assert np.all(np.isfinite(metrics["eval_return"]))
+    # the command-line driver runs the same updates in chunks: the same numbers
+    _, chunked, timing = driver.run_seeds(ppo.make_parts(config), config, 2, seed=1, progress=False)
+    for key in ("env_steps", "episode_return", "pg_loss", "eval_return"):
+        # the same computation compiled as two programs: float32 rounding may differ slightly
+        np.testing.assert_allclose(chunked[key], metrics[key], rtol=1e-3, atol=1e-4)
+    assert timing["env_steps_per_s"] > 0
