@@ -282,7 +282,8 @@ def next_values(Vs, last_V, done, final_Vs):
     Returns:
       ``next_Vs``, ``[T, *B]``, ready for the ``*_rollout`` functions.
     """
-    Vs = _like("Vs", Vs, _rewards(Vs))
+    Vs = as_float_array("Vs", Vs)
+    check_rank_at_least("Vs", Vs, 1)
     final_Vs = _like("final_Vs", final_Vs, Vs)
     done = as_bool_array("done", done)
     check_same_shape("done", done, "Vs", Vs)

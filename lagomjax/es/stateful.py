@@ -40,7 +40,8 @@ class _Stateful:
         return Result(*(np.asarray(a) for a in self.strategy.result(self.state)))
 
 
-def _pop(opts: dict, known: set, name: str):
+def _checked_opts(opts: dict, known: set, name: str) -> dict:
+    """A copy of ``opts`` after checking that every key is known."""
     unknown = set(opts) - known
     if unknown:
         raise ValueError(f"unknown {name} opts {sorted(unknown)}; known: {sorted(known)}")
@@ -57,7 +58,7 @@ class CMAES(_Stateful):
     _KNOWN = {"popsize", "seed", "backend", "decomposition", "diagonal", "active", "lazy_gap"}
 
     def __init__(self, x0, sigma0, opts=None):
-        opts = _pop(opts or {}, self._KNOWN, "CMAES")
+        opts = _checked_opts(opts or {}, self._KNOWN, "CMAES")
         x0 = np.asarray(x0, dtype=np.float64)
         self.popsize = opts.pop("popsize", default_popsize(x0.size))
         seed = opts.pop("seed", 0)
@@ -97,7 +98,7 @@ class CEM(_Stateful):
     """CEM with lagom's interface. opts: ``popsize`` (required), ``elite_ratio``, ``noise_scheduler_args``, ``seed``."""
 
     def __init__(self, x0, sigma0, opts):
-        opts = _pop(opts, {"popsize", "elite_ratio", "noise_scheduler_args", "seed"}, "CEM")
+        opts = _checked_opts(opts, {"popsize", "elite_ratio", "noise_scheduler_args", "seed"}, "CEM")
         seed = opts.pop("seed", 0)
         super().__init__(cem(**opts), x0, sigma0, seed)
 
@@ -108,6 +109,6 @@ class OpenAIES(_Stateful):
 
     def __init__(self, x0, sigma0, opts):
         known = {"popsize", "seed", "lr", "sigma_final", "sigma_decay_steps", "weight_decay", "antithetic"}
-        opts = _pop(opts, known | {"centered_rank"}, "OpenAIES")
+        opts = _checked_opts(opts, known | {"centered_rank"}, "OpenAIES")
         seed = opts.pop("seed", 0)
         super().__init__(openai_es(**opts), x0, sigma0, seed)
