@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import distrax
 import flax.linen as nn
@@ -23,9 +22,8 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from lagomjax import envs, metric, networks
-from lagomjax.baselines import driver
-from lagomjax.baselines.evaluation import evaluate
+from lagomjax import metric, networks
+from lagomjax.baselines import driver, loop
 from lagomjax.baselines.losses import clipped_surrogate_loss, normalize, value_loss
 
 
@@ -94,12 +92,9 @@ class ActorCritic(nn.Module):
 
 
 @struct.dataclass
-class TrainState:
+class PPOState:
     params: dict
     opt_state: optax.OptState
-    env_state: object
-    obs: jnp.ndarray
-    key: jax.Array
 
 
 def mode(dist):
@@ -107,29 +102,10 @@ def mode(dist):
     return dist.mode() if isinstance(dist, distrax.Categorical) else dist.mean()
 
 
-def make_env(config: Config, num_envs: int, obs_moments=None):
-    """Training env (``obs_moments=None``: running normalisers) or evaluation env (frozen moments, raw rewards)."""
-    training = obs_moments is None
-    env = envs.make(
-        config.env_id,
-        num_envs=num_envs,
-        normalize_obs=config.normalize_obs and training,
-        normalize_reward=config.normalize_reward and training,
-        gamma=config.gamma,
-    )
-    if config.normalize_obs and not training:
-        env = envs.NormalizeObservation(env, constant_moments=obs_moments)
-    return envs.RescaleAction(env) if isinstance(env.action_space, gym.spaces.Box) else env
-
-
-def make_parts(config: Config) -> driver.TrainParts:
-    """``init(key) -> state``, ``update(state, i) -> (state, metrics)``, ``finish(state, key) -> eval_return``.
-
-    :func:`make_train` scans ``update`` over all updates inside one jit; the command-line driver runs
-    the same ``update`` in chunks so that it can show progress between them.
-    """
-    env = make_env(config, config.num_envs)
-    model = ActorCritic(env.action_space, config.hidden_sizes, config.activation, config.std0)
+def make_agent(config: Config, action_space) -> loop.Agent:
+    """PPO as an :class:`~lagomjax.baselines.loop.Agent`: act samples and records log-prob and value;
+    learn computes truncation-aware GAE and runs the clipped-surrogate epochs."""
+    model = ActorCritic(action_space, config.hidden_sizes, config.activation, config.std0)
     lr = (
         optax.linear_schedule(config.lr, 0.0, config.num_updates * config.update_epochs * config.num_minibatches)
         if config.anneal_lr
@@ -137,13 +113,17 @@ def make_parts(config: Config) -> driver.TrainParts:
     )
     optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(lr, eps=1e-5))
 
-    def policy(params):
-        def act(key, obs):
-            dist, value = model.apply(params, obs)
-            action, logp = dist.sample_and_log_prob(seed=key)
-            return action, {"logp": logp, "value": value}
+    def init(key, obs):
+        params = model.init(key, obs)
+        return PPOState(params, optimizer.init(params))
 
-        return act
+    def act(state, key, obs):
+        dist, value = model.apply(state.params, obs)
+        action, logp = dist.sample_and_log_prob(seed=key)
+        return action, {"logp": logp, "value": value}
+
+    def greedy(state, obs):
+        return mode(model.apply(state.params, obs)[0])
 
     def loss_fn(params, batch):
         dist, values = model.apply(params, batch["obs"])
@@ -161,14 +141,13 @@ def make_parts(config: Config) -> driver.TrainParts:
             "clip_frac": clip_frac,
         }
 
-    def sgd_step(params_opt, minibatch):
-        params, opt_state = params_opt
-        grads, stats = jax.grad(loss_fn, has_aux=True)(params, minibatch)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state), stats
+    def sgd_step(state, minibatch):
+        grads, stats = jax.grad(loss_fn, has_aux=True)(state.params, minibatch)
+        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        return PPOState(optax.apply_updates(state.params, updates), opt_state), stats
 
     def epoch(carry, key):
-        params_opt, batch = carry
+        state, batch = carry
         # The shuffle key comes from (update, epoch) only, not from the seed's key: under vmap over
         # seeds a batched sort (random.permutation) wedged XLA:CPU's thread pool here, while an
         # unbatched one is fine. Seeds share the minibatch order; their data and all else differ.
@@ -176,14 +155,12 @@ def make_parts(config: Config) -> driver.TrainParts:
         shuffled = jax.tree.map(
             lambda x: x[perm].reshape(config.num_minibatches, config.minibatch_size, *x.shape[1:]), batch
         )
-        params_opt, stats = jax.lax.scan(sgd_step, params_opt, shuffled)
-        return (params_opt, batch), stats
+        state, stats = jax.lax.scan(sgd_step, state, shuffled)
+        return (state, batch), stats
 
-    def update(ts: TrainState, i):
-        key, k_roll = jax.random.split(ts.key)
-        (env_state, obs), ro = envs.rollout(env, policy(ts.params), k_roll, ts.env_state, ts.obs, config.num_steps)
+    def learn(state, ro, key, i):
         # values of the true next observations (the final one where an episode ended)
-        _, next_values = model.apply(ts.params, ro.next_obs)
+        _, next_values = model.apply(state.params, ro.next_obs)
         values = ro.extras["value"]
         advantages = metric.gae_rollout(
             config.gamma, config.gae_lambda, ro.rewards, values, next_values, ro.terminated, ro.truncated
@@ -197,67 +174,29 @@ def make_parts(config: Config) -> driver.TrainParts:
             "targets": flat(advantages + values),
         }
         shuffle_keys = jax.random.split(jax.random.fold_in(jax.random.key(0), i), config.update_epochs)
-        ((params, opt_state), _), stats = jax.lax.scan(epoch, ((ts.params, ts.opt_state), batch), shuffle_keys)
-        done = ro.info["episode_done"]
-        n_done = done.sum()
-        episode_return = jnp.where(
-            n_done > 0, jnp.sum(ro.info["episode_return"] * done) / jnp.maximum(n_done, 1), jnp.nan
-        )
-        metrics = {
-            "env_steps": (i + 1) * config.batch_size,
-            "episode_return": episode_return,
-            **jax.tree.map(jnp.mean, stats),
-        }
-        return TrainState(params, opt_state, env_state, obs, key), metrics
+        (state, _), stats = jax.lax.scan(epoch, (state, batch), shuffle_keys)
+        return state, jax.tree.map(jnp.mean, stats)
 
-    def init(key):
-        k_init, k_env, k_train = jax.random.split(key, 3)
-        env_state, obs = env.reset(k_env)
-        params = model.init(k_init, obs)
-        return TrainState(params, optimizer.init(params), env_state, obs, k_train)
+    return loop.Agent(init, act, learn, greedy)
 
-    def finish(ts: TrainState, key):
-        return evaluate_policy(config, model, ts, jax.random.fold_in(key, 1))
 
-    return driver.TrainParts(init, update, finish)
+def make_parts(config: Config) -> driver.TrainParts:
+    """``init(key) -> state``, ``update(state, i) -> (state, metrics)``, ``finish(state, key) -> eval_return``.
+
+    :func:`make_train` scans ``update`` over all updates inside one jit; the command-line driver runs
+    the same ``update`` in chunks so that it can show progress between them.
+    """
+    return loop.make_parts(config, make_agent)
 
 
 def make_train(config: Config):
-    """``train(key) -> (TrainState, metrics)``: the whole training and a deterministic evaluation in
-    one jittable function; ``metrics`` have a leading update axis, ``metrics['eval_return']`` is scalar."""
+    """``train(key) -> (state, metrics)``: the whole training and a deterministic evaluation in one
+    jittable function; ``metrics`` have a leading update axis, ``metrics['eval_return']`` is scalar."""
     return driver.train_from_parts(make_parts(config), config.num_updates)
 
 
-def evaluate_policy(config: Config, model, ts: TrainState, key):
-    """Mean return of ``eval_episodes`` deterministic episodes (observation moments frozen at training's)."""
-    moments = _obs_moments(ts.env_state) if config.normalize_obs else None
-    env = make_env(config, config.eval_episodes, obs_moments=moments)
-    act = lambda obs: mode(model.apply(ts.params, obs)[0])  # noqa: E731
-    return evaluate(env, act, key, envs.functional.FUNCTIONAL_ENVS[config.env_id][1])[0]
-
-
-def _obs_moments(env_state):
-    """``(mean, var)`` of the NormalizeObservation wrapper somewhere in the env state."""
-    while not isinstance(env_state, envs.functional.NormalizeObservationState):
-        env_state = env_state.inner
-    return env_state.moments.mean, env_state.moments.var
-
-
 def main(argv=None):
-    config, extra = driver.config_from_args(
-        Config, argv, description=__doc__, num_seeds=8, seed=0, log_dir="logs/ppo", plot="ppo_learning_curve.png"
-    )
-    print(
-        f"PPO on {config.env_id}: {config.num_updates} updates x {config.batch_size} steps x {extra['num_seeds']} seeds"
-    )
-    _, metrics, timing = driver.run_seeds(make_parts(config), config, extra["num_seeds"], seed=extra["seed"])
-    seeds = [extra["seed"] * 1000 + i for i in range(extra["num_seeds"])]
-    log = driver.write_logs(extra["log_dir"], config, metrics, seeds)
-    png = driver.plot_learning_curve(metrics, Path(extra["log_dir"]) / extra["plot"], f"PPO {config.env_id}")
-    print()
-    print(driver.results_table(f"PPO {config.env_id} (deterministic eval)", metrics["eval_return"], timing))
-    print(f"\nrun {timing['run_s']:.1f} s after {timing['compile_s']:.1f} s compile; logs in {log}; curve in {png}")
-    return metrics, timing
+    return driver.main("PPO", Config, make_agent, argv, description=__doc__)
 
 
 if __name__ == "__main__":

@@ -123,12 +123,14 @@ class _VectorCollector:
         self.agent, self.env, self.kwargs = agent, env, kwargs
         obs, _ = env.reset()
         self.obs = obs
-        self.trajs = [self._start(o) for o in obs]
+        self.trajs = [self._start(o, i) for i, o in enumerate(obs)]
 
     @staticmethod
-    def _start(obs, info=None):
+    def _start(obs, index, info=None):
+        """A new trajectory of sub-environment ``index`` (kept in ``extra_info['env_index']``)."""
         traj = Trajectory()
         traj.add(TimeStep(StepType.FIRST, obs, None, None, info or {}), None)
+        traj.extra_info["env_index"] = index
         return traj
 
     def _close_all(self, pieces, obs_batch):
@@ -161,7 +163,7 @@ class _VectorCollector:
                 self._close_all([(i, self.trajs[i]) for i in finished], final_obs)
                 for i in finished:
                     D.append(self.trajs[i])
-                    self.trajs[i] = self._start(obs[i])
+                    self.trajs[i] = self._start(obs[i], i)
             self.obs = obs
             t += 1
         if episodes is not None:
@@ -172,7 +174,7 @@ class _VectorCollector:
             self._close_all(pieces, self.obs)
             D.extend(traj for _, traj in pieces)
             self.trajs = [
-                self._start(o, {"continued": True}) if traj.T > 0 else traj
-                for o, traj in zip(self.obs, self.trajs, strict=True)
+                self._start(o, i, {"continued": True}) if traj.T > 0 else traj
+                for i, (o, traj) in enumerate(zip(self.obs, self.trajs, strict=True))
             ]
         return D

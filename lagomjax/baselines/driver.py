@@ -43,6 +43,17 @@ def config_from_args(config_cls, argv=None, description=None, **extra_flags):
     return config_cls(**args), extras
 
 
+def check_rollout_config(config) -> None:
+    """The checks every baseline config shares: at least one rollout, and it fits the replay buffer."""
+    rollout = config.num_envs * config.num_steps
+    if min(config.num_envs, config.num_steps) < 1:
+        raise ValueError(f"num_envs={config.num_envs} and num_steps={config.num_steps} must be >= 1")
+    if config.total_steps < rollout:
+        raise ValueError(f"total_steps={config.total_steps} is less than one rollout of {rollout} steps")
+    if rollout > getattr(config, "buffer_size", rollout):
+        raise ValueError(f"buffer_size={config.buffer_size} is smaller than one rollout ({rollout} steps)")
+
+
 class TrainParts(NamedTuple):
     """A training run as three pure functions (an example's ``make_parts(config)``)."""
 
@@ -171,3 +182,33 @@ def results_table(name, final_returns, timing) -> str:
             f"| {timing['env_steps_per_s']:,.0f} | {timing['compile_s']:.1f} s |",
         ]
     )
+
+
+def main(name: str, config_cls, make_agent, argv=None, description=None, **defaults):
+    """The command line of every example: flags for each ``config_cls`` field plus ``--num-seeds``,
+    ``--seed``, ``--log-dir``; trains on the functional twin of ``--env`` (seeds vmapped in one program)
+    or, for any other gymnasium id, through the Python runner path (one seed after another). Then
+    writes lagom's log layout, a learning-curve PNG and prints the results table.
+    ``defaults`` override script-level flag defaults. Returns ``(metrics, timing)``."""
+    from lagomjax.baselines import gym_loop, loop
+    from lagomjax.envs.functional import FUNCTIONAL_ENVS
+
+    slug = name.lower().replace("-", "_")
+    flags = {"num_seeds": 8, "seed": 0, "log_dir": f"logs/{slug}", "plot": f"{slug}_learning_curve.png", **defaults}
+    config, extra = config_from_args(config_cls, argv, description=description, **flags)
+    n = extra["num_seeds"]
+    functional = config.env_id in FUNCTIONAL_ENVS
+    path = "functional env, seeds vmapped" if functional else "gymnasium env through StepRunner"
+    rollout = config.num_envs * config.num_steps
+    print(f"{name} on {config.env_id} ({path}): {config.num_updates} updates x {rollout} steps x {n} seeds")
+    if functional:
+        _, metrics, timing = run_seeds(loop.make_parts(config, make_agent), config, n, seed=extra["seed"])
+    else:
+        metrics, timing = gym_loop.run_seeds_gym(config, make_agent, n, seed=extra["seed"])
+    seeds = [extra["seed"] * 1000 + i for i in range(n)]
+    log = write_logs(extra["log_dir"], config, metrics, seeds)
+    png = plot_learning_curve(metrics, Path(extra["log_dir"]) / extra["plot"], f"{name} {config.env_id}")
+    print()
+    print(results_table(f"{name} {config.env_id} (deterministic eval)", metrics["eval_return"], timing))
+    print(f"\nrun {timing['run_s']:.1f} s after {timing['compile_s']:.1f} s compile; logs in {log}; curve in {png}")
+    return metrics, timing

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 from jax import lax
 
 
-def evaluate(env, act, key, max_steps: int):
+def evaluate(env, act, key, max_steps: int, carry=None):
     """Mean undiscounted return of the first episode of every environment of ``env``.
 
     Args:
@@ -16,6 +16,8 @@ def evaluate(env, act, key, max_steps: int):
       act: ``(obs [n, ...]) -> actions``, deterministic (greedy / mean action).
       key: for the initial states.
       max_steps: steps to run (the env's time limit, so every first episode finishes).
+      carry: for a recurrent policy, ``batch_shape -> initial carry``; then ``act`` is
+        ``(obs, carry) -> (actions, carry)`` and the carry is zeroed where an episode ended.
 
     Returns:
       ``(mean_return, returns [n])``; an env whose first episode did not finish counts as NaN.
@@ -23,13 +25,19 @@ def evaluate(env, act, key, max_steps: int):
     state, obs = env.reset(key)
     n = obs.shape[0]
 
-    def step(carry, key):
-        state, obs, returns, finished = carry
-        state, obs, _, _, _, info = env.step(key, state, act(obs))
-        first_end = info["episode_done"] & ~finished
-        returns = jnp.where(first_end, info["episode_return"], returns)
-        return (state, obs, returns, finished | info["episode_done"]), None
+    def step(loop, key):
+        state, obs, pcarry, returns, finished = loop
+        if carry is None:
+            action = act(obs)
+        else:
+            action, pcarry = act(obs, pcarry)
+        state, obs, _, _, _, info = env.step(key, state, action)
+        done = info["episode_done"]
+        pcarry = jax.tree.map(lambda c: jnp.where(done.reshape(done.shape + (1,) * (c.ndim - 1)), 0, c), pcarry)
+        returns = jnp.where(done & ~finished, info["episode_return"], returns)
+        return (state, obs, pcarry, returns, finished | done), None
 
-    init = (state, obs, jnp.full((n,), jnp.nan, jnp.float32), jnp.zeros((n,), bool))
-    (_, _, returns, _), _ = lax.scan(step, init, jax.random.split(key, max_steps))
+    pcarry = None if carry is None else carry((n,))
+    init = (state, obs, pcarry, jnp.full((n,), jnp.nan, jnp.float32), jnp.zeros((n,), bool))
+    (_, _, _, returns, _), _ = lax.scan(step, init, jax.random.split(key, max_steps))
     return jnp.nanmean(returns), returns

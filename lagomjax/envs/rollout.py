@@ -25,7 +25,7 @@ class Rollout:
     info: dict  # the environment's info (episode statistics, raw rewards, ...)
 
 
-def rollout(env, policy, key, env_state, obs, num_steps: int):
+def rollout(env, policy, key, env_state, obs, num_steps: int, policy_carry=None):
     """Run ``policy`` for ``num_steps`` steps of ``env`` inside one ``lax.scan``.
 
     Args:
@@ -34,21 +34,38 @@ def rollout(env, policy, key, env_state, obs, num_steps: int):
       key: a ``jax.random`` key.
       env_state, obs: where to start (from ``env.reset`` or the previous rollout).
       num_steps: ``T``.
+      policy_carry: for a recurrent policy, its state (a pytree whose leaves are ``[B, ...]``); then
+        ``policy`` is ``(key, obs, carry) -> (action, extras, carry)`` and the carry is zeroed for
+        the environments whose episode ended, before the next step.
 
     Returns:
-      ``((env_state, obs), Rollout)``: the carry to continue from, and the batch.
+      ``((env_state, obs), Rollout)``, or ``((env_state, obs, policy_carry), Rollout)`` with a
+      ``policy_carry``: the carry to continue from, and the batch.
     """
+    recurrent = policy_carry is not None
 
     def step(carry, key):
-        env_state, obs = carry
+        env_state, obs, pcarry = carry
         k_policy, k_env = jax.random.split(key)
-        action, extras = policy(k_policy, obs)
+        if recurrent:
+            action, extras, pcarry = policy(k_policy, obs, pcarry)
+        else:
+            action, extras = policy(k_policy, obs)
         env_state, next_obs, reward, terminated, truncated, info = env.step(k_env, env_state, action)
+        if recurrent:
+            done = terminated | truncated
+            pcarry = jax.tree.map(
+                lambda c: jnp.where(done.reshape(done.shape + (1,) * (c.ndim - done.ndim)), 0, c), pcarry
+            )
         true_next = info.get("next_obs", next_obs)
         info = {k: v for k, v in info.items() if k != "next_obs"}
-        return (env_state, next_obs), Rollout(obs, action, reward, terminated, truncated, true_next, extras, info)
+        ro = Rollout(obs, action, reward, terminated, truncated, true_next, extras, info)
+        return (env_state, next_obs, pcarry), ro
 
-    return lax.scan(step, (env_state, obs), jax.random.split(key, num_steps))
+    (env_state, obs, policy_carry), ro = lax.scan(
+        step, (env_state, obs, policy_carry), jax.random.split(key, num_steps)
+    )
+    return ((env_state, obs, policy_carry) if recurrent else (env_state, obs)), ro
 
 
 def random_policy(env):

@@ -1,0 +1,184 @@
+"""The Python runner path: any baseline :class:`~lagomjax.baselines.loop.Agent` on any gymnasium id.
+
+The environments are gymnasium vector envs stepped on the host by lagom's
+:class:`~lagomjax.runner.StepRunner`; the agent's ``act`` and ``learn`` are the same pure functions
+the functional path uses, each compiled once. The runner's trajectories are put back into the
+time-major :class:`~lagomjax.envs.Rollout` that ``learn`` expects (true final observations where an
+episode ended, ``terminated`` and ``truncated`` kept apart), so both paths train the same algorithm.
+Use it for environments without a functional twin (MuJoCo, Atari, your own); seeds run one after
+another.
+"""
+
+from __future__ import annotations
+
+import time
+
+import gymnasium as gym
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lagomjax.agent import BaseAgent
+from lagomjax.envs.rollout import Rollout
+from lagomjax.runner import EpisodeRunner, StepRunner
+
+
+def make_vector_env(env_id: str, num_envs: int, seed: int | None = None, **make_kwargs):
+    """A synchronous gymnasium vector env with same-step auto-reset; Box actions rescaled to [-1, 1]."""
+    single = gym.make(env_id, **make_kwargs)
+    box = isinstance(single.action_space, gym.spaces.Box)
+    single.close()
+    wrappers = [lambda e: gym.wrappers.RescaleAction(e, -1.0, 1.0)] if box else None
+    env = gym.make_vec(
+        env_id,
+        num_envs=num_envs,
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
+        wrappers=wrappers,
+        **make_kwargs,
+    )
+    env.reset(seed=seed)
+    return env
+
+
+class JaxAgent(BaseAgent):
+    """lagom's agent interface over an :class:`Agent`'s jitted ``act`` (or ``greedy``)."""
+
+    def __init__(self, agent, state, key, greedy: bool = False):
+        if agent.init_carry is not None:
+            raise ValueError("recurrent agents train on functional environments only (lstm_size=0 here)")
+        self.state, self.key = state, key
+        self._act = jax.jit(agent.act)
+        self._greedy = jax.jit(agent.greedy)
+        self.greedy = greedy
+
+    def choose_action(self, x, **kwargs) -> dict:
+        obs = jnp.asarray(x, jnp.float32)
+        if self.greedy:
+            return {"raw_action": np.asarray(self._greedy(self.state, obs))}
+        self.key, key = jax.random.split(self.key)
+        action, extras = self._act(self.state, key, obs)
+        return {"raw_action": np.asarray(action), **{k: np.asarray(v) for k, v in extras.items()}}
+
+    def learn(self, D, **kwargs):
+        raise NotImplementedError("learning goes through Agent.learn on a Rollout (see to_rollout)")
+
+
+def to_rollout(D, num_envs: int, num_steps: int, extras_keys, running_returns: np.ndarray) -> Rollout:
+    """Stack ``StepRunner``'s trajectories from a vector env (``num_steps`` per sub-env) into a
+    ``[T, B]`` :class:`Rollout`. ``running_returns [B]`` carries unfinished episodes' returns across
+    calls (updated in place); ``info`` has ``episode_done`` and ``episode_return`` as the functional
+    path's ``EpisodeStatistics``."""
+    per_env = [[] for _ in range(num_envs)]
+    for traj in D:
+        per_env[traj.extra_info["env_index"]].append(traj)
+    cols = {k: [] for k in ("obs", "actions", "rewards", "terminated", "truncated", "next_obs", "done", "ret")}
+    extras = {k: [] for k in extras_keys}
+    for b, trajs in enumerate(per_env):
+        col = {k: [] for k in cols}
+        ext = {k: [] for k in extras_keys}
+        for traj in trajs:
+            obs = traj.observations
+            col["obs"].append(obs[:-1])
+            col["next_obs"].append(obs[1:])
+            col["actions"].append(traj.actions)
+            col["rewards"].append(traj.rewards)
+            for info in traj.infos[1:]:
+                col["terminated"].append(info["terminated"])
+                col["truncated"].append(info["truncated"])
+                for k in extras_keys:
+                    ext[k].append(info[k])
+        rewards = np.concatenate(col["rewards"])
+        done = np.logical_or(col["terminated"], col["truncated"])
+        ret = np.zeros(len(rewards), np.float32)
+        for t, (r, d) in enumerate(zip(rewards, done, strict=True)):
+            running_returns[b] += r
+            ret[t] = running_returns[b]
+            if d:
+                running_returns[b] = 0.0
+        if len(rewards) != num_steps:
+            raise RuntimeError(f"sub-env {b} gave {len(rewards)} steps, expected {num_steps}")
+        for k in ("obs", "next_obs", "actions", "rewards"):
+            cols[k].append(np.concatenate(col[k]))
+        cols["terminated"].append(np.asarray(col["terminated"]))
+        cols["truncated"].append(np.asarray(col["truncated"]))
+        cols["done"].append(done)
+        cols["ret"].append(ret)
+        for k in extras_keys:
+            extras[k].append(np.stack(ext[k]))
+    tb = lambda xs, dtype=None: jnp.asarray(np.stack(xs, axis=1), dtype)  # noqa: E731  [T, B, ...]
+    info = {"episode_done": tb(cols["done"]), "episode_return": tb(cols["ret"], jnp.float32)}
+    return Rollout(
+        obs=tb(cols["obs"], jnp.float32),
+        actions=tb(cols["actions"]),
+        rewards=tb(cols["rewards"], jnp.float32),
+        terminated=tb(cols["terminated"]),
+        truncated=tb(cols["truncated"]),
+        next_obs=tb(cols["next_obs"], jnp.float32),
+        extras={k: tb(v) for k, v in extras.items()},
+        info=info,
+    )
+
+
+def train_gym(config, make_agent, key, progress: bool = True):
+    """Train one seed of ``make_agent(config, action_space)`` on gymnasium's ``config.env_id``.
+
+    Returns ``(agent_state, metrics, timing)``; ``metrics`` hold per-update ``env_steps``,
+    ``episode_return`` and the agent's own, plus ``eval_return`` over ``config.eval_episodes`` greedy
+    episodes.
+    """
+    from tqdm.auto import tqdm
+
+    from lagomjax.baselines.loop import finished_episode_mean
+
+    seed = int(jax.random.randint(jax.random.fold_in(key, 7), (), 0, 2**31 - 1))
+    env = make_vector_env(config.env_id, config.num_envs, seed=seed)
+    agent = make_agent(config, env.single_action_space)
+    k_init, k_act, k_learn, k_eval = jax.random.split(key, 4)
+    obs0 = jnp.zeros((config.num_envs, *env.single_observation_space.shape), jnp.float32)
+    t0 = time.perf_counter()
+    state = jax.jit(agent.init)(k_init, obs0)
+    actor = JaxAgent(agent, state, k_act)
+    extras_keys = list(actor.choose_action(np.asarray(obs0)).keys() - {"raw_action"})
+    learn = jax.jit(agent.learn)
+    runner = StepRunner(reset_on_call=False)
+    running = np.zeros(config.num_envs, np.float64)
+    rows, compile_s = [], None
+    bar = tqdm(total=config.num_updates, desc=f"{config.env_id} (gymnasium)", unit="update", disable=not progress)
+    for i in range(config.num_updates):
+        D = runner(actor, env, config.num_steps)
+        ro = to_rollout(D, config.num_envs, config.num_steps, extras_keys, running)
+        state, m = learn(state, ro, jax.random.fold_in(k_learn, i), jnp.int32(i))
+        actor.state = state
+        m = {k: float(v) for k, v in m.items()}
+        rows.append(
+            {"env_steps": (i + 1) * ro.rewards.size, "episode_return": float(finished_episode_mean(ro.info)), **m}
+        )
+        if compile_s is None:
+            compile_s = time.perf_counter() - t0
+            t0 = time.perf_counter()
+        bar.update(1)
+    run_s = time.perf_counter() - t0
+    bar.close()
+    env.close()
+    eval_env = make_vector_env(config.env_id, min(config.eval_episodes, 8), seed=seed + 1)
+    D = EpisodeRunner()(JaxAgent(agent, state, k_eval, greedy=True), eval_env, config.eval_episodes)
+    eval_env.close()
+    metrics = {k: np.asarray([r[k] for r in rows]) for k in rows[0]}
+    metrics["eval_return"] = np.float32(np.mean([traj.rewards.sum() for traj in D]))
+    steps = (config.num_updates - 1) * config.num_envs * config.num_steps
+    timing = {"compile_s": compile_s, "run_s": run_s, "env_steps_per_s": steps / max(run_s, 1e-9)}
+    return state, metrics, timing
+
+
+def run_seeds_gym(config, make_agent, num_seeds: int, seed: int = 0, progress: bool = True):
+    """:func:`train_gym` for ``num_seeds`` seeds one after another; metrics stacked ``[seeds, ...]``."""
+    keys = jax.random.split(jax.random.key(seed), num_seeds)
+    runs = [train_gym(config, make_agent, k, progress) for k in keys]
+    metrics = {k: np.stack([m[k] for _, m, _ in runs]) for k in runs[0][1]}
+    timing = {
+        "compile_s": float(np.mean([t["compile_s"] for *_, t in runs])),
+        "run_s": float(sum(t["run_s"] for *_, t in runs)),
+        "env_steps_per_s": float(np.mean([t["env_steps_per_s"] for *_, t in runs])),
+    }
+    return metrics, timing
