@@ -196,7 +196,7 @@ def make_train(config: Config):
 
 
 def main(argv=None):
-    return driver.main("PPO", Config, make_agent, argv, description=__doc__)
+    return driver.main("PPO", Config, argv, __doc__, make_agent=make_agent)
 
 
 if __name__ == "__main__":

@@ -166,7 +166,7 @@ def make_train(config: Config):
 
 
 def main(argv=None):
-    return driver.main("SAC", Config, make_agent, argv, description=__doc__)
+    return driver.main("SAC", Config, argv, __doc__, make_agent=make_agent)
 
 
 if __name__ == "__main__":

@@ -144,7 +144,7 @@ def make_train(config: Config):
 
 
 def main(argv=None):
-    return driver.main("TD3", Config, make_agent, argv, description=__doc__)
+    return driver.main("TD3", Config, argv, __doc__, make_agent=make_agent)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -184,27 +185,35 @@ def results_table(name, final_returns, timing) -> str:
     )
 
 
-def main(name: str, config_cls, make_agent, argv=None, description=None, **defaults):
+def main(
+    name: str, config_cls, argv=None, description=None, *, make_agent=None, make_parts=None, run_gym=None, **defaults
+):
     """The command line of every example: flags for each ``config_cls`` field plus ``--num-seeds``,
     ``--seed``, ``--log-dir``; trains on the functional twin of ``--env`` (seeds vmapped in one program)
     or, for any other gymnasium id, through the Python runner path (one seed after another). Then
     writes lagom's log layout, a learning-curve PNG and prints the results table.
-    ``defaults`` override script-level flag defaults. Returns ``(metrics, timing)``."""
+
+    Give ``make_agent`` (an :class:`~lagomjax.baselines.loop.Agent` factory: both paths follow), or
+    ``make_parts(config) -> TrainParts`` and ``run_gym(config, num_seeds, seed) -> (metrics, timing)``.
+    ``defaults`` override script-level flag defaults. Returns ``(metrics, timing)``.
+    """
     from lagomjax.baselines import gym_loop, loop
     from lagomjax.envs.functional import FUNCTIONAL_ENVS
 
+    if make_agent is not None:
+        make_parts = functools.partial(loop.make_parts, make_agent=make_agent)
+        run_gym = functools.partial(gym_loop.run_seeds_gym, make_agent=make_agent)
     slug = name.lower().replace("-", "_")
     flags = {"num_seeds": 8, "seed": 0, "log_dir": f"logs/{slug}", "plot": f"{slug}_learning_curve.png", **defaults}
     config, extra = config_from_args(config_cls, argv, description=description, **flags)
     n = extra["num_seeds"]
     functional = config.env_id in FUNCTIONAL_ENVS
-    path = "functional env, seeds vmapped" if functional else "gymnasium env through StepRunner"
-    rollout = config.num_envs * config.num_steps
-    print(f"{name} on {config.env_id} ({path}): {config.num_updates} updates x {rollout} steps x {n} seeds")
+    path = "functional env, seeds vmapped" if functional else "gymnasium env through lagom's runners"
+    print(f"{name} on {config.env_id} ({path}): {config.num_updates} updates x {n} seeds")
     if functional:
-        _, metrics, timing = run_seeds(loop.make_parts(config, make_agent), config, n, seed=extra["seed"])
+        _, metrics, timing = run_seeds(make_parts(config), config, n, seed=extra["seed"])
     else:
-        metrics, timing = gym_loop.run_seeds_gym(config, make_agent, n, seed=extra["seed"])
+        metrics, timing = run_gym(config, num_seeds=n, seed=extra["seed"])
     seeds = [extra["seed"] * 1000 + i for i in range(n)]
     log = write_logs(extra["log_dir"], config, metrics, seeds)
     png = plot_learning_curve(metrics, Path(extra["log_dir"]) / extra["plot"], f"{name} {config.env_id}")

@@ -20,13 +20,14 @@ def evaluate(env, act, key, max_steps: int, carry=None):
         ``(obs, carry) -> (actions, carry)`` and the carry is zeroed where an episode ended.
 
     Returns:
-      ``(mean_return, returns [n])``; an env whose first episode did not finish counts as NaN.
+      ``(mean_return, returns [n], lengths [n])``; an env whose first episode did not finish has
+      NaN return and length ``max_steps``.
     """
     state, obs = env.reset(key)
     n = obs.shape[0]
 
     def step(loop, key):
-        state, obs, pcarry, returns, finished = loop
+        state, obs, pcarry, returns, lengths, finished = loop
         if carry is None:
             action = act(obs)
         else:
@@ -35,9 +36,10 @@ def evaluate(env, act, key, max_steps: int, carry=None):
         done = info["episode_done"]
         pcarry = jax.tree.map(lambda c: jnp.where(done.reshape(done.shape + (1,) * (c.ndim - 1)), 0, c), pcarry)
         returns = jnp.where(done & ~finished, info["episode_return"], returns)
-        return (state, obs, pcarry, returns, finished | done), None
+        lengths = lengths + ~finished
+        return (state, obs, pcarry, returns, lengths, finished | done), None
 
     pcarry = None if carry is None else carry((n,))
-    init = (state, obs, pcarry, jnp.full((n,), jnp.nan, jnp.float32), jnp.zeros((n,), bool))
-    (_, _, _, returns, _), _ = lax.scan(step, init, jax.random.split(key, max_steps))
-    return jnp.nanmean(returns), returns
+    init = (state, obs, pcarry, jnp.full((n,), jnp.nan, jnp.float32), jnp.zeros((n,), jnp.int32), jnp.zeros((n,), bool))
+    (_, _, _, returns, lengths, _), _ = lax.scan(step, init, jax.random.split(key, max_steps))
+    return jnp.nanmean(returns), returns, lengths

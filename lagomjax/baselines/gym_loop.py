@@ -83,7 +83,7 @@ def to_rollout(D, num_envs: int, num_steps: int, extras_keys, running_returns: n
             col["next_obs"].append(obs[1:])
             col["actions"].append(traj.actions)
             col["rewards"].append(traj.rewards)
-            for info in traj.infos[1:]:
+            for info in traj.infos:
                 col["terminated"].append(info["terminated"])
                 col["truncated"].append(info["truncated"])
                 for k in extras_keys:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
@@ -25,6 +26,49 @@ def calculate_gain(nonlinearity: str) -> float:
     return _GAINS[nonlinearity]
 
 
+def _householder_q(a):
+    """``Q`` of the thin QR factorisation of ``a [m, n]`` (``m >= n``), signs fixed so ``diag(R) > 0``.
+
+    Householder reflections in plain ``jnp`` inside ``fori_loop``: no LAPACK call. Under ``vmap``
+    jaxlib's batched LAPACK QR splits the batch over XLA:CPU's thread pool and waits on it, and two
+    such calls running at once (two layers initialised in parallel) deadlocked that pool on 2-core
+    machines (observed with jax 0.10.2: a vmapped ``init`` idle forever in ``ParallelBatchMap``).
+    """
+    m, n = a.shape
+    rows = jnp.arange(m)
+
+    def reflect(k, carry):
+        r, vs = carry
+        x = jnp.where(rows >= k, r[:, k], 0.0)
+        norm = jnp.linalg.norm(x)
+        alpha = -jnp.where(x[k] >= 0, 1.0, -1.0) * norm
+        v = x.at[k].add(-alpha)
+        v = v / jnp.maximum(jnp.linalg.norm(v), jnp.finfo(a.dtype).tiny)
+        return r - 2.0 * jnp.outer(v, v @ r), vs.at[k].set(v)
+
+    r, vs = jax.lax.fori_loop(0, n, reflect, (a, jnp.zeros((n, m), a.dtype)))
+    q = jax.lax.fori_loop(
+        0, n, lambda i, q: q - 2.0 * jnp.outer(vs[n - 1 - i], vs[n - 1 - i] @ q), jnp.eye(m, n, dtype=a.dtype)
+    )
+    return q * jnp.where(jnp.diagonal(r) >= 0, 1.0, -1.0)
+
+
+def orthogonal(scale: float = 1.0):
+    """An orthogonal initialiser (Saxe et al. 2014) like ``jax.nn.initializers.orthogonal(scale)``
+    (last axis = output columns), computed without LAPACK so that it is safe under ``vmap`` on CPU."""
+
+    def init(key, shape, dtype=jnp.float32):
+        if len(shape) < 2:
+            raise ValueError(f"orthogonal initialisation needs at least 2 dimensions, got shape {shape}")
+        n_rows, n_cols = math.prod(shape[:-1]), shape[-1]
+        tall = (max(n_rows, n_cols), min(n_rows, n_cols))
+        q = _householder_q(jax.random.normal(key, tall, jnp.float32))
+        q = q.T if n_rows < n_cols else q
+        return (scale * q).reshape(shape).astype(dtype)
+
+    return init
+
+
 def ortho_init(nonlinearity: str | None = None, weight_scale: float = 1.0, constant_bias: float = 0.0) -> dict:
     """Orthogonal kernel initialiser with gain, and a constant bias initialiser (lagom's ``ortho_init``).
 
@@ -36,7 +80,7 @@ def ortho_init(nonlinearity: str | None = None, weight_scale: float = 1.0, const
       >>> head = nn.Dense(4, **ortho_init(weight_scale=0.01))
     """
     gain = calculate_gain(nonlinearity) if nonlinearity is not None else float(weight_scale)
-    return dict(kernel_init=nn.initializers.orthogonal(gain), bias_init=nn.initializers.constant(constant_bias))
+    return dict(kernel_init=orthogonal(gain), bias_init=nn.initializers.constant(constant_bias))
 
 
 def zeros_like_init(value: float):
