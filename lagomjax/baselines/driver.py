@@ -79,38 +79,57 @@ def chunk_size(num_updates: int, target_chunks: int = 50) -> int:
     return max(d for d in range(1, limit + 1) if num_updates % d == 0)
 
 
-def run_seeds(parts: TrainParts, config, num_seeds: int, seed: int = 0, progress: bool = True):
-    """Train ``num_seeds`` seeds vmapped in one program, in chunks of updates with a progress bar between
-    chunks. Returns ``(final_state, metrics [seeds, updates], timing)``; the numbers equal
+def run_seeds(
+    parts: TrainParts, config, num_seeds: int, seed: int = 0, progress: bool = True, on_metrics: Callable | None = None
+):
+    """Train ``num_seeds`` seeds vmapped in one program, in compiled chunks of updates. Returns
+    ``(final_state, metrics [seeds, updates], timing)``; the numbers equal
     ``jax.vmap(train_from_parts(parts, n))``'s.
 
-    Progress is reported between compiled chunks rather than by a host callback inside the scan:
-    ``jax.debug.callback`` and ``io_callback`` inside a program vmapped over seeds wedged XLA:CPU's
-    thread pool on these machines (jax 0.10.2), the process waiting forever.
+    Every update streams its metrics to the host from inside the compiled chunk
+    (``jax.debug.callback``): they advance the progress bar and, if given, go to
+    ``on_metrics(seed_index, update_index, metrics)`` (per seed, e.g. into a
+    :class:`~lagomjax.logger.Logger`). Chunk results are copied to the host as they finish, so device
+    memory does not grow with the number of updates.
     """
     from tqdm.auto import tqdm
 
     n = config.num_updates
     k = chunk_size(n)
+    bar = tqdm(total=n, desc=f"{config.env_id} x {num_seeds} seeds", unit="update", disable=not progress)
+
+    def host(seed_index, update_index, metrics):
+        seed_index, update_index = int(np.asarray(seed_index)), int(np.asarray(update_index))
+        if seed_index == 0 and update_index + 1 > bar.n:
+            bar.update(update_index + 1 - bar.n)
+            ret = float(np.asarray(metrics["episode_return"]))
+            if np.isfinite(ret):
+                bar.set_postfix(episode_return=f"{ret:.1f}", refresh=False)
+        if on_metrics is not None:
+            on_metrics(seed_index, update_index, {key: np.asarray(v) for key, v in metrics.items()})
+
+    def update(carry, i):
+        state, seed_index = carry
+        state, metrics = parts.update(state, i)
+        jax.debug.callback(host, seed_index, i, metrics)
+        return (state, seed_index), metrics
+
     keys = jax.random.split(jax.random.key(seed), num_seeds)
+    seed_ids = jnp.arange(num_seeds)
     t0 = time.perf_counter()
     init = jax.jit(jax.vmap(parts.init)).lower(keys).compile()
     state = init(keys)
-    chunk = jax.jit(jax.vmap(lambda s, idx: jax.lax.scan(parts.update, s, idx), in_axes=(0, None)))
-    chunk = chunk.lower(state, jnp.arange(k)).compile()
+    chunk = jax.jit(jax.vmap(lambda c, idx: jax.lax.scan(update, c, idx), in_axes=(0, None)))
+    chunk = chunk.lower((state, seed_ids), jnp.arange(k)).compile()
     finish = jax.jit(jax.vmap(parts.finish)).lower(state, keys).compile()
     compile_s = time.perf_counter() - t0
-    bar = tqdm(total=n, desc=f"{config.env_id} x {num_seeds} seeds", unit="update", disable=not progress)
     chunks = []
     t0 = time.perf_counter()
     for start in range(0, n, k):
-        state, m = chunk(state, jnp.arange(start, start + k))
-        chunks.append(m)
-        recent = np.asarray(m["episode_return"])
-        bar.update(k)
-        if np.isfinite(recent).any():
-            bar.set_postfix(episode_return=f"{np.nanmean(recent):.1f}", refresh=False)
+        (state, _), m = chunk((state, seed_ids), jnp.arange(start, start + k))
+        chunks.append(jax.device_get(m))
     eval_return = jax.block_until_ready(finish(state, keys))
+    jax.effects_barrier()
     run_s = time.perf_counter() - t0
     bar.close()
     metrics = {key: np.concatenate([np.asarray(c[key]) for c in chunks], axis=1) for key in chunks[0]}
