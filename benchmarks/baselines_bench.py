@@ -1,0 +1,188 @@
+"""Baselines: speed side by side with the peers, and the full learning targets of issue #6.
+
+    python benchmarks/baselines_bench.py speed       # PPO vs PureJaxRL-style PPO; PPO and SAC vs SB3
+    python benchmarks/baselines_bench.py learning    # every algorithm, 8 seeds, deterministic eval
+    python benchmarks/baselines_bench.py all
+
+Speed: single seed, best of ``--repeats`` runs after a compile (timed separately). The PureJaxRL
+reference is benchmarks/purejaxrl_ppo.py on gymnax CartPole. SB3 runs torch on CPU with the same
+hyper-parameters and network sizes; its rate is measured over a short run (it is constant in time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def load_example(name):
+    spec = importlib.util.spec_from_file_location(f"example_{name}", ROOT / "examples" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def timed_train(train, key, repeats):
+    """``(compile_s, best run_s, output of the last run)`` for ``jax.jit(train)(key)``."""
+    t0 = time.perf_counter()
+    compiled = jax.jit(train).lower(key).compile()
+    compile_s = time.perf_counter() - t0
+    best, out = float("inf"), None
+    for i in range(repeats):
+        t0 = time.perf_counter()
+        out = jax.block_until_ready(compiled(jax.random.fold_in(key, i)))
+        best = min(best, time.perf_counter() - t0)
+    return compile_s, best, out
+
+
+def ppo_vs_purejaxrl(repeats):
+    import purejaxrl_ppo
+
+    ppo = load_example("ppo")
+    cfg = ppo.Config(
+        env_id="CartPole-v1", num_envs=4, num_steps=128, total_steps=500_000, update_epochs=4, num_minibatches=4,
+        lr=2.5e-4, gamma=0.99, gae_lambda=0.95, clip_eps=0.2, ent_coef=0.01, vf_coef=0.5, max_grad_norm=0.5,
+    )  # fmt: skip
+    steps = cfg.num_updates * cfg.batch_size
+    key = jax.random.key(0)
+    ours_c, ours_s, (_, m) = timed_train(ppo.make_train(cfg), key, repeats)
+    ref_c, ref_s, (_, ref_returns) = timed_train(purejaxrl_ppo.make_train(cfg), key, repeats)
+    ours_final = float(np.nanmean(np.asarray(m["episode_return"])[-20:]))
+    ref_final = float(np.nanmean(np.asarray(ref_returns)[-20:]))
+    print("\n## PPO, CartPole-v1, pinned config, 1 seed, 500k steps")
+    print("| | compile | run | env-steps/s | training return (last 20 updates) |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| lagomjax | {ours_c:.2f} s | {ours_s:.2f} s | {steps / ours_s:,.0f} | {ours_final:.1f} |")
+    print(f"| PureJaxRL-style (gymnax) | {ref_c:.2f} s | {ref_s:.2f} s | {steps / ref_s:,.0f} | {ref_final:.1f} |")
+    print(f"throughput ratio {ref_s / ours_s:.2f}x, compile ratio {ref_c / ours_c:.2f}x (>1: lagomjax faster)")
+    return steps / ours_s
+
+
+def sb3_rates(ppo_steps=16_384, sac_steps=1_500):
+    """SB3 env-steps/s for PPO (CartPole-v1, pinned config) and SAC (Pendulum-v1, 64-64 nets)."""
+    import torch
+    from stable_baselines3 import PPO, SAC
+    from stable_baselines3.common.env_util import make_vec_env
+
+    torch.set_num_threads(2)
+    env = make_vec_env("CartPole-v1", n_envs=4, seed=0)
+    model = PPO(
+        "MlpPolicy", env, n_steps=128, batch_size=128, n_epochs=4, learning_rate=2.5e-4, gamma=0.99,
+        gae_lambda=0.95, clip_range=0.2, ent_coef=0.01, vf_coef=0.5, max_grad_norm=0.5, device="cpu", seed=0,
+        policy_kwargs={"net_arch": [64, 64]},
+    )  # fmt: skip
+    t0 = time.perf_counter()
+    model.learn(ppo_steps)
+    ppo_rate = ppo_steps / (time.perf_counter() - t0)
+    sac = SAC(
+        "MlpPolicy", "Pendulum-v1", learning_rate=1e-3, learning_starts=100, batch_size=256, device="cpu", seed=0,
+        policy_kwargs={"net_arch": [64, 64]},
+    )  # fmt: skip
+    sac.learn(200)  # warm-up past learning_starts
+    t0 = time.perf_counter()
+    sac.learn(sac_steps, reset_num_timesteps=False)
+    sac_rate = sac_steps / (time.perf_counter() - t0)
+    return ppo_rate, sac_rate
+
+
+def sac_rates(repeats):
+    """lagomjax SAC env-steps/s on Pendulum-v1 (20k steps): one seed, and 8 seeds vmapped (aggregate)."""
+    sac = load_example("sac")
+    cfg = sac.Config()
+    _, one_s, _ = timed_train(sac.make_train(cfg), jax.random.key(0), repeats)
+    keys = jax.random.split(jax.random.key(0), 8)
+    vm = jax.jit(jax.vmap(sac.make_train(cfg))).lower(keys).compile()
+    jax.block_until_ready(vm(keys))
+    t0 = time.perf_counter()
+    jax.block_until_ready(vm(keys))
+    eight_s = time.perf_counter() - t0
+    return cfg.total_steps / one_s, 8 * cfg.total_steps / eight_s
+
+
+def speed(repeats):
+    ppo_rate = ppo_vs_purejaxrl(repeats)
+    sac_one, sac_eight = sac_rates(max(1, repeats // 2))
+    sb3_ppo, sb3_sac = sb3_rates()
+    print("\n## Against stable-baselines3 (torch CPU), env-steps/s")
+    print("| algorithm | lagomjax (1 seed) | lagomjax (8 seeds vmapped, total) | SB3 | ratio (1 seed) |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| PPO CartPole-v1 | {ppo_rate:,.0f} | | {sb3_ppo:,.0f} | {ppo_rate / sb3_ppo:.1f}x |")
+    print(
+        f"| SAC Pendulum-v1 (64-64) | {sac_one:,.0f} | {sac_eight:,.0f} | {sb3_sac:,.0f} | {sac_one / sb3_sac:.1f}x |"
+    )
+
+
+# (name, example, overrides, target); deterministic evaluation, mean over 8 seeds
+TARGETS = [
+    ("PPO CartPole-v1 100k", "ppo", {"total_steps": 100_000}, 475.0),
+    ("PPO CartPole-v1 500k", "ppo", {"total_steps": 500_000}, 490.0),
+    ("A2C CartPole-v1 500k", "vpg", {"total_steps": 500_000}, 475.0),
+    ("DQN CartPole-v1 50k", "dqn", {"total_steps": 50_000}, 450.0),
+    ("SAC Pendulum-v1 20k", "sac", {"total_steps": 20_000}, -200.0),
+    ("TD3 Pendulum-v1 20k", "td3", {"total_steps": 20_000}, -200.0),
+    ("DDPG Pendulum-v1 20k", "ddpg", {"total_steps": 20_000}, -200.0),
+    (
+        "PPO Pendulum-v1 200k",
+        "ppo",
+        {
+            "env_id": "Pendulum-v1",
+            "total_steps": 200_000,
+            "num_envs": 4,
+            "num_steps": 1024,
+            "update_epochs": 10,
+            "num_minibatches": 32,
+            "lr": 1e-3,
+            "gamma": 0.9,
+            "normalize_obs": True,
+            "normalize_reward": True,
+        },
+        -250.0,
+    ),  # fmt: skip
+    ("CMA-ES policy CartPole-v1", "es_policy", {"generations": 40}, 500.0),
+]
+
+
+def learning(names=None, seeds=8):
+    print(f"\n## Learning targets: deterministic evaluation, mean over {seeds} seeds")
+    print("| run | mean +- std | min | target | met | wall (compile + run) |")
+    print("|---|---:|---:|---:|:---:|---:|")
+    for name, example, overrides, target in TARGETS:
+        if names and not any(n.lower() in name.lower() for n in names):
+            continue
+        module = load_example(example)
+        config = module.Config(**overrides)
+        keys = jax.random.split(jax.random.key(0), seeds)
+        t0 = time.perf_counter()
+        _, m = jax.block_until_ready(jax.jit(jax.vmap(module.make_train(config)))(keys))
+        wall = time.perf_counter() - t0
+        r = np.asarray(m["eval_return"], np.float64)
+        met = "yes" if r.mean() >= target else "NO"
+        print(f"| {name} | {r.mean():.1f} +- {r.std():.1f} | {r.min():.1f} | {target:g} | {met} | {wall:.0f} s |")
+        sys.stdout.flush()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("what", choices=["speed", "learning", "all"], nargs="?", default="all")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", nargs="*", help="learning runs whose name contains one of these")
+    args = parser.parse_args()
+    print(f"jax {jax.__version__}, devices {jax.devices()}")
+    if args.what in ("speed", "all"):
+        speed(args.repeats)
+    if args.what in ("learning", "all"):
+        learning(args.only)
+
+
+if __name__ == "__main__":
+    main()
