@@ -60,9 +60,10 @@ def make_train(cfg):
                 dist, value = net.apply(net_params, obs)
                 action = dist.sample(seed=k_act)
                 logp = dist.log_prob(action)
-                next_obs, env_state, reward, done, _ = step(
+                next_obs, env_state, reward, terminated, truncated, _ = step(
                     jax.random.split(k_step, cfg.num_envs), env_state, action, params
                 )
+                done = terminated | truncated  # gymnax 1.x splits them; PureJaxRL treats both as done
                 ep_ret = ep_ret + reward
                 finished = jnp.where(done, ep_ret, jnp.nan)
                 ep_ret = jnp.where(done, 0.0, ep_ret)

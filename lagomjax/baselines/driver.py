@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lagomjax.logger import Logger
-from lagomjax.utils import pickle_dump, yaml_dump
+from lagomjax.utils import pickle_dump, pickle_load, yaml_dump
 
 
 def config_from_args(config_cls, argv=None, description=None, **extra_flags):
@@ -79,8 +79,35 @@ def chunk_size(num_updates: int, target_chunks: int = 50) -> int:
     return max(d for d in range(1, limit + 1) if num_updates % d == 0)
 
 
+def _to_host(state):
+    """A train state as NumPy leaves (typed PRNG keys as their raw data) plus which leaves were keys."""
+    leaves, _ = jax.tree.flatten(state)
+    is_key = [jnp.issubdtype(x.dtype, jax.dtypes.prng_key) for x in leaves]
+    return [np.asarray(jax.random.key_data(x) if k else x) for x, k in zip(leaves, is_key, strict=True)], is_key
+
+
+def _from_host(like, leaves, is_key):
+    """Rebuild a train state shaped like ``like`` from :func:`_to_host`'s output."""
+    ref, treedef = jax.tree.flatten(like)
+    out = []
+    for r, x, k in zip(ref, leaves, is_key, strict=True):
+        x = jax.random.wrap_key_data(x, impl=jax.random.key_impl(r)) if k else jnp.asarray(x, r.dtype)
+        if x.shape != r.shape:
+            raise ValueError(f"checkpoint leaf of shape {x.shape} does not match the train state's {r.shape}")
+        out.append(x)
+    return jax.tree.unflatten(treedef, out)
+
+
 def run_seeds(
-    parts: TrainParts, config, num_seeds: int, seed: int = 0, progress: bool = True, on_metrics: Callable | None = None
+    parts: TrainParts,
+    config,
+    num_seeds: int,
+    seed: int = 0,
+    progress: bool = True,
+    on_metrics: Callable | None = None,
+    checkpoint=None,
+    checkpoint_every: int = 1,
+    max_chunks: int | None = None,
 ):
     """Train ``num_seeds`` seeds vmapped in one program, in compiled chunks of updates. Returns
     ``(final_state, metrics [seeds, updates], timing)``; the numbers equal
@@ -91,6 +118,12 @@ def run_seeds(
     ``on_metrics(seed_index, update_index, metrics)`` (per seed, e.g. into a
     :class:`~lagomjax.logger.Logger`). Chunk results are copied to the host as they finish, so device
     memory does not grow with the number of updates.
+
+    Checkpoint and resume: with ``checkpoint`` (a file path) the whole train state (parameters,
+    optimiser states, env states, normaliser moments, RNG keys, replay buffers) and the metrics so far
+    are written atomically every ``checkpoint_every`` chunks; if the file exists when called, training
+    continues from it, and the result is bit-identical to an uninterrupted run on the same machine.
+    ``max_chunks`` stops after that many chunks in this call (then ``timing['finished']`` is False).
     """
     from tqdm.auto import tqdm
 
@@ -123,19 +156,42 @@ def run_seeds(
     chunk = chunk.lower((state, seed_ids), jnp.arange(k)).compile()
     finish = jax.jit(jax.vmap(parts.finish)).lower(state, keys).compile()
     compile_s = time.perf_counter() - t0
-    chunks = []
+    chunks, start = [], 0
+    meta = {"num_seeds": num_seeds, "seed": seed, "num_updates": n, "chunk": k}
+    if checkpoint is not None and Path(checkpoint).exists():
+        saved = pickle_load(checkpoint)
+        if saved["meta"] != meta:
+            raise ValueError(f"checkpoint {checkpoint} is for {saved['meta']}, not {meta}")
+        state = _from_host(state, saved["state"], saved["is_key"])
+        chunks, start = saved["chunks"], saved["next_update"]
+        bar.update(start)
     t0 = time.perf_counter()
-    for start in range(0, n, k):
-        (state, _), m = chunk((state, seed_ids), jnp.arange(start, start + k))
+    done_now = 0
+    for begin in range(start, n, k):
+        if max_chunks is not None and done_now >= max_chunks:
+            break
+        (state, _), m = chunk((state, seed_ids), jnp.arange(begin, begin + k))
         chunks.append(jax.device_get(m))
-    eval_return = jax.block_until_ready(finish(state, keys))
+        done_now += 1
+        if checkpoint is not None and (len(chunks) % checkpoint_every == 0 or begin + k == n):
+            leaves, is_key = _to_host(state)
+            payload = {"meta": meta, "state": leaves, "is_key": is_key, "chunks": chunks, "next_update": begin + k}
+            pickle_dump(payload, checkpoint, ext=None)
+    finished = len(chunks) * k == n
+    eval_return = jax.block_until_ready(finish(state, keys)) if finished else None
     jax.effects_barrier()
     run_s = time.perf_counter() - t0
     bar.close()
     metrics = {key: np.concatenate([np.asarray(c[key]) for c in chunks], axis=1) for key in chunks[0]}
-    metrics["eval_return"] = np.asarray(eval_return)
+    if finished:
+        metrics["eval_return"] = np.asarray(eval_return)
     env_steps = int(metrics["env_steps"][0, -1])
-    timing = {"compile_s": compile_s, "run_s": run_s, "env_steps_per_s": num_seeds * env_steps / run_s}
+    timing = {
+        "compile_s": compile_s,
+        "run_s": run_s,
+        "env_steps_per_s": num_seeds * env_steps / run_s,
+        "finished": finished,
+    }
     return state, metrics, timing
 
 

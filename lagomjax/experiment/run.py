@@ -1,0 +1,110 @@
+"""``run_experiment``: every (config, seed) job in lagom's layout, in worker processes, with failures
+isolated and finished jobs skipped on resume. Never prompts."""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+import traceback
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from lagomjax.experiment.config import Config
+from lagomjax.utils import CloudpickleWrapper, atomic_open, pickle_dump, pickle_load, yaml_dump
+
+DONE, ERROR = ".done", "error.txt"
+
+
+def _job(args):
+    """Run one job; never raises (the traceback goes to ``error.txt`` and the result)."""
+    run, config, seed, device, job_dir = args
+    job_dir = Path(job_dir)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    (job_dir / ERROR).unlink(missing_ok=True)
+    try:
+        result = run(config, seed, device)
+    except BaseException:  # noqa: BLE001 - a failing job must not take the others down
+        tb = traceback.format_exc()
+        with atomic_open(job_dir / ERROR, "w") as f:
+            f.write(tb)
+        return {"ID": config["ID"], "seed": seed, "status": "failed", "error": tb}
+    with atomic_open(job_dir / DONE, "w") as f:
+        f.write("done\n")
+    return {"ID": config["ID"], "seed": seed, "status": "done", "result": result}
+
+
+def run_experiment(
+    run,
+    config: Config,
+    seeds,
+    log_dir,
+    max_workers: int,
+    chunksize: int = 1,
+    use_gpu: bool = False,
+    gpu_ids=None,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+) -> list[dict]:
+    """Run ``run(config, seed, device)`` for every config of ``config.make_configs()`` and every seed.
+
+    Layout (lagom's): ``log_dir/configs.pkl``, ``log_dir/<ID>/config.yml``, ``log_dir/<ID>/<seed>/``;
+    each config gets ``config['log.dir'] = str(log_dir)``, so a job writes to
+    ``Path(config['log.dir']) / str(config['ID']) / str(seed)``. A job that raises is recorded in
+    ``<ID>/<seed>/error.txt`` (the traceback) and the others go on; a finished job leaves
+    ``<ID>/<seed>/.done``.
+
+    Args:
+      max_workers: worker processes (``spawn``-ed, so JAX starts clean in each); ``0`` runs the jobs
+        one after another in this process.
+      chunksize: jobs handed to a worker at a time.
+      use_gpu, gpu_ids: jobs get ``device='gpu:<id>'`` round-robin over ``gpu_ids`` (default
+        ``[0]``), else ``'cpu'``; pick it with ``jax.devices('gpu')[id]``.
+      resume: an existing ``log_dir`` from the same configs: skip finished jobs, rerun the others.
+      overwrite: delete an existing ``log_dir`` first.
+
+    Returns:
+      one dict per job: ``ID``, ``seed``, ``status`` ('done', 'failed' or 'skipped') and ``result``
+      (``run``'s return value) or ``error`` (the traceback).
+    """
+    if resume and overwrite:
+        raise ValueError("resume and overwrite are exclusive")
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds must not be empty")
+    if max_workers < 0:
+        raise ValueError(f"max_workers must be >= 0, got {max_workers}")
+    log_dir = Path(log_dir)
+    configs = config.make_configs()
+    for c in configs:
+        c["log.dir"] = str(log_dir)
+    if log_dir.exists() and any(log_dir.iterdir()):
+        if overwrite:
+            shutil.rmtree(log_dir)
+        elif not resume:
+            raise FileExistsError(f"{log_dir} is not empty: pass resume=True to continue it or overwrite=True")
+        elif (log_dir / "configs.pkl").exists() and pickle_load(log_dir / "configs.pkl") != configs:
+            raise ValueError(f"cannot resume {log_dir}: its configs.pkl differs from these configs")
+    pickle_dump(configs, log_dir / "configs.pkl", ext=".pkl")
+    for c in configs:
+        yaml_dump(c, log_dir / str(c["ID"]) / "config.yml")
+
+    gpu_ids = list(gpu_ids) if gpu_ids is not None else [0]
+    wrapped = CloudpickleWrapper(run)
+    jobs, results = [], []
+    for c in configs:
+        for seed in seeds:
+            job_dir = log_dir / str(c["ID"]) / str(seed)
+            if resume and (job_dir / DONE).exists():
+                results.append({"ID": c["ID"], "seed": seed, "status": "skipped"})
+                continue
+            device = f"gpu:{gpu_ids[len(jobs) % len(gpu_ids)]}" if use_gpu else "cpu"
+            jobs.append((wrapped, c, seed, device, str(job_dir)))
+    if max_workers == 0:
+        results.extend(_job(j) for j in jobs)
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=max_workers, mp_context=ctx) as pool:
+            results.extend(pool.map(_job, jobs, chunksize=chunksize))
+    order = {(c["ID"], s): i for i, (c, s) in enumerate((c, s) for c in configs for s in seeds)}
+    return sorted(results, key=lambda r: order[(r["ID"], r["seed"])])

@@ -1,0 +1,82 @@
+"""Hyper-parameter sweeps as one compiled program: seeds x numeric hyper-parameters are one ``vmap``
+batch, sharded across the local devices with ``jax.sharding`` (``pmap`` is in maintenance mode).
+
+Only numeric hyper-parameters (learning rate, discount, clip range, entropy coefficient, ...) can be
+batched: they become traced scalars inside ``train``. Anything that changes shapes or program
+structure (env id, network sizes, number of steps) needs its own compilation: run such configs one
+after another (:func:`sweep_configs`), or give each its own device or process.
+
+Several hosts: start every process with ``jax.distributed.initialize(...)`` first; then
+``jax.devices()`` spans all hosts while ``jax.local_devices()`` is this host's. :func:`sweep` shards
+over ``devices`` (this host's by default), so each host runs its own share of a sweep (e.g. split
+the configs by ``jax.process_index()``); a single global mesh over ``jax.devices()`` also works as
+long as every process calls :func:`sweep` with the same arguments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+
+def grid(**values) -> dict:
+    """The Cartesian product of numeric values (first keyword outermost) as arrays of one length ``C``.
+
+    >>> grid(lr=[1e-3, 3e-4], gamma=[0.99, 0.9])['lr']
+    array([0.001 , 0.001 , 0.0003, 0.0003], dtype=float32)
+    """
+    if not values:
+        raise ValueError("grid needs at least one hyper-parameter")
+    combos = list(itertools.product(*values.values()))
+    return {k: np.asarray([c[i] for c in combos], np.float32) for i, k in enumerate(values)}
+
+
+def with_hparams(make_train, config):
+    """``train(key, hparams)``: ``make_train(dataclasses.replace(config, **hparams))(key)``, so the
+    numeric fields named in ``hparams`` are traced (and can be vmapped) while the rest stay static."""
+
+    def train(key, hparams):
+        return make_train(dataclasses.replace(config, **hparams))(key)
+
+    return train
+
+
+def sweep(train, hparams: dict, num_seeds: int, seed: int = 0, devices=None):
+    """Run ``train(key, hparams)`` for every hyper-parameter setting x seed in one compiled program.
+
+    Args:
+      train: ``(key, hparams: dict of scalars) -> pytree``.
+      hparams: dict of arrays ``[C]`` (e.g. from :func:`grid`).
+      num_seeds: ``S``; every setting gets the same ``S`` keys (common random numbers).
+      devices: devices to shard the ``C * S`` batch over (default ``jax.local_devices()``); the batch
+        is padded to a multiple of their number.
+
+    Returns:
+      ``train``'s output with leading axes ``[C, S]``.
+    """
+    sizes = {k: np.shape(v) for k, v in hparams.items()}
+    if not hparams or any(len(s) != 1 for s in sizes.values()) or len({s[0] for s in sizes.values()}) != 1:
+        raise ValueError(f"hparams must be 1-D arrays of one length, got shapes {sizes}")
+    c = next(iter(sizes.values()))[0]
+    devices = list(devices or jax.local_devices())
+    batch = c * num_seeds
+    padded = -(-batch // len(devices)) * len(devices)
+    take = np.arange(padded) % batch  # padding repeats the first jobs; their results are dropped
+    keys = jax.random.split(jax.random.key(seed), num_seeds)[take % num_seeds]
+    hp = {k: jnp.asarray(np.asarray(v)[take // num_seeds]) for k, v in hparams.items()}
+    sharding = NamedSharding(Mesh(np.asarray(devices), ("batch",)), PartitionSpec("batch"))
+    keys, hp = jax.device_put((keys, hp), sharding)
+    out = jax.jit(jax.vmap(train))(keys, hp)
+    return jax.tree.map(lambda x: x[:batch].reshape(c, num_seeds, *x.shape[1:]), out)
+
+
+def sweep_configs(make_train, configs, num_seeds: int, seed: int = 0):
+    """Configs that differ in shapes or structure: each compiles separately and runs its seeds vmapped,
+    one config after another. Returns a list of outputs with a leading seed axis."""
+    keys = jax.random.split(jax.random.key(seed), num_seeds)
+    return [jax.jit(jax.vmap(make_train(config)))(keys) for config in configs]
