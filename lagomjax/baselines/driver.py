@@ -218,34 +218,19 @@ def plot_learning_curve(metrics, path, title: str, eval_key: str = "episode_retu
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from lagomjax import vis
+
     x = np.asarray(metrics["env_steps"])[0]
     y = np.asarray(metrics[eval_key], dtype=np.float64)  # [seeds, updates], NaN where no episode ended
-    y = np.stack([_ffill(row) for row in y])
-    mean, lo, hi = np.nanmean(y, 0), np.nanmin(y, 0), np.nanmax(y, 0)
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.fill_between(x, lo, hi, alpha=0.25, label=f"min-max over {y.shape[0]} seeds")
-    ax.plot(x, mean, label="mean")
+    vis.plot_mean_band(ax, x, np.stack([vis._ffill(row) for row in y]), label=f"mean, min-max over {y.shape[0]} seeds")
     ax.set_xlabel("environment steps")
     ax.set_ylabel(eval_key.replace("_", " "))
     ax.set_title(title)
+    vis.set_ticker(ax, "x", num=6, KM_format=True)
     ax.legend(loc="lower right")
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(path)  # atomic
-    return path
-
-
-def _ffill(row):
-    """Carry the last finite value forward (updates in which no episode ended are NaN)."""
-    out = row.copy()
-    for i in range(1, len(out)):
-        if not np.isfinite(out[i]):
-            out[i] = out[i - 1]
-    return out
+    return vis.save_figure(fig, path)
 
 
 def results_table(name, final_returns, timing) -> str:

@@ -1,0 +1,276 @@
+"""Plots and images (matplotlib only, no OpenGL): learning curves from lagom's log layout with mean
+and band over seeds per config ID, tick formatting, image grids, a simple viewer, and functional-env
+episodes rendered to GIF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from lagomjax.transform import interp_curves, smooth_filter
+from lagomjax.utils import pickle_load, yaml_load
+
+
+def _numbered_dirs(path: Path) -> list[Path]:
+    return sorted((p for p in path.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
+
+
+def read_xy(log_folder, file_name, get_x, get_y, smooth_out=False, smooth_kws=None, point_step=1) -> list[dict]:
+    """Learning curves of every config ID under ``log_folder`` (lagom's ``<ID>/<seed>/<file_name>``).
+
+    Args:
+      get_x, get_y: ``logs -> 1-D sequence`` for the loaded log of one seed (e.g.
+        ``lambda logs: logs['env_steps']``); ``NaN`` ys (no finished episode) are forward-filled.
+      smooth_out, smooth_kws: Savitzky-Golay smoothing (``transform.smooth_filter`` arguments).
+      point_step: keep every ``point_step``-th interpolated point.
+
+    Returns:
+      one dict per config ID: ``ID``, ``config`` (from ``config.yml``), ``x [P]`` and ``ys [seeds, P]``
+      (the seeds' curves interpolated onto a common ``x``), ``seeds``.
+    """
+    out = []
+    for id_dir in _numbered_dirs(Path(log_folder)):
+        xs, ys, seeds = [], [], []
+        for seed_dir in _numbered_dirs(id_dir):
+            if not (seed_dir / file_name).exists():
+                continue
+            logs = pickle_load(seed_dir / file_name)
+            x = np.asarray(get_x(logs), np.float64)
+            y = _ffill(np.asarray(get_y(logs), np.float64))
+            if x.shape != y.shape or x.ndim != 1:
+                raise ValueError(f"{seed_dir / file_name}: get_x and get_y must give 1-D sequences of one length")
+            keep = np.isfinite(y)
+            xs.append(x[keep])
+            ys.append(y[keep])
+            seeds.append(int(seed_dir.name))
+        if not xs:
+            continue
+        new_x, new_ys = interp_curves(xs, ys, num_point=max(len(x) for x in xs))
+        new_x, new_ys = np.asarray(new_x), np.asarray(new_ys)
+        if smooth_out:
+            new_ys = np.stack(
+                [smooth_filter(y, **(smooth_kws or {"window_length": 5, "polyorder": 2})) for y in new_ys]
+            )
+        config = yaml_load(id_dir / "config.yml") if (id_dir / "config.yml").exists() else {}
+        out.append(
+            {
+                "ID": int(id_dir.name),
+                "config": config,
+                "x": new_x[::point_step],
+                "ys": new_ys[:, ::point_step],
+                "seeds": seeds,
+            }
+        )
+    return out
+
+
+def _ffill(y):
+    """Carry the last finite value forward (NaN where no episode finished)."""
+    y = y.copy()
+    for i in range(1, len(y)):
+        if not np.isfinite(y[i]):
+            y[i] = y[i - 1]
+    return y
+
+
+def plot_mean_band(ax, x, ys, label=None, band="minmax", **kwargs):
+    """Mean over seeds (rows of ``ys``) and a band: ``'minmax'`` or ``'std'`` (one std)."""
+    ys = np.asarray(ys, np.float64)
+    mean = np.nanmean(ys, axis=0)
+    if band == "std":
+        lo, hi = mean - np.nanstd(ys, axis=0), mean + np.nanstd(ys, axis=0)
+    elif band == "minmax":
+        lo, hi = np.nanmin(ys, axis=0), np.nanmax(ys, axis=0)
+    else:
+        raise ValueError(f"band must be 'minmax' or 'std', got {band!r}")
+    (line,) = ax.plot(x, mean, label=label, **kwargs)
+    ax.fill_between(x, lo, hi, alpha=0.2, color=line.get_color())
+    return line
+
+
+def plot_curves(curves, ax=None, label=lambda c: f"ID {c['ID']}", band="minmax"):
+    """Draw :func:`read_xy`'s curves, one mean-and-band per config ID. Returns the axes."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.subplots(figsize=(6, 4))[1]
+    for c in curves:
+        plot_mean_band(ax, c["x"], c["ys"], label=label(c), band=band)
+    ax.legend(loc="best")
+    return ax
+
+
+def save_figure(fig, path) -> Path:
+    """Save ``fig`` atomically (temp file + rename) and close it."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    tmp.replace(path)
+    return path
+
+
+def set_ticker(ax, axis="x", num=None, KM_format=False, integer=False):
+    """At most ``num`` ticks on ``axis``; ``KM_format`` writes 1500 as 1.5K and 2e6 as 2M."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    target = ax.xaxis if axis == "x" else ax.yaxis if axis == "y" else None
+    if target is None:
+        raise ValueError(f"axis must be 'x' or 'y', got {axis!r}")
+    if num is not None or integer:
+        target.set_major_locator(MaxNLocator(nbins=num or "auto", integer=integer))
+    if KM_format:
+        target.set_major_formatter(FuncFormatter(lambda v, _: _km(v)))
+    return ax
+
+
+def _km(v):
+    for scale, suffix in ((1e6, "M"), (1e3, "K")):
+        if abs(v) >= scale:
+            return f"{v / scale:g}{suffix}"
+    return f"{v:g}"
+
+
+class GridImage:
+    """Collect images (``[H, W]``, ``[H, W, C]`` or batches of them) and tile them ``ncol`` per row."""
+
+    def __init__(self, ncol=8, padding=2, pad_value=0):
+        self.ncol, self.padding, self.pad_value = ncol, padding, pad_value
+        self.images: list[np.ndarray] = []
+
+    def add(self, x):
+        x = np.asarray(x)
+        if x.ndim in (2, 3) and not (x.ndim == 3 and x.shape[-1] not in (1, 3, 4)):
+            x = x[None]
+        self.images.extend(x[..., None] if x.ndim == 3 else x)
+
+    def grid(self) -> np.ndarray:
+        if not self.images:
+            raise ValueError("GridImage is empty: add images first")
+        h, w, c = self.images[0].shape
+        if any(im.shape != (h, w, c) for im in self.images):
+            raise ValueError(f"all images must have shape {(h, w, c)}")
+        ncol = min(self.ncol, len(self.images))
+        nrow = -(-len(self.images) // ncol)
+        p = self.padding
+        out = np.full((nrow * (h + p) + p, ncol * (w + p) + p, c), self.pad_value, dtype=self.images[0].dtype)
+        for i, im in enumerate(self.images):
+            r, col = divmod(i, ncol)
+            out[p + r * (h + p) : p + r * (h + p) + h, p + col * (w + p) : p + col * (w + p) + w] = im
+        return out
+
+    def __call__(self, ax=None, **kwargs):
+        """Show the grid on ``ax`` (a new figure by default)."""
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.subplots()[1]
+        g = self.grid()
+        ax.imshow(g[..., 0] if g.shape[-1] == 1 else g, **kwargs)
+        ax.axis("off")
+        return ax
+
+
+class ImageViewer:
+    """Show a stream of RGB frames in one matplotlib figure (works headless: frames are kept)."""
+
+    def __init__(self, title="lagomjax", keep=True):
+        import matplotlib.pyplot as plt
+
+        self.fig, self.ax = plt.subplots()
+        self.fig.canvas.manager.set_window_title(title) if self.fig.canvas.manager else None
+        self.ax.axis("off")
+        self.artist, self.keep, self.frames, self.isopen = None, keep, [], True
+
+    def imshow(self, img):
+        import matplotlib.pyplot as plt
+
+        img = np.asarray(img)
+        if self.artist is None:
+            self.artist = self.ax.imshow(img)
+        else:
+            self.artist.set_data(img)
+        if self.keep:
+            self.frames.append(img)
+        plt.pause(0.001) if plt.get_backend().lower() != "agg" else self.fig.canvas.draw()
+
+    def close(self):
+        import matplotlib.pyplot as plt
+
+        plt.close(self.fig)
+        self.isopen = False
+
+
+def render_frame(env_id: str, physics_state, size=(240, 160)) -> np.ndarray:
+    """An RGB frame ``[H, W, 3]`` of a functional env's physics state (CartPole-v1 or Pendulum-v1)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    s = np.asarray(physics_state, np.float64)
+    fig = plt.figure(figsize=(size[0] / 80, size[1] / 80), dpi=80)
+    ax = fig.add_axes([0, 0, 1, 1])
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if env_id == "CartPole-v1":
+        x, theta = s[0], s[2]
+        ax.set_xlim(-2.6, 2.6)
+        ax.set_ylim(-0.6, 1.6)
+        ax.plot([-2.4, 2.4], [0, 0], color="k", lw=1)
+        ax.add_patch(plt.Rectangle((x - 0.25, -0.08), 0.5, 0.16, color="tab:blue"))
+        ax.plot([x, x + np.sin(theta)], [0, np.cos(theta)], color="tab:orange", lw=4)
+    elif env_id == "Pendulum-v1":
+        th = s[0]
+        ax.set_xlim(-1.3, 1.3)
+        ax.set_ylim(-1.3, 1.3)
+        ax.plot([0, np.sin(th)], [0, np.cos(th)], color="tab:red", lw=6)
+        ax.add_patch(plt.Circle((0, 0), 0.05, color="k"))
+    else:
+        raise ValueError(f"no renderer for {env_id!r}; available: CartPole-v1, Pendulum-v1")
+    fig.canvas.draw()
+    frame = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(fig)
+    return frame
+
+
+def episode_gif(env_id: str, act, key, path, max_steps: int | None = None, fps: int = 30) -> Path:
+    """Run one episode of the functional ``env_id`` with ``act(obs) -> action`` (jitted rollout) and
+    write it as an animated GIF (atomically). Returns the path."""
+    import jax
+    from PIL import Image
+
+    from lagomjax import envs
+
+    env = envs.make(env_id, auto_reset=False, episode_statistics=False)
+    if hasattr(env.action_space, "low"):
+        env = envs.RescaleAction(env)
+    steps = max_steps or envs.functional.FUNCTIONAL_ENVS[env_id][1]
+
+    def step(carry, key):
+        state, obs, done = carry
+        new_state, new_obs, _, terminated, truncated, _ = env.step(key, state, act(obs))
+        return (new_state, new_obs, done | terminated | truncated), (new_state, done)
+
+    state, obs = env.reset(key)
+    _, (states, done_before) = jax.jit(lambda s, o, k: jax.lax.scan(step, (s, o, False), jax.random.split(k, steps)))(
+        state, obs, key
+    )
+    physics = [_physics(state)] + [
+        _physics(jax.tree.map(lambda x, i=i: x[i], states)) for i in range(steps) if not bool(done_before[i])
+    ]
+    frames = [Image.fromarray(render_frame(env_id, p)) for p in physics]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp.gif")
+    frames[0].save(tmp, save_all=True, append_images=frames[1:], duration=int(1000 / fps), loop=0)
+    tmp.replace(path)
+    return path
+
+
+def _physics(state):
+    while hasattr(state, "inner"):
+        state = state.inner
+    return np.asarray(state)

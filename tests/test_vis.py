@@ -1,0 +1,84 @@
+"""lagomjax.vis: curves from lagom's layout, ticks, image grids, the viewer and episode GIFs."""
+
+import jax
+import jax.numpy as jnp
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from lagomjax import vis  # noqa: E402
+from lagomjax.logger import Logger  # noqa: E402
+from lagomjax.utils import yaml_dump  # noqa: E402
+
+
+def _write_runs(root):
+    """Two config IDs x 3 seeds; ID 1 is ID 0 shifted up by 10; NaN where no episode ended."""
+    for cid in (0, 1):
+        yaml_dump({"ID": cid, "lr": [1e-3, 1e-4][cid]}, root / str(cid) / "config.yml")
+        for seed in range(3):
+            logger = Logger()
+            for i in range(10):
+                logger("env_steps", (i + 1) * 100)
+                logger("episode_return", np.nan if i == 3 else float(i + seed + 10 * cid))
+            logger.save(root / str(cid) / str(seed) / "train_logs.pkl")
+
+
+def test_read_xy_and_curves(tmp_path):
+    _write_runs(tmp_path)
+    curves = vis.read_xy(
+        tmp_path, "train_logs.pkl", lambda logs: logs["env_steps"], lambda logs: logs["episode_return"]
+    )
+    assert [c["ID"] for c in curves] == [0, 1] and curves[1]["config"]["lr"] == 1e-4
+    assert curves[0]["ys"].shape == (3, 10) and curves[0]["seeds"] == [0, 1, 2]
+    np.testing.assert_allclose(curves[0]["x"], np.arange(1, 11) * 100)
+    # the NaN update (no episode finished) keeps the last finite value
+    np.testing.assert_allclose(curves[0]["ys"][2], [2, 3, 4, 4, 6, 7, 8, 9, 10, 11])
+    np.testing.assert_allclose(curves[1]["ys"], curves[0]["ys"] + 10)
+    thin = vis.read_xy(
+        tmp_path, "train_logs.pkl", lambda g: g["env_steps"], lambda g: g["episode_return"], point_step=3
+    )
+    assert thin[0]["ys"].shape == (3, 4)
+    ax = vis.plot_curves(curves, label=lambda c: f"lr={c['config']['lr']}")
+    vis.set_ticker(ax, "x", num=4, KM_format=True)
+    assert len(ax.get_lines()) == 2 and len(ax.collections) == 2  # two means, two bands
+    assert vis._km(1500) == "1.5K" and vis._km(2e6) == "2M" and vis._km(12) == "12"
+    png = vis.save_figure(ax.figure, tmp_path / "curves.png")
+    assert png.exists() and not list(tmp_path.glob(".*tmp*"))
+    with pytest.raises(ValueError, match="axis"):
+        vis.set_ticker(ax, "z")
+    plt.close("all")
+
+
+def test_grid_image_and_viewer():
+    g = vis.GridImage(ncol=3, padding=1)
+    g.add(np.ones((4, 5, 3)))  # one image
+    g.add(np.zeros((4, 4, 5, 3)))  # a batch of 4
+    out = g.grid()
+    assert out.shape == (2 * (4 + 1) + 1, 3 * (5 + 1) + 1, 3)
+    assert out[1:5, 1:6].min() == 1 and out[0].max() == 0
+    gray = vis.GridImage(ncol=2)
+    gray.add(np.ones((3, 2, 2)))  # three gray images
+    assert gray.grid().shape == (2 * 4 + 2, 2 * 4 + 2, 1)
+    with pytest.raises(ValueError, match="empty"):
+        vis.GridImage().grid()
+    viewer = vis.ImageViewer()
+    viewer.imshow(np.zeros((8, 8, 3), np.uint8))
+    viewer.imshow(np.ones((8, 8, 3), np.uint8))
+    assert len(viewer.frames) == 2
+    viewer.close()
+    assert not viewer.isopen
+
+
+def test_episode_gif(tmp_path):
+    from PIL import Image
+
+    path = vis.episode_gif("CartPole-v1", lambda obs: jnp.int32(obs[2] > 0), jax.random.key(0), tmp_path / "ep.gif")
+    with Image.open(path) as im:
+        assert im.n_frames > 20 and im.size == (240, 160)
+    frame = vis.render_frame("Pendulum-v1", np.array([0.5, 0.0]))
+    assert frame.shape == (160, 240, 3) and frame.dtype == np.uint8
+    with pytest.raises(ValueError, match="renderer"):
+        vis.render_frame("Acrobot-v1", np.zeros(4))
