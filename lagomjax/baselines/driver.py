@@ -129,7 +129,7 @@ def run_seeds(
 
     n = config.num_updates
     k = chunk_size(n)
-    bar = tqdm(total=n, desc=f"{config.env_id} x {num_seeds} seeds", unit="update", disable=not progress)
+    bar = None  # created after compiling, so that its rate and ETA count training only
 
     def host(seed_index, update_index, metrics):
         seed_index, update_index = int(np.asarray(seed_index)), int(np.asarray(update_index))
@@ -156,6 +156,7 @@ def run_seeds(
     chunk = chunk.lower((state, seed_ids), jnp.arange(k)).compile()
     finish = jax.jit(jax.vmap(parts.finish)).lower(state, keys).compile()
     compile_s = time.perf_counter() - t0
+    bar = tqdm(total=n, desc=f"{config.env_id} x {num_seeds} seeds", unit="update", disable=not progress)
     chunks, start = [], 0
     meta = {"num_seeds": num_seeds, "seed": seed, "num_updates": n, "chunk": k}
     if checkpoint is not None and Path(checkpoint).exists():
