@@ -75,3 +75,27 @@ def test_four_devices_equal_one_device_and_pmap():
     script = FOUR_DEVICES.format(tests=str(ROOT / "tests" / "examples"))
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0 and "OK" in proc.stdout, proc.stdout + proc.stderr
+
+
+DISTRIBUTED = textwrap.dedent(
+    """
+    import socket, jax
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+    jax.distributed.initialize(coordinator_address=f"127.0.0.1:{port}", num_processes=1, process_id=0)
+    assert (jax.process_count(), jax.process_index(), jax.device_count()) == (1, 0, 2)
+    from lagomjax.experiment import grid, sweep
+    train = lambda k, hp: jax.random.normal(k) * hp["lr"]
+    out = sweep(train, grid(lr=[1.0, 2.0]), num_seeds=3, devices=jax.devices())
+    assert out.shape == (2, 3) and abs(float(out[1, 0]) - 2 * float(out[0, 0])) < 1e-6
+    jax.distributed.shutdown()
+    print("OK")
+    """
+)
+
+
+def test_sweep_under_jax_distributed_single_process():
+    """What can be tested of several hosts on one machine: a process initialised with
+    ``jax.distributed`` (a coordinator on localhost) sweeps over the global device list."""
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu"}
+    proc = subprocess.run([sys.executable, "-c", DISTRIBUTED], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "OK" in proc.stdout, proc.stdout + proc.stderr
