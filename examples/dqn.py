@@ -4,8 +4,10 @@
     python examples/dqn.py --env CartPole-v1 --num-seeds 8 --total-steps 50000
     python examples/dqn.py --env CartPole-v1 --prioritized true
 
-Defaults follow the RL Zoo's tuned CartPole-v1 DQN (256 steps collected, then 128 gradient steps;
-epsilon decays over the first 16% of training). Only ``terminated`` stops bootstrapping: a
+Defaults start from the RL Zoo's tuned CartPole-v1 DQN (256 steps collected, then 128 gradient
+steps, 256-256 ReLU network) with lr 1e-3 annealed to 0, batches of 128 and epsilon decaying over the
+first 10% of training, which made the 8-seed mean at 50k steps reach the 450 target (467 and 476 on
+two seed sets; RL Zoo's lr 2.3e-3, batch 64, 16% gave 326). Only ``terminated`` stops bootstrapping: a
 time-limit truncation bootstraps from the true final observation.
 """
 
@@ -28,14 +30,14 @@ class Config:
     num_envs: int = 4  # environments stepped in parallel per seed
     num_steps: int = 64  # steps per environment between learning phases
     total_steps: int = 50_000  # environment steps per seed
-    lr: float = 2.3e-3  # Adam learning rate
+    lr: float = 1e-3  # Adam learning rate
     gamma: float = 0.99  # discount
     buffer_size: int = 100_000  # replay capacity (transitions)
-    batch_size: int = 64  # transitions per gradient step
+    batch_size: int = 128  # transitions per gradient step
     learning_starts: int = 1_000  # uniform random actions before this many steps
     gradient_steps: int = 128  # gradient steps after every rollout
     target_update_interval: int = 1  # rollouts between target-network copies
-    exploration_fraction: float = 0.16  # epsilon decays linearly over this fraction of training
+    exploration_fraction: float = 0.1  # epsilon decays linearly over this fraction of training
     exploration_final_eps: float = 0.04
     anneal_lr: bool = True  # linear learning-rate decay to 0 (steadies the final greedy policy)
     max_grad_norm: float = 10.0  # global gradient-norm clip
