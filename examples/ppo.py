@@ -150,9 +150,6 @@ def make_agent(config: Config, action_space) -> loop.Agent:
 
     def epoch(carry, key):
         state, batch = carry
-        # The shuffle key comes from (update, epoch) only, not from the seed's key: under vmap over
-        # seeds a batched sort (random.permutation) wedged XLA:CPU's thread pool here, while an
-        # unbatched one is fine. Seeds share the minibatch order; their data and all else differ.
         perm = jax.random.permutation(key, config.batch_size)
         shuffled = jax.tree.map(
             lambda x: x[perm].reshape(config.num_minibatches, config.minibatch_size, *x.shape[1:]), batch
@@ -175,7 +172,7 @@ def make_agent(config: Config, action_space) -> loop.Agent:
             "advantages": flat(advantages),
             "targets": flat(advantages + values),
         }
-        shuffle_keys = jax.random.split(jax.random.fold_in(jax.random.key(0), i), config.update_epochs)
+        shuffle_keys = jax.random.split(key, config.update_epochs)  # each seed its own minibatch order
         (state, _), stats = jax.lax.scan(epoch, (state, batch), shuffle_keys)
         return state, jax.tree.map(jnp.mean, stats)
 
