@@ -27,6 +27,7 @@ from flax import struct
 from lagomjax import metric, networks
 from lagomjax.baselines import driver, loop
 from lagomjax.baselines.losses import normalize, value_loss
+from lagomjax.transform import zero_where
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ def make_agent(config: Config, action_space) -> loop.Agent:
 
         def step(carry, inputs):
             obs, action, r = inputs
-            carry = jax.tree.map(lambda c: jnp.where(r[:, None], 0.0, c), carry)
+            carry = zero_where(r, carry)
             carry, dist, value = model.apply(params, carry, obs)
             return carry, (dist.log_prob(action), dist.entropy(), value, carry)
 

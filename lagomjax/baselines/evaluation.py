@@ -6,6 +6,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from lagomjax.transform.ops import zero_where
+
 
 def evaluate(env, act, key, max_steps: int, carry=None):
     """Mean undiscounted return of the first episode of every environment of ``env``.
@@ -34,7 +36,7 @@ def evaluate(env, act, key, max_steps: int, carry=None):
             action, pcarry = act(obs, pcarry)
         state, obs, _, _, _, info = env.step(key, state, action)
         done = info["episode_done"]
-        pcarry = jax.tree.map(lambda c: jnp.where(done.reshape(done.shape + (1,) * (c.ndim - 1)), 0, c), pcarry)
+        pcarry = zero_where(done, pcarry)
         returns = jnp.where(done & ~finished, info["episode_return"], returns)
         lengths = lengths + ~finished
         return (state, obs, pcarry, returns, lengths, finished | done), None

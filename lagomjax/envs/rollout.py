@@ -10,6 +10,8 @@ import jax.numpy as jnp
 from flax import struct
 from jax import lax
 
+from lagomjax.transform.ops import zero_where
+
 
 @struct.dataclass
 class Rollout:
@@ -52,11 +54,7 @@ def rollout(env, policy, key, env_state, obs, num_steps: int, policy_carry=None)
         else:
             action, extras = policy(k_policy, obs)
         env_state, next_obs, reward, terminated, truncated, info = env.step(k_env, env_state, action)
-        if recurrent:
-            done = terminated | truncated
-            pcarry = jax.tree.map(
-                lambda c: jnp.where(done.reshape(done.shape + (1,) * (c.ndim - done.ndim)), 0, c), pcarry
-            )
+        pcarry = zero_where(terminated | truncated, pcarry)  # nothing to zero without a policy carry
         true_next = info.get("next_obs", next_obs)
         info = {k: v for k, v in info.items() if k != "next_obs"}
         ro = Rollout(obs, action, reward, terminated, truncated, true_next, extras, info)

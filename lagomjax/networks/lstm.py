@@ -7,6 +7,8 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
+from lagomjax.transform.ops import zero_where
+
 
 def _zero_carry(hidden_size, batch_shape):
     zeros = jnp.zeros((*batch_shape, hidden_size))
@@ -60,7 +62,7 @@ class LSTMLayer(nn.Module):
 
         def step(cell, carry, inputs):
             x, r = inputs
-            carry = jax.tree.map(lambda a: jnp.where(r[..., None], 0.0, a), carry)
+            carry = zero_where(r, carry)
             return cell(carry, x)
 
         scan = nn.scan(step, variable_broadcast="params", split_rngs={"params": False}, in_axes=0, out_axes=0)

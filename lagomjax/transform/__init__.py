@@ -1,6 +1,6 @@
 """Array transforms: discounted sums, schedules, running moments, curve tools and segment trees."""
 
-from lagomjax.transform.ops import explained_variance, rank_transform
+from lagomjax.transform.ops import explained_variance, rank_transform, zero_where
 from lagomjax.transform.running_mean_var import (
     MeanVarState,
     RunningMeanVar,
@@ -31,4 +31,5 @@ __all__ = [
     "rank_transform",
     "reverse_linear_scan",
     "smooth_filter",
+    "zero_where",
 ]

@@ -1,7 +1,8 @@
-"""Small jittable array transforms: explained variance and rank transform."""
+"""Small jittable array transforms: explained variance, rank transform, masked zeroing of a pytree."""
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
 from lagomjax._checks import as_float_array, check_rank_at_least, check_same_shape
@@ -59,3 +60,12 @@ def rank_transform(x, centered=True):
         return ranks
     n = x.shape[-1]
     return ranks.astype(jnp.result_type(float)) / max(n - 1, 1) - 0.5
+
+
+def zero_where(mask, tree):
+    """Zero the entries of every leaf of ``tree`` (leaves ``[*B, ...]``) where ``mask [*B]`` is true.
+
+    Resets a recurrent policy's carry for the environments whose episode ended.
+    """
+    mask = jnp.asarray(mask)
+    return jax.tree.map(lambda x: jnp.where(mask.reshape(mask.shape + (1,) * (x.ndim - mask.ndim)), 0, x), tree)

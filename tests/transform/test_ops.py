@@ -49,3 +49,16 @@ def test_rank_transform_random_batched_jit():
     centred = rank_transform(x)
     np.testing.assert_allclose(centred.min(-1), -0.5)
     np.testing.assert_allclose(centred.max(-1), 0.5)
+
+
+def test_zero_where_resets_leaves_by_leading_mask():
+    import jax.numpy as jnp
+
+    from lagomjax.transform import zero_where
+
+    carry = (jnp.ones((3, 4)), jnp.full((3, 2, 5), 2.0))
+    h, c = zero_where(jnp.array([True, False, True]), carry)
+    np.testing.assert_array_equal(h, [[0] * 4, [1] * 4, [0] * 4])
+    np.testing.assert_array_equal(c[1], 2.0)
+    assert float(jnp.abs(c[0]).sum() + jnp.abs(c[2]).sum()) == 0.0
+    assert zero_where(jnp.array([True]), None) is None
