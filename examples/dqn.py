@@ -82,14 +82,13 @@ def make_agent(config: Config, action_space) -> loop.Agent:
     def greedy(learner, obs):
         return jnp.argmax(q.apply(learner.params, obs), axis=-1)
 
+    def random_action(key, obs):
+        return jax.random.randint(key, obs.shape[:1], 0, num_actions)
+
     def policy(learner, key, obs, steps):
         k_coin, k_action = jax.random.split(key)
         explore = jax.random.uniform(k_coin, obs.shape[:1]) < epsilon(steps)
-        random = jax.random.randint(k_action, obs.shape[:1], 0, num_actions)
-        return jnp.where(explore, random, greedy(learner, obs))
-
-    def random_action(key, obs):
-        return jax.random.randint(key, obs.shape[:1], 0, num_actions)
+        return jnp.where(explore, random_action(k_action, obs), greedy(learner, obs))
 
     def loss_fn(params, learner, batch, weights):
         q_next_target = q.apply(learner.target_params, batch["next_obs"])
@@ -115,15 +114,12 @@ def make_agent(config: Config, action_space) -> loop.Agent:
         return Learner(params, target, opt_state), td_error, {"td_abs": jnp.mean(jnp.abs(td_error)), "q": q_mean}
 
     return offpolicy.make_agent(
+        config,
         init_learner=init_learner,
         policy=policy,
         greedy=greedy,
         train_step=train_step,
         random_action=random_action,
-        buffer_size=config.buffer_size,
-        batch_size=config.batch_size,
-        learning_starts=config.learning_starts,
-        gradient_steps=config.gradient_steps,
         prioritized=config.prioritized,
         alpha=config.per_alpha,
         beta=beta,
@@ -136,7 +132,7 @@ def make_parts(config: Config) -> driver.TrainParts:
 
 def make_train(config: Config):
     """``train(key) -> (state, metrics)`` in one jittable function (see examples/ppo.py)."""
-    return driver.train_from_parts(make_parts(config), config.num_updates)
+    return loop.make_train(config, make_agent)
 
 
 def main(argv=None):

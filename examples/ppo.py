@@ -191,7 +191,7 @@ def make_parts(config: Config) -> driver.TrainParts:
 def make_train(config: Config):
     """``train(key) -> (state, metrics)``: the whole training and a deterministic evaluation in one
     jittable function; ``metrics`` have a leading update axis, ``metrics['eval_return']`` is scalar."""
-    return driver.train_from_parts(make_parts(config), config.num_updates)
+    return loop.make_train(config, make_agent)
 
 
 def main(argv=None):

@@ -93,9 +93,6 @@ def make_agent(config: Config, action_space) -> loop.Agent:
     def policy(learner, key, obs, steps):
         return actor.apply(learner.actor, obs).sample(seed=key)
 
-    def random_action(key, obs):
-        return jax.random.uniform(key, (*obs.shape[:1], action_dim), minval=-1.0, maxval=1.0)
-
     def critic_loss(params, learner, batch, key):
         alpha = jnp.exp(learner.log_alpha)
         next_action, next_logp = actor.apply(learner.actor, batch["next_obs"]).sample_and_log_prob(seed=key)
@@ -144,15 +141,12 @@ def make_agent(config: Config, action_space) -> loop.Agent:
         return learner, td_error, metrics
 
     return offpolicy.make_agent(
+        config,
         init_learner=init_learner,
         policy=policy,
         greedy=greedy,
         train_step=train_step,
-        random_action=random_action,
-        buffer_size=config.buffer_size,
-        batch_size=config.batch_size,
-        learning_starts=config.learning_starts,
-        gradient_steps=config.gradient_steps,
+        random_action=offpolicy.uniform_actions(action_dim),
     )
 
 
@@ -162,7 +156,7 @@ def make_parts(config: Config) -> driver.TrainParts:
 
 def make_train(config: Config):
     """``train(key) -> (state, metrics)`` in one jittable function (see examples/ppo.py)."""
-    return driver.train_from_parts(make_parts(config), config.num_updates)
+    return loop.make_train(config, make_agent)
 
 
 def main(argv=None):

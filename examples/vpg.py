@@ -184,7 +184,7 @@ def make_parts(config: Config) -> driver.TrainParts:
 
 def make_train(config: Config):
     """``train(key) -> (state, metrics)`` in one jittable function (see examples/ppo.py)."""
-    return driver.train_from_parts(make_parts(config), config.num_updates)
+    return loop.make_train(config, make_agent)
 
 
 def main(argv=None):

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from lagomjax import envs
-from lagomjax.baselines.driver import TrainParts
+from lagomjax.baselines.driver import TrainParts, train_from_parts
 from lagomjax.baselines.evaluation import evaluate
 
 
@@ -86,6 +86,12 @@ def make_parts(config, make_agent) -> TrainParts:
     """``TrainParts`` for ``make_agent(config, action_space)`` on ``config.env_id``'s functional twin."""
     env, eval_env_fn, eval_steps = make_envs(config)
     return functional_parts(make_agent(config, env.action_space), env, config.num_steps, eval_env_fn, eval_steps)
+
+
+def make_train(config, make_agent):
+    """``train(key) -> (state, metrics)``: :func:`make_parts`' updates scanned inside one jittable
+    function, then the deterministic evaluation (an example's ``make_train(config)``)."""
+    return train_from_parts(make_parts(config, make_agent), config.num_updates)
 
 
 def obs_moments(env_state):

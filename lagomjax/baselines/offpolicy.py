@@ -35,17 +35,24 @@ def transitions(ro):
     }
 
 
+def uniform_actions(action_dim: int) -> Callable:
+    """``(key, obs [B, ...]) -> actions [B, action_dim]`` uniform in ``[-1, 1]`` (the warm-up policy of
+    the continuous-action algorithms; the env rescales)."""
+
+    def random_action(key, obs):
+        return jax.random.uniform(key, (*obs.shape[:1], action_dim), minval=-1.0, maxval=1.0)
+
+    return random_action
+
+
 def make_agent(
+    config,
     *,
     init_learner: Callable,
     policy: Callable,
     greedy: Callable,
     train_step: Callable,
     random_action: Callable,
-    buffer_size: int,
-    batch_size: int,
-    learning_starts: int,
-    gradient_steps: int,
     prioritized: bool = False,
     alpha: float = 0.6,
     beta: Callable | float = 0.4,
@@ -54,6 +61,9 @@ def make_agent(
     """An off-policy :class:`~lagomjax.baselines.loop.Agent`.
 
     Args:
+      config: gives ``buffer_size``, ``batch_size`` (transitions per gradient step),
+        ``learning_starts`` and ``gradient_steps`` (run after each rollout once ``learning_starts``
+        steps are stored).
       init_learner: ``(key, obs) -> learner``.
       policy: ``(learner, key, obs, steps) -> action``, exploratory (``steps`` for schedules).
       greedy: ``(learner, obs) -> action``.
@@ -62,8 +72,6 @@ def make_agent(
         gradient-step index (same for every seed, so ``step % d == 0`` tests stay unbatched), and
         ``td_error`` gives the new priorities.
       random_action: ``(key, obs) -> action``, uniform, used while ``steps < learning_starts``.
-      buffer_size, batch_size, learning_starts, gradient_steps: gradient steps run after each rollout
-        once ``learning_starts`` steps are stored.
       prioritized, alpha, beta, priority_eps: prioritised replay; ``beta`` may be a schedule of the
         gradient step.
     """
@@ -77,21 +85,21 @@ def make_agent(
             "next_obs": obs[0],
             "terminated": jnp.zeros((), bool),
         }
-        buffer = replay.init(example, buffer_size, prioritized, alpha)
+        buffer = replay.init(example, config.buffer_size, prioritized, alpha)
         return OffPolicyState(init_learner(k_learner, obs), buffer, jnp.zeros((), jnp.int32))
 
     def act(state, key, obs):
         k_random, k_policy = jax.random.split(key)
         explore = random_action(k_random, obs)
         action = policy(state.learner, k_policy, obs, state.steps)
-        return jnp.where(state.steps < learning_starts, explore, action).astype(explore.dtype), {}
+        return jnp.where(state.steps < config.learning_starts, explore, action).astype(explore.dtype), {}
 
     def sgd(carry, inputs):
         learner, buffer = carry
         key, step = inputs
         k_sample, k_train = jax.random.split(key)
         b = beta(step) if callable(beta) else beta
-        batch, idx, weights = replay.sample(buffer, k_sample, batch_size, b)
+        batch, idx, weights = replay.sample(buffer, k_sample, config.batch_size, b)
         learner, td_error, metrics = train_step(learner, batch, weights, k_train, step)
         if prioritized:
             buffer = replay.update_priorities(buffer, idx, jnp.abs(td_error) + priority_eps)
@@ -100,9 +108,9 @@ def make_agent(
     def learn(state, ro, key, i):
         buffer = replay.add(state.buffer, transitions(ro))
         steps = state.steps + ro.rewards.size
-        keys = jax.random.split(key, gradient_steps)
-        first = i * gradient_steps
-        inputs = (keys, first + jnp.arange(gradient_steps))
+        keys = jax.random.split(key, config.gradient_steps)
+        first = i * config.gradient_steps
+        inputs = (keys, first + jnp.arange(config.gradient_steps))
 
         def train(args):
             (learner, buffer), metrics = jax.lax.scan(sgd, args, inputs)
@@ -114,7 +122,7 @@ def make_agent(
 
         # the condition depends on the update index only (the same for every seed), so under vmap
         # it stays a real branch and no gradient step is computed before learning starts
-        ready = (i + 1) * ro.rewards.size >= learning_starts
+        ready = (i + 1) * ro.rewards.size >= config.learning_starts
         (learner, buffer), metrics = jax.lax.cond(ready, train, wait, (state.learner, buffer))
         return OffPolicyState(learner, buffer, steps), metrics
 
