@@ -16,16 +16,13 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-import distrax
-import flax.linen as nn
-import gymnasium as gym
 import jax
 import jax.numpy as jnp
 import optax
 from flax import struct
 
-from lagomjax import metric, networks
-from lagomjax.baselines import driver, loop
+from lagomjax import metric
+from lagomjax.baselines import driver, loop, nets
 from lagomjax.baselines.losses import clipped_surrogate_loss, normalize, value_loss
 
 
@@ -73,41 +70,16 @@ class Config:
             raise ValueError(f"total_steps={self.total_steps} is less than one rollout of {self.batch_size} steps")
 
 
-class ActorCritic(nn.Module):
-    """Separate actor and critic torsos; a categorical or diagonal-Gaussian policy head."""
-
-    action_space: gym.spaces.Space
-    hidden_sizes: tuple
-    activation: str
-    std0: float
-
-    @nn.compact
-    def __call__(self, obs):
-        h = self.hidden_sizes[-1]
-        actor = networks.MLP(self.hidden_sizes, self.activation)(obs)
-        if isinstance(self.action_space, gym.spaces.Discrete):
-            dist = networks.CategoricalHead(h, int(self.action_space.n))(actor)
-        else:
-            dist = networks.DiagGaussianHead(h, self.action_space.shape[0], self.std0)(actor)
-        value = networks.ValueHead(h)(networks.MLP(self.hidden_sizes, self.activation)(obs))
-        return dist, value
-
-
 @struct.dataclass
 class PPOState:
     params: dict
     opt_state: optax.OptState
 
 
-def mode(dist):
-    """The deterministic action: argmax of a categorical, the mean of a Gaussian."""
-    return dist.mode() if isinstance(dist, distrax.Categorical) else dist.mean()
-
-
 def make_agent(config: Config, action_space) -> loop.Agent:
     """PPO as an :class:`~lagomjax.baselines.loop.Agent`: act samples and records log-prob and value;
     learn computes truncation-aware GAE and runs the clipped-surrogate epochs."""
-    model = ActorCritic(action_space, config.hidden_sizes, config.activation, config.std0)
+    model = nets.ActorCritic(action_space, config.hidden_sizes, config.activation, config.std0)
     lr = (
         optax.linear_schedule(config.lr, 0.0, config.num_updates * config.update_epochs * config.num_minibatches)
         if config.anneal_lr
@@ -125,7 +97,7 @@ def make_agent(config: Config, action_space) -> loop.Agent:
         return action, {"logp": logp, "value": value}
 
     def greedy(state, obs):
-        return mode(model.apply(state.params, obs)[0])
+        return nets.mode(model.apply(state.params, obs)[0])
 
     def loss_fn(params, batch):
         dist, values = model.apply(params, batch["obs"])

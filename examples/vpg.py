@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from types import SimpleNamespace
 
-import distrax
 import flax.linen as nn
 import gymnasium as gym
 import jax
@@ -25,7 +25,7 @@ import optax
 from flax import struct
 
 from lagomjax import metric, networks
-from lagomjax.baselines import driver, loop
+from lagomjax.baselines import driver, loop, nets
 from lagomjax.baselines.losses import normalize, value_loss
 from lagomjax.transform import zero_where
 
@@ -64,9 +64,8 @@ class Config:
         driver.check_rollout_config(self)
 
 
-class ActorCritic(nn.Module):
-    """Feed-forward: separate actor and critic MLPs. Recurrent (``lstm_size > 0``): one step of a
-    shared MLP -> LayerNorm-LSTM torso, called as ``(carry, obs) -> (carry, dist, value)``."""
+class RecurrentActorCritic(nn.Module):
+    """One step of a shared MLP -> LayerNorm-LSTM torso: ``(carry, obs) -> (carry, dist, value)``."""
 
     action_space: gym.spaces.Space
     hidden_sizes: tuple
@@ -74,21 +73,15 @@ class ActorCritic(nn.Module):
     lstm_size: int
     std0: float
 
-    def head(self, x):
-        h = x.shape[-1]
-        if isinstance(self.action_space, gym.spaces.Discrete):
-            return networks.CategoricalHead(h, int(self.action_space.n))(x)
-        return networks.DiagGaussianHead(h, self.action_space.shape[0], self.std0)(x)
-
     @nn.compact
     def __call__(self, carry, obs):
-        if not self.lstm_size:
-            actor = networks.MLP(self.hidden_sizes, self.activation)(obs)
-            critic = networks.MLP(self.hidden_sizes, self.activation)(obs)
-            return carry, self.head(actor), networks.ValueHead(self.hidden_sizes[-1])(critic)
         x = networks.MLP(self.hidden_sizes, self.activation)(obs)
         carry, h = networks.LayerNormLSTMCell(self.lstm_size)(carry, x)
-        return carry, self.head(h), networks.ValueHead(self.lstm_size)(h)
+        return (
+            carry,
+            nets.policy_head(self.action_space, self.lstm_size, self.std0)(h),
+            networks.ValueHead(self.lstm_size)(h),
+        )
 
 
 @struct.dataclass
@@ -97,13 +90,18 @@ class VPGState:
     opt_state: optax.OptState
 
 
-def mode(dist):
-    return dist.mode() if isinstance(dist, distrax.Categorical) else dist.mean()
-
-
 def make_agent(config: Config, action_space) -> loop.Agent:
-    model = ActorCritic(action_space, config.hidden_sizes, config.activation, config.lstm_size, config.std0)
     recurrent = config.lstm_size > 0
+    if recurrent:
+        model = RecurrentActorCritic(
+            action_space, config.hidden_sizes, config.activation, config.lstm_size, config.std0
+        )
+    else:  # the shared feed-forward actor-critic, called like the recurrent one (the carry stays None)
+        ff = nets.ActorCritic(action_space, config.hidden_sizes, config.activation, config.std0)
+        model = SimpleNamespace(
+            init=lambda key, carry, obs: ff.init(key, obs),
+            apply=lambda params, carry, obs: (carry, *ff.apply(params, obs)),
+        )
     lr = optax.linear_schedule(config.lr, 0.0, config.num_updates) if config.anneal_lr else config.lr
     optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(lr))
 
@@ -124,7 +122,7 @@ def make_agent(config: Config, action_space) -> loop.Agent:
 
     def greedy(state, obs, carry=None):
         carry, dist, _ = model.apply(state.params, carry, obs)
-        return (mode(dist), carry) if recurrent else mode(dist)
+        return (nets.mode(dist), carry) if recurrent else nets.mode(dist)
 
     def evaluate_rollout(params, ro):
         """Log-probs, entropies and values along the rollout, and values of the true next observations."""
