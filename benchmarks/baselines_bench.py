@@ -13,7 +13,7 @@ hyper-parameters and network sizes; its rate is measured over a short run (it is
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import sys
 import time
 from pathlib import Path
@@ -22,15 +22,8 @@ import jax
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-
-def load_example(name):
-    spec = importlib.util.spec_from_file_location(f"example_{name}", ROOT / "examples" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "examples")]  # purejaxrl_ppo and the example scripts
+load_example = importlib.import_module
 
 
 def timed_train(train, key, repeats):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -29,14 +28,6 @@ from lagomjax.utils import pickle_dump
 matplotlib.use("Agg")
 
 
-def load_ppo():
-    spec = importlib.util.spec_from_file_location("example_ppo", Path(__file__).with_name("ppo.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lrs", type=lambda s: [float(v) for v in s.split(",")], default=[1e-3, 2.5e-4, 5e-5])
@@ -46,7 +37,8 @@ def main(argv=None):
     parser.add_argument("--sequential", action="store_true", help="also time the runs one after another")
     args = parser.parse_args(argv)
 
-    ppo = load_ppo()
+    import ppo  # examples/ppo.py, beside this script
+
     config = ppo.Config(total_steps=args.total_steps)
     hparams = experiment.grid(lr=args.lrs)
     n_runs = len(args.lrs) * args.num_seeds
