@@ -23,7 +23,6 @@ import numpy as np
 
 from lagomjax import experiment, vis
 from lagomjax.baselines import driver
-from lagomjax.utils import pickle_dump
 
 matplotlib.use("Agg")
 
@@ -52,12 +51,7 @@ def main(argv=None):
 
     root = Path(args.log_dir)
     seeds = list(range(args.num_seeds))
-    configs = []
-    for i, lr in enumerate(args.lrs):
-        cfg = dataclasses.replace(config, lr=lr)
-        configs.append({"ID": i, **dataclasses.asdict(cfg)})
-        driver.write_logs(root, cfg, jax.tree.map(lambda x, i=i: np.asarray(x[i]), metrics), seeds, config_id=i)
-    pickle_dump(configs, root / "configs.pkl", ext=".pkl")
+    driver.write_logs(root, [dataclasses.replace(config, lr=lr) for lr in args.lrs], metrics, seeds)
 
     curves = vis.read_xy(root, "train_logs.pkl", lambda g: g["env_steps"], lambda g: g["episode_return"])
     ax = vis.plot_curves(curves, label=lambda c: f"lr={c['config']['lr']:g}")

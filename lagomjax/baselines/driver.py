@@ -196,20 +196,22 @@ def run_seeds(
     return state, metrics, timing
 
 
-def write_logs(log_dir, config, metrics, seeds, config_id: int = 0) -> Path:
-    """lagom's layout: ``log_dir/configs.pkl``, ``log_dir/<ID>/config.yml``, ``log_dir/<ID>/<seed>/train_logs.pkl``."""
+def write_logs(log_dir, configs, metrics, seeds) -> Path:
+    """lagom's layout for the configs (dataclasses) with IDs ``0..C-1``: ``log_dir/configs.pkl``,
+    ``log_dir/<ID>/config.yml``, ``log_dir/<ID>/<seed>/train_logs.pkl``. ``metrics`` leaves are
+    ``[C, seeds, ...]``. Returns ``log_dir``."""
     root = Path(log_dir)
-    cfg = {"ID": config_id, **dataclasses.asdict(config)}
-    pickle_dump([cfg], root / "configs.pkl", ext=".pkl")
-    yaml_dump(cfg, root / str(config_id) / "config.yml")
-    for i, seed in enumerate(seeds):
-        logger = Logger()
-        for key, values in metrics.items():
-            per_seed = np.asarray(values)[i]
-            for v in np.atleast_1d(per_seed):  # per-update series, or one value (final evaluation)
-                logger(key, v.item() if np.ndim(v) == 0 else v)
-        logger.save(root / str(config_id) / str(seed) / "train_logs.pkl")
-    return root / str(config_id)
+    cfgs = [{"ID": i, **dataclasses.asdict(c)} for i, c in enumerate(configs)]
+    pickle_dump(cfgs, root / "configs.pkl", ext=".pkl")
+    for cfg in cfgs:
+        yaml_dump(cfg, root / str(cfg["ID"]) / "config.yml")
+        for i, seed in enumerate(seeds):
+            logger = Logger()
+            for key, values in metrics.items():
+                for v in np.atleast_1d(np.asarray(values)[cfg["ID"], i]):  # per-update series, or the final eval
+                    logger(key, v.item() if np.ndim(v) == 0 else v)
+            logger.save(root / str(cfg["ID"]) / str(seed) / "train_logs.pkl")
+    return root
 
 
 def plot_learning_curve(metrics, path, title: str, eval_key: str = "episode_return") -> Path:
@@ -276,7 +278,7 @@ def main(
     else:
         metrics, timing = run_gym(config, num_seeds=n, seed=extra["seed"])
     seeds = [extra["seed"] * 1000 + i for i in range(n)]
-    log = write_logs(extra["log_dir"], config, metrics, seeds)
+    log = write_logs(extra["log_dir"], [config], {k: np.asarray(v)[None] for k, v in metrics.items()}, seeds) / "0"
     png = plot_learning_curve(metrics, Path(extra["log_dir"]) / extra["plot"], f"{name} {config.env_id}")
     print()
     print(results_table(f"{name} {config.env_id} (deterministic eval)", metrics["eval_return"], timing))
