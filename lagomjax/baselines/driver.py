@@ -79,19 +79,22 @@ def chunk_size(num_updates: int, target_chunks: int = 50) -> int:
     return max(d for d in range(1, limit + 1) if num_updates % d == 0)
 
 
+def _is_key(x) -> bool:
+    return jnp.issubdtype(x.dtype, jax.dtypes.prng_key)
+
+
 def _to_host(state):
-    """A train state as NumPy leaves (typed PRNG keys as their raw data) plus which leaves were keys."""
-    leaves, _ = jax.tree.flatten(state)
-    is_key = [jnp.issubdtype(x.dtype, jax.dtypes.prng_key) for x in leaves]
-    return [np.asarray(jax.random.key_data(x) if k else x) for x, k in zip(leaves, is_key, strict=True)], is_key
+    """A train state's leaves as NumPy arrays (typed PRNG keys as their raw data)."""
+    return [np.asarray(jax.random.key_data(x) if _is_key(x) else x) for x in jax.tree.leaves(state)]
 
 
-def _from_host(like, leaves, is_key):
-    """Rebuild a train state shaped like ``like`` from :func:`_to_host`'s output."""
+def _from_host(like, leaves):
+    """Rebuild a train state shaped like ``like`` (which also says which leaves are keys) from
+    :func:`_to_host`'s output."""
     ref, treedef = jax.tree.flatten(like)
     out = []
-    for r, x, k in zip(ref, leaves, is_key, strict=True):
-        x = jax.random.wrap_key_data(x, impl=jax.random.key_impl(r)) if k else jnp.asarray(x, r.dtype)
+    for r, x in zip(ref, leaves, strict=True):
+        x = jax.random.wrap_key_data(x, impl=jax.random.key_impl(r)) if _is_key(r) else jnp.asarray(x, r.dtype)
         if x.shape != r.shape:
             raise ValueError(f"checkpoint leaf of shape {x.shape} does not match the train state's {r.shape}")
         out.append(x)
@@ -163,7 +166,7 @@ def run_seeds(
         saved = pickle_load(checkpoint)
         if saved["meta"] != meta:
             raise ValueError(f"checkpoint {checkpoint} is for {saved['meta']}, not {meta}")
-        state = _from_host(state, saved["state"], saved["is_key"])
+        state = _from_host(state, saved["state"])
         chunks, start = saved["chunks"], saved["next_update"]
         bar.update(start)
     t0 = time.perf_counter()
@@ -175,8 +178,7 @@ def run_seeds(
         chunks.append(jax.device_get(m))
         done_now += 1
         if checkpoint is not None and (len(chunks) % checkpoint_every == 0 or begin + k == n):
-            leaves, is_key = _to_host(state)
-            payload = {"meta": meta, "state": leaves, "is_key": is_key, "chunks": chunks, "next_update": begin + k}
+            payload = {"meta": meta, "state": _to_host(state), "chunks": chunks, "next_update": begin + k}
             pickle_dump(payload, checkpoint, ext=None)
     finished = len(chunks) * k == n
     eval_return = jax.block_until_ready(finish(state, keys)) if finished else None

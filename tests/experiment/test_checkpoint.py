@@ -37,7 +37,7 @@ def _assert_identical(a, b):
     assert metrics_a.keys() == metrics_b.keys()
     for key in metrics_a:
         np.testing.assert_array_equal(metrics_a[key], metrics_b[key], err_msg=key)
-    for x, y in zip(*(driver._to_host(s)[0] for s in (state_a, state_b)), strict=True):
+    for x, y in zip(*(driver._to_host(s) for s in (state_a, state_b)), strict=True):
         np.testing.assert_array_equal(x, y)
 
 
