@@ -69,55 +69,38 @@ def to_rollout(D, num_envs: int, num_steps: int, extras_keys, running_returns: n
     ``[T, B]`` :class:`Rollout`. ``running_returns [B]`` carries unfinished episodes' returns across
     calls (updated in place); ``info`` has ``episode_done`` and ``episode_return`` as the functional
     path's ``EpisodeStatistics``."""
-    per_env = [[] for _ in range(num_envs)]
-    for traj in D:
-        per_env[traj.extra_info["env_index"]].append(traj)
-    cols = {k: [] for k in ("obs", "actions", "rewards", "terminated", "truncated", "next_obs", "done", "ret")}
-    extras = {k: [] for k in extras_keys}
-    for b, trajs in enumerate(per_env):
-        col = {k: [] for k in cols}
-        ext = {k: [] for k in extras_keys}
-        for traj in trajs:
-            obs = traj.observations
-            col["obs"].append(obs[:-1])
-            col["next_obs"].append(obs[1:])
-            col["actions"].append(traj.actions)
-            col["rewards"].append(traj.rewards)
-            for info in traj.infos:
-                col["terminated"].append(info["terminated"])
-                col["truncated"].append(info["truncated"])
-                for k in extras_keys:
-                    ext[k].append(info[k])
-        rewards = np.concatenate(col["rewards"])
-        done = np.logical_or(col["terminated"], col["truncated"])
-        ret = np.zeros(len(rewards), np.float32)
-        for t, (r, d) in enumerate(zip(rewards, done, strict=True)):
-            running_returns[b] += r
-            ret[t] = running_returns[b]
-            if d:
+    columns = []
+    for b in range(num_envs):
+        trajs = [traj for traj in D if traj.extra_info["env_index"] == b]  # in time order
+        infos = [info for traj in trajs for info in traj.infos]
+        if len(infos) != num_steps:
+            raise RuntimeError(f"sub-env {b} gave {len(infos)} steps, expected {num_steps}")
+        rewards = np.concatenate([traj.rewards for traj in trajs])
+        terminated = np.asarray([info["terminated"] for info in infos])
+        truncated = np.asarray([info["truncated"] for info in infos])
+        done = terminated | truncated
+        returns = np.empty(num_steps, np.float32)
+        for t in range(num_steps):
+            running_returns[b] += rewards[t]
+            returns[t] = running_returns[b]
+            if done[t]:
                 running_returns[b] = 0.0
-        if len(rewards) != num_steps:
-            raise RuntimeError(f"sub-env {b} gave {len(rewards)} steps, expected {num_steps}")
-        for k in ("obs", "next_obs", "actions", "rewards"):
-            cols[k].append(np.concatenate(col[k]))
-        cols["terminated"].append(np.asarray(col["terminated"]))
-        cols["truncated"].append(np.asarray(col["truncated"]))
-        cols["done"].append(done)
-        cols["ret"].append(ret)
-        for k in extras_keys:
-            extras[k].append(np.stack(ext[k]))
-    tb = lambda xs, dtype=None: jnp.asarray(np.stack(xs, axis=1), dtype)  # noqa: E731  [T, B, ...]
-    info = {"episode_done": tb(cols["done"]), "episode_return": tb(cols["ret"], jnp.float32)}
-    return Rollout(
-        obs=tb(cols["obs"], jnp.float32),
-        actions=tb(cols["actions"]),
-        rewards=tb(cols["rewards"], jnp.float32),
-        terminated=tb(cols["terminated"]),
-        truncated=tb(cols["truncated"]),
-        next_obs=tb(cols["next_obs"], jnp.float32),
-        extras={k: tb(v) for k, v in extras.items()},
-        info=info,
-    )
+        columns.append(
+            {
+                "obs": np.concatenate([traj.observations[:-1] for traj in trajs]),
+                "actions": np.concatenate([traj.actions for traj in trajs]),
+                "rewards": rewards,
+                "terminated": terminated,
+                "truncated": truncated,
+                "next_obs": np.concatenate([traj.observations[1:] for traj in trajs]),
+                "extras": {k: np.stack([info[k] for info in infos]) for k in extras_keys},
+                "info": {"episode_done": done, "episode_return": returns},
+            }
+        )
+    batch = jax.tree.map(lambda *xs: jnp.asarray(np.stack(xs, axis=1)), *columns)  # [T, B, ...]
+    for k in ("obs", "next_obs", "rewards"):
+        batch[k] = batch[k].astype(jnp.float32)
+    return Rollout(**batch)
 
 
 def train_gym(config, make_agent, key, progress: bool = True):
