@@ -203,42 +203,45 @@ class ImageViewer:
         self.isopen = False
 
 
-def render_frame(env_id: str, physics_state, size=(240, 160)) -> np.ndarray:
-    """An RGB frame ``[H, W, 3]`` of a functional env's physics state (CartPole-v1 or Pendulum-v1)."""
+def plot_learning_curve(metrics, path, title: str, key: str = "episode_return") -> Path:
+    """Mean and min-max band over seeds of ``metrics[key]`` (``[seeds, updates]``, NaN where no
+    episode ended: the last value is carried forward) against ``metrics['env_steps']``, saved as a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    s = np.asarray(physics_state, np.float64)
-    fig = plt.figure(figsize=(size[0] / 80, size[1] / 80), dpi=80)
-    ax = fig.add_axes([0, 0, 1, 1])
-    ax.set_aspect("equal")
-    ax.axis("off")
-    if env_id == "CartPole-v1":
-        x, theta = s[0], s[2]
-        ax.set_xlim(-2.6, 2.6)
-        ax.set_ylim(-0.6, 1.6)
-        ax.plot([-2.4, 2.4], [0, 0], color="k", lw=1)
-        ax.add_patch(plt.Rectangle((x - 0.25, -0.08), 0.5, 0.16, color="tab:blue"))
-        ax.plot([x, x + np.sin(theta)], [0, np.cos(theta)], color="tab:orange", lw=4)
-    elif env_id == "Pendulum-v1":
-        th = s[0]
-        ax.set_xlim(-1.3, 1.3)
-        ax.set_ylim(-1.3, 1.3)
-        ax.plot([0, np.sin(th)], [0, np.cos(th)], color="tab:red", lw=6)
-        ax.add_patch(plt.Circle((0, 0), 0.05, color="k"))
-    else:
-        raise ValueError(f"no renderer for {env_id!r}; available: CartPole-v1, Pendulum-v1")
-    fig.canvas.draw()
-    frame = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-    plt.close(fig)
-    return frame
+    x = np.asarray(metrics["env_steps"])[0]
+    y = np.asarray(metrics[key], dtype=np.float64)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    plot_mean_band(ax, x, np.stack([_ffill(row) for row in y]), label=f"mean, min-max over {y.shape[0]} seeds")
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel(key.replace("_", " "))
+    ax.set_title(title)
+    set_ticker(ax, "x", num=6, KM_format=True)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return save_figure(fig, path)
 
 
-def episode_gif(env_id: str, act, key, path, max_steps: int | None = None, fps: int = 30) -> Path:
-    """Run one episode of the functional ``env_id`` with ``act(obs) -> action`` (jitted rollout) and
-    write it as an animated GIF (atomically). Returns the path."""
+def render_frame(env_id: str, physics_state) -> np.ndarray:
+    """An RGB frame ``[H, W, 3]`` of a functional environment's innermost state, drawn by the
+    ``render`` hook it was registered with (:func:`lagomjax.envs.register`)."""
+    from lagomjax import envs
+
+    render = envs.spec(env_id).render
+    if render is None:
+        raise ValueError(f"{env_id!r} was registered without a render hook: no frames to draw")
+    return np.asarray(render(physics_state))
+
+
+def episode_gif(
+    env_id: str, act, key, path, max_steps: int | None = None, fps: int = 30, init_policy_state=None
+) -> Path:
+    """Run one episode of the registered functional ``env_id`` with the deterministic policy
+    ``act(obs, policy_state) -> (action, policy_state)`` (one jitted scan) and write it as an animated
+    GIF (atomically), one frame per state from the registered ``render`` hook. Box actions are taken
+    in ``[-1, 1]`` (as the algorithms act). Returns the path."""
     import jax
     from PIL import Image
 
@@ -247,21 +250,24 @@ def episode_gif(env_id: str, act, key, path, max_steps: int | None = None, fps: 
     env = envs.make(env_id, auto_reset=False, episode_statistics=False)
     if hasattr(env.action_space, "low"):
         env = envs.RescaleAction(env)
-    steps = max_steps or envs.functional.FUNCTIONAL_ENVS[env_id][1]
+    steps = max_steps or envs.time_limit(env_id)
 
     def step(carry, key):
-        state, obs, done = carry
-        new_state, new_obs, _, terminated, truncated, _ = env.step(key, state, act(obs))
-        return (new_state, new_obs, done | terminated | truncated), (new_state, done)
+        state, obs, pstate, done = carry
+        action, pstate = act(obs, pstate)
+        new_state, new_obs, _, terminated, truncated, _ = env.step(key, state, action)
+        return (new_state, new_obs, pstate, done | terminated | truncated), (new_state, done)
 
-    state, obs = env.reset(key)
-    _, (states, done_before) = jax.jit(lambda s, o, k: jax.lax.scan(step, (s, o, False), jax.random.split(k, steps)))(
-        state, obs, key
-    )
-    physics = [_physics(state)] + [
-        _physics(jax.tree.map(lambda x, i=i: x[i], states)) for i in range(steps) if not bool(done_before[i])
+    def run(key):
+        state, obs = env.reset(key)
+        pstate = () if init_policy_state is None else init_policy_state(())
+        return state, jax.lax.scan(step, (state, obs, pstate, False), jax.random.split(key, steps))[1]
+
+    state, (states, done_before) = jax.jit(run)(key)
+    inner = [_innermost(state)] + [
+        _innermost(jax.tree.map(lambda x, i=i: x[i], states)) for i in range(steps) if not bool(done_before[i])
     ]
-    frames = [Image.fromarray(render_frame(env_id, p)) for p in physics]
+    frames = [Image.fromarray(render_frame(env_id, s)) for s in inner]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp.gif")
@@ -270,7 +276,8 @@ def episode_gif(env_id: str, act, key, path, max_steps: int | None = None, fps: 
     return path
 
 
-def _physics(state):
+def _innermost(state):
+    """The physics state inside a wrapped functional env's state (wrapper states hold ``inner``)."""
     while hasattr(state, "inner"):
         state = state.inner
-    return np.asarray(state)
+    return state

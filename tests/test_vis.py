@@ -75,10 +75,11 @@ def test_grid_image_and_viewer():
 def test_episode_gif(tmp_path):
     from PIL import Image
 
-    path = vis.episode_gif("CartPole-v1", lambda obs: jnp.int32(obs[2] > 0), jax.random.key(0), tmp_path / "ep.gif")
+    act = lambda obs, pstate: (jnp.int32(obs[2] > 0), pstate)  # noqa: E731
+    path = vis.episode_gif("CartPole-v1", act, jax.random.key(0), tmp_path / "ep.gif")
     with Image.open(path) as im:
         assert im.n_frames > 20 and im.size == (240, 160)
     frame = vis.render_frame("Pendulum-v1", np.array([0.5, 0.0]))
     assert frame.shape == (160, 240, 3) and frame.dtype == np.uint8
-    with pytest.raises(ValueError, match="renderer"):
+    with pytest.raises(ValueError, match="registered"):
         vis.render_frame("Acrobot-v1", np.zeros(4))

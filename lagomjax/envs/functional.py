@@ -21,7 +21,8 @@ an inner environment and extending its state:
   environment of a batch, so put them outside :class:`VmapEnv` (inside it each environment would
   keep its own moments).
 
-:func:`make` builds the standard stacks: ``make('CartPole-v1', num_envs=8)``.
+:class:`SelectObservation` keeps some observation entries (partial observability).
+:func:`~lagomjax.envs.registry.make` builds the standard stacks: ``make('CartPole-v1', num_envs=8)``.
 """
 
 from __future__ import annotations
@@ -33,8 +34,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
-from gymnasium.envs.phys2d.cartpole import CartPoleFunctional, CartPoleParams
-from gymnasium.envs.phys2d.pendulum import PendulumFunctional, PendulumParams
 
 from lagomjax.transform.running_mean_var import MeanVarState, mean_var_init, mean_var_update
 
@@ -314,42 +313,26 @@ class RescaleAction(Wrapper):
         return self.env.step(key, state, self.inner_low + frac * (self.inner_high - self.inner_low))
 
 
-# gymnasium's phys2d CartPole sets polemass_length = masspole + length (0.6); CartPole-v1 uses
-# masspole * length (0.05). Fix it so the functional twin reproduces CartPole-v1.
-FUNCTIONAL_ENVS = {
-    "CartPole-v1": (lambda: FuncEnvAdapter(CartPoleFunctional(), CartPoleParams(polemass_length=0.05)), 500),
-    "Pendulum-v1": (lambda: FuncEnvAdapter(PendulumFunctional(), PendulumParams()), 200),
-}
+class SelectObservation(Wrapper):
+    """Keep only the observation entries ``indices`` (last axis): e.g. CartPole without its velocities,
+    a partially observable task for recurrent policies. ``info['next_obs']`` is cut the same way."""
 
+    def __init__(self, env, indices):
+        super().__init__(env)
+        space = env.observation_space
+        if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
+            raise TypeError(f"SelectObservation needs a 1-D Box observation space, got {space}")
+        self.indices = np.asarray(indices, np.int32)
+        if self.indices.ndim != 1 or not np.all((0 <= self.indices) & (self.indices < space.shape[0])):
+            raise ValueError(f"indices must be a 1-D list of entries of [0, {space.shape[0]}), got {indices!r}")
+        self.observation_space = gym.spaces.Box(space.low[self.indices], space.high[self.indices], dtype=space.dtype)
 
-def make(
-    env_id: str,
-    num_envs: int | None = None,
-    *,
-    auto_reset: bool = True,
-    episode_statistics: bool = True,
-    normalize_obs: bool = False,
-    normalize_reward: bool = False,
-    gamma: float = 0.99,
-    max_episode_steps: int | None = None,
-) -> JaxEnv:
-    """The functional twin of a gymnasium id, with gymnasium's time limit.
+    def reset(self, key):
+        state, obs = self.env.reset(key)
+        return state, obs[..., self.indices]
 
-    Stack (inside out): physics -> TimeLimit -> VmapEnv (if ``num_envs``) -> AutoReset ->
-    EpisodeStatistics -> NormalizeObservation -> NormalizeReward.
-    """
-    if env_id not in FUNCTIONAL_ENVS:
-        raise ValueError(f"no functional twin for {env_id!r}; available: {sorted(FUNCTIONAL_ENVS)}")
-    build, limit = FUNCTIONAL_ENVS[env_id]
-    env = TimeLimit(build(), max_episode_steps or limit)
-    if num_envs is not None:
-        env = VmapEnv(env, num_envs)
-    if auto_reset:
-        env = AutoReset(env)
-    if episode_statistics:
-        env = EpisodeStatistics(env)
-    if normalize_obs:
-        env = NormalizeObservation(env)
-    if normalize_reward:
-        env = NormalizeReward(env, gamma=gamma)
-    return env
+    def step(self, key, state, action):
+        state, obs, reward, terminated, truncated, info = self.env.step(key, state, action)
+        if "next_obs" in info:
+            info = {**info, "next_obs": info["next_obs"][..., self.indices]}
+        return state, obs[..., self.indices], reward, terminated, truncated, info

@@ -1,4 +1,12 @@
-"""A jitted rollout over a functional environment: one ``lax.scan``, a time-major batch out."""
+"""Rollouts and deterministic evaluation over a functional environment, each one ``lax.scan``.
+
+Every policy here has one signature, recurrent or not: it takes and returns a *policy state*
+(an LSTM carry, or ``()`` for a feed-forward policy), which is zeroed for the environments whose
+episode ended before the next step.
+
+- acting: ``policy(key, obs, policy_state) -> (action, extras, policy_state)``
+- evaluating: ``act(obs, policy_state) -> (action, policy_state)`` (deterministic)
+"""
 
 from __future__ import annotations
 
@@ -27,56 +35,83 @@ class Rollout:
     info: dict  # the environment's info (episode statistics, raw rewards, ...)
 
 
-def rollout(env, policy, key, env_state, obs, num_steps: int, policy_carry=None):
+def rollout(env, policy, key, env_state, obs, num_steps: int, policy_state=()):
     """Run ``policy`` for ``num_steps`` steps of ``env`` inside one ``lax.scan``.
 
     Args:
       env: a :class:`~lagomjax.envs.functional.JaxEnv`, usually auto-resetting.
-      policy: ``(key, obs) -> (action, extras)``; ``extras`` is any pytree (``{}`` for none).
+      policy: ``(key, obs, policy_state) -> (action, extras, policy_state)``; ``extras`` is any
+        pytree (``{}`` for none).
       key: a ``jax.random`` key.
       env_state, obs: where to start (from ``env.reset`` or the previous rollout).
       num_steps: ``T``.
-      policy_carry: for a recurrent policy, its state (a pytree whose leaves are ``[B, ...]``); then
-        ``policy`` is ``(key, obs, carry) -> (action, extras, carry)`` and the carry is zeroed for
-        the environments whose episode ended, before the next step.
+      policy_state: the policy's recurrent state (leaves ``[B, ...]``), ``()`` for a feed-forward
+        policy. It is zeroed for the environments whose episode ended, before the next step.
 
     Returns:
-      ``((env_state, obs), Rollout)``, or ``((env_state, obs, policy_carry), Rollout)`` with a
-      ``policy_carry``: the carry to continue from, and the batch.
+      ``((env_state, obs, policy_state), Rollout)``: where to continue from, and the batch.
     """
-    recurrent = policy_carry is not None
 
     def step(carry, key):
-        env_state, obs, pcarry = carry
+        env_state, obs, pstate = carry
         k_policy, k_env = jax.random.split(key)
-        if recurrent:
-            action, extras, pcarry = policy(k_policy, obs, pcarry)
-        else:
-            action, extras = policy(k_policy, obs)
+        action, extras, pstate = policy(k_policy, obs, pstate)
         env_state, next_obs, reward, terminated, truncated, info = env.step(k_env, env_state, action)
-        pcarry = zero_where(terminated | truncated, pcarry)  # nothing to zero without a policy carry
+        pstate = zero_where(terminated | truncated, pstate)
         true_next = info.get("next_obs", next_obs)
         info = {k: v for k, v in info.items() if k != "next_obs"}
-        ro = Rollout(obs, action, reward, terminated, truncated, true_next, extras, info)
-        return (env_state, next_obs, pcarry), ro
+        return (env_state, next_obs, pstate), Rollout(
+            obs, action, reward, terminated, truncated, true_next, extras, info
+        )
 
-    (env_state, obs, policy_carry), ro = lax.scan(
-        step, (env_state, obs, policy_carry), jax.random.split(key, num_steps)
-    )
-    return ((env_state, obs, policy_carry) if recurrent else (env_state, obs)), ro
+    return lax.scan(step, (env_state, obs, policy_state), jax.random.split(key, num_steps))
+
+
+def evaluate(env, act, key, max_steps: int, init_policy_state=None):
+    """Mean undiscounted return of the first episode of every environment of ``env``.
+
+    Args:
+      env: a batched, auto-resetting functional env with :class:`~lagomjax.envs.EpisodeStatistics`
+        (e.g. ``envs.make(env_id, num_envs=n)``): ``n`` episodes are evaluated at once.
+      act: ``(obs [n, ...], policy_state) -> (actions, policy_state)``, deterministic.
+      key: for the initial states.
+      max_steps: steps to run (the env's time limit, so every first episode finishes).
+      init_policy_state: ``batch_shape -> policy_state``, the zero state of a recurrent policy
+        (``None``: feed-forward, the policy state is ``()``).
+
+    Returns:
+      ``(mean_return, returns [n], lengths [n])``; an env whose first episode did not finish has
+      NaN return and length ``max_steps``.
+    """
+    state, obs = env.reset(key)
+    n = obs.shape[0]
+
+    def step(loop, key):
+        state, obs, pstate, returns, lengths, finished = loop
+        action, pstate = act(obs, pstate)
+        state, obs, _, _, _, info = env.step(key, state, action)
+        done = info["episode_done"]
+        returns = jnp.where(done & ~finished, info["episode_return"], returns)
+        lengths = lengths + ~finished
+        return (state, obs, zero_where(done, pstate), returns, lengths, finished | done), None
+
+    pstate = () if init_policy_state is None else init_policy_state((n,))
+    init = (state, obs, pstate, jnp.full((n,), jnp.nan, jnp.float32), jnp.zeros((n,), jnp.int32), jnp.zeros((n,), bool))
+    (_, _, _, returns, lengths, _), _ = lax.scan(step, init, jax.random.split(key, max_steps))
+    return jnp.nanmean(returns), returns, lengths
 
 
 def random_policy(env):
-    """``(key, obs) -> (action, {})`` sampling uniformly from ``env.action_space`` (``Discrete`` or ``Box``),
-    batched over the leading axes of ``obs`` beyond one observation."""
+    """``(key, obs, policy_state) -> (action, {}, policy_state)`` sampling uniformly from
+    ``env.action_space`` (``Discrete`` or ``Box``), batched over the leading axes of ``obs``."""
     space, obs_ndim = env.action_space, len(env.observation_space.shape)
     if not isinstance(space, gym.spaces.Discrete | gym.spaces.Box):
         raise TypeError(f"random_policy supports Discrete and Box spaces, got {type(space).__name__}")
 
-    def policy(key, obs):
+    def policy(key, obs, policy_state=()):
         batch = obs.shape[: obs.ndim - obs_ndim]
         if isinstance(space, gym.spaces.Discrete):
-            return jax.random.randint(key, batch, space.start, space.start + space.n), {}
-        return jax.random.uniform(key, batch + space.shape, minval=space.low, maxval=space.high), {}
+            return jax.random.randint(key, batch, space.start, space.start + space.n), {}, policy_state
+        return jax.random.uniform(key, batch + space.shape, minval=space.low, maxval=space.high), {}, policy_state
 
     return policy

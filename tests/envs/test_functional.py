@@ -95,7 +95,7 @@ def test_episode_statistics_equal_a_python_loop():
     env = envs.make("CartPole-v1", num_envs=4)
     policy = envs.random_policy(env)
     state, obs = env.reset(jax.random.key(1))
-    (_, _), batch = jax.jit(lambda k, s, o: envs.rollout(env, policy, k, s, o, 300))(jax.random.key(2), state, obs)
+    (_, _, _), batch = jax.jit(lambda k, s, o: envs.rollout(env, policy, k, s, o, 300))(jax.random.key(2), state, obs)
     rewards, done = np.asarray(batch.rewards), np.asarray(batch.terminated | batch.truncated)
     for b in range(4):
         ret = length = 0
@@ -116,8 +116,8 @@ def test_normalize_observation_moments_equal_numpy():
     raw = envs.make("Pendulum-v1", num_envs=8)
     state, obs = env.reset(jax.random.key(3))
     raw_state, raw_obs = raw.reset(jax.random.key(3))
-    (s, _), batch = envs.rollout(env, policy, jax.random.key(4), state, obs, 50)
-    (_, _), raw_batch = envs.rollout(raw, policy, jax.random.key(4), raw_state, raw_obs, 50)
+    (s, _, _), batch = envs.rollout(env, policy, jax.random.key(4), state, obs, 50)
+    (_, _, _), raw_batch = envs.rollout(raw, policy, jax.random.key(4), raw_state, raw_obs, 50)
     seen = np.concatenate([np.asarray(raw_obs)[None], np.asarray(raw_batch.next_obs)])
     # the moments saw the reset observations and every observation returned after a step; with
     # no episode ending in 50 steps these are exactly the raw next observations
@@ -131,7 +131,7 @@ def test_normalize_reward_scales_by_discounted_return_std_and_resets_at_episode_
     env = envs.make("CartPole-v1", num_envs=3, normalize_reward=True, gamma=0.9)
     policy = envs.random_policy(env)
     state, obs = env.reset(jax.random.key(5))
-    (s, _), batch = envs.rollout(env, policy, jax.random.key(6), state, obs, 100)
+    (s, _, _), batch = envs.rollout(env, policy, jax.random.key(6), state, obs, 100)
     raw, done = np.asarray(batch.info["raw_reward"]), np.asarray(batch.terminated | batch.truncated)
     # Python loop: G <- r + gamma G, Chan moments over all envs per step, reset G at episode ends
     G, n, mean, var = np.zeros(3), 1e-4, 0.0, 1.0
@@ -162,7 +162,7 @@ def test_action_wrappers():
 
 
 def test_make_errors():
-    with pytest.raises(ValueError, match="no functional twin"):
+    with pytest.raises(ValueError, match="no functional environment registered"):
         envs.make("Ant-v5")
     with pytest.raises(ValueError, match="num_envs"):
         envs.VmapEnv(envs.make("CartPole-v1", auto_reset=False), 0)

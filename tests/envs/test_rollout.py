@@ -9,16 +9,16 @@ def test_rollout_shapes_extras_and_compiles_once():
     env = envs.make("CartPole-v1", num_envs=8)
     traces = []
 
-    def policy(key, obs):
+    def policy(key, obs, pstate):
         traces.append(1)
         logits = jnp.stack([obs[:, 2], -obs[:, 2]], -1)
         action = jax.random.categorical(key, logits)
-        return action, {"logp": jax.nn.log_softmax(logits)[jnp.arange(8), action], "value": obs.sum(-1)}
+        return action, {"logp": jax.nn.log_softmax(logits)[jnp.arange(8), action], "value": obs.sum(-1)}, pstate
 
     run = jax.jit(lambda k, s, o: envs.rollout(env, policy, k, s, o, 64))
     state, obs = env.reset(jax.random.key(0))
-    (state, obs), batch = run(jax.random.key(1), state, obs)
-    (state, obs), batch2 = run(jax.random.key(2), state, obs)
+    (state, obs, _), batch = run(jax.random.key(1), state, obs)
+    (state, obs, _), batch2 = run(jax.random.key(2), state, obs)
     assert len(traces) == 1  # no recompilation when episodes end and restart
     assert batch.obs.shape == batch.next_obs.shape == (64, 8, 4)
     assert batch.actions.shape == batch.rewards.shape == batch.terminated.shape == (64, 8)
@@ -37,7 +37,7 @@ def test_rollout_dtypes_stable_across_calls_and_vmap_over_seeds():
     env = envs.make("Pendulum-v1", num_envs=2, normalize_obs=True, normalize_reward=True)
     policy = envs.random_policy(env)
     state, obs = env.reset(jax.random.key(0))
-    (state2, _), _ = envs.rollout(env, policy, jax.random.key(1), state, obs, 5)
+    (state2, _, _), _ = envs.rollout(env, policy, jax.random.key(1), state, obs, 5)
     sig = lambda s: jax.tree.map(lambda a: (a.shape, a.dtype, a.weak_type), s)  # noqa: E731
     assert sig(state2) == sig(state)
 
@@ -49,3 +49,26 @@ def test_rollout_dtypes_stable_across_calls_and_vmap_over_seeds():
     rewards = jax.jit(jax.vmap(one_seed))(jax.random.split(jax.random.key(3), 4))
     assert rewards.shape == (4, 20, 2)
     np.testing.assert_allclose(rewards[1], one_seed(jax.random.split(jax.random.key(3), 4)[1]), rtol=1e-5)
+
+
+def test_policy_state_flows_and_is_zeroed_where_an_episode_ended():
+    """A counting 'recurrent' policy: its state is the number of steps since its episode began."""
+    env = envs.make("CartPole-v1", num_envs=4, max_episode_steps=5)
+
+    def policy(key, obs, count):
+        return jnp.zeros(4, jnp.int32), {"count": count}, count + 1
+
+    state, obs = env.reset(jax.random.key(0))
+    (_, _, count), ro = envs.rollout(env, policy, jax.random.key(1), state, obs, 12, jnp.zeros(4, jnp.int32))
+    done = np.asarray(ro.terminated | ro.truncated)
+    seen = np.asarray(ro.extras["count"])
+    expected, c = [], np.zeros(4, np.int32)
+    for t in range(12):
+        expected.append(c.copy())
+        c = np.where(done[t], 0, c + 1)
+    np.testing.assert_array_equal(seen, np.stack(expected))
+    np.testing.assert_array_equal(count, c)
+    # evaluation zeroes it the same way and counts each first episode
+    act = lambda obs, count: (jnp.zeros(4, jnp.int32), count + 1)  # noqa: E731
+    mean, returns, lengths = envs.evaluate(env, act, jax.random.key(2), 5, lambda shape: jnp.zeros(shape, jnp.int32))
+    assert returns.shape == (4,) and np.all(np.asarray(lengths) <= 5) and np.isfinite(float(mean))

@@ -1,0 +1,75 @@
+"""gymnasium's classic-control twins, registered at import: ``CartPole-v1``, ``Pendulum-v1`` and
+``CartPoleNoVel-v1`` (CartPole observing only cart position and pole angle, as RL Zoo's id).
+
+The physics are gymnasium's own ``FuncEnv`` implementations (``gymnasium.envs.phys2d``). gymnasium's
+phys2d CartPole sets ``polemass_length = masspole + length`` (0.6) where CartPole-v1 uses
+``masspole * length`` (0.05): the twin passes the corrected parameter, and the tests check both twins
+against gymnasium's NumPy environments step for step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from gymnasium.envs.phys2d.cartpole import CartPoleFunctional, CartPoleParams
+from gymnasium.envs.phys2d.pendulum import PendulumFunctional, PendulumParams
+
+from lagomjax.envs.functional import FuncEnvAdapter, SelectObservation
+from lagomjax.envs.registry import register
+
+
+def cartpole() -> FuncEnvAdapter:
+    return FuncEnvAdapter(CartPoleFunctional(), CartPoleParams(polemass_length=0.05))
+
+
+def cartpole_no_velocity() -> SelectObservation:
+    return SelectObservation(cartpole(), (0, 2))  # x and theta; x_dot and theta_dot hidden
+
+
+def pendulum() -> FuncEnvAdapter:
+    return FuncEnvAdapter(PendulumFunctional(), PendulumParams())
+
+
+def _canvas(xlim, ylim, size=(240, 160)):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(size[0] / 80, size[1] / 80), dpi=80)
+    ax = fig.add_axes([0, 0, 1, 1])
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    return plt, fig, ax
+
+
+def _pixels(plt, fig) -> np.ndarray:
+    fig.canvas.draw()
+    frame = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(fig)
+    return frame
+
+
+def draw_cartpole(state) -> np.ndarray:
+    """RGB frame of a CartPole physics state ``[x, x_dot, theta, theta_dot]``."""
+    x, theta = float(np.asarray(state)[0]), float(np.asarray(state)[2])
+    plt, fig, ax = _canvas((-2.6, 2.6), (-0.6, 1.6))
+    ax.plot([-2.4, 2.4], [0, 0], color="k", lw=1)
+    ax.add_patch(plt.Rectangle((x - 0.25, -0.08), 0.5, 0.16, color="tab:blue"))
+    ax.plot([x, x + np.sin(theta)], [0, np.cos(theta)], color="tab:orange", lw=4)
+    return _pixels(plt, fig)
+
+
+def draw_pendulum(state) -> np.ndarray:
+    """RGB frame of a Pendulum physics state ``[theta, theta_dot]``."""
+    th = float(np.asarray(state)[0])
+    plt, fig, ax = _canvas((-1.3, 1.3), (-1.3, 1.3))
+    ax.plot([0, np.sin(th)], [0, np.cos(th)], color="tab:red", lw=6)
+    ax.add_patch(plt.Circle((0, 0), 0.05, color="k"))
+    return _pixels(plt, fig)
+
+
+register("CartPole-v1", cartpole, 500, render=draw_cartpole)
+register("CartPoleNoVel-v1", cartpole_no_velocity, 500, render=draw_cartpole)
+register("Pendulum-v1", pendulum, 200, render=draw_pendulum)

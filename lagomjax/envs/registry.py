@@ -1,0 +1,135 @@
+"""The registry of functional environments: ``register`` an id once, then ``make(id, num_envs)``.
+
+A functional environment is one module that defines the physics (a :class:`~lagomjax.envs.JaxEnv`,
+e.g. a gymnasium ``FuncEnv`` behind :class:`~lagomjax.envs.FuncEnvAdapter`) and one call::
+
+    envs.register("MyEnv-v0", make_fn=MyEnv, max_episode_steps=200, render=draw_my_env)
+
+``make`` then stacks the standard wrappers around it, the algorithms train on it by id (the
+command line too), and ``vis.episode_gif`` draws it through its ``render`` hook. Ids that are not
+registered are gymnasium ids: the algorithms run those through lagom's Python runners.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from lagomjax.envs.functional import (
+    AutoReset,
+    EpisodeStatistics,
+    JaxEnv,
+    NormalizeObservation,
+    NormalizeReward,
+    TimeLimit,
+    VmapEnv,
+)
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """What :func:`register` stored for an id."""
+
+    id: str
+    make_fn: Callable[..., JaxEnv]  # (**kwargs) -> one environment, without time limit or wrappers
+    max_episode_steps: int | None  # the time limit make() applies (None: none)
+    render: Callable | None = None  # (innermost env state) -> RGB frame uint8 [H, W, 3], for GIFs
+    kwargs: dict = field(default_factory=dict)  # default keyword arguments of make_fn
+
+
+_REGISTRY: dict[str, EnvSpec] = {}
+
+
+def register(
+    id: str,
+    make_fn: Callable[..., JaxEnv],
+    max_episode_steps: int | None = None,
+    *,
+    render: Callable | None = None,
+    kwargs: dict | None = None,
+    overwrite: bool = False,
+) -> EnvSpec:
+    """Register the functional environment ``make_fn(**kwargs)`` under ``id``. Returns its spec.
+
+    Args:
+      id: the name ``make`` and the algorithms' ``env_id`` use (e.g. ``'CartPole-v1'``).
+      make_fn: builds one unwrapped environment (no time limit, no batch axis).
+      max_episode_steps: the time limit; episodes are truncated (never terminated) there.
+      render: a drawing hook, ``state -> uint8 [H, W, 3]``, given the innermost (physics) state.
+      kwargs: default keyword arguments for ``make_fn`` (``make`` can override them).
+      overwrite: replace an existing registration instead of raising.
+    """
+    if not isinstance(id, str) or not id:
+        raise TypeError(f"id must be a non-empty string, got {id!r}")
+    if not callable(make_fn):
+        raise TypeError(f"make_fn must be callable, got {type(make_fn).__name__}")
+    if max_episode_steps is not None and (not isinstance(max_episode_steps, int) or max_episode_steps <= 0):
+        raise ValueError(f"max_episode_steps must be a positive int or None, got {max_episode_steps!r}")
+    if render is not None and not callable(render):
+        raise TypeError(f"render must be callable or None, got {type(render).__name__}")
+    if id in _REGISTRY and not overwrite:
+        raise ValueError(f"environment {id!r} is already registered (pass overwrite=True to replace it)")
+    _REGISTRY[id] = EnvSpec(id, make_fn, max_episode_steps, render, dict(kwargs or {}))
+    return _REGISTRY[id]
+
+
+def spec(id: str) -> EnvSpec:
+    """The :class:`EnvSpec` registered under ``id``; a ``ValueError`` lists the registered ids."""
+    if id not in _REGISTRY:
+        raise ValueError(f"no functional environment registered as {id!r}; registered: {registered()}")
+    return _REGISTRY[id]
+
+
+def registered() -> list[str]:
+    """The registered ids, sorted."""
+    return sorted(_REGISTRY)
+
+
+def is_registered(id: str) -> bool:
+    return id in _REGISTRY
+
+
+def make(
+    env_id: str,
+    num_envs: int | None = None,
+    *,
+    auto_reset: bool = True,
+    episode_statistics: bool = True,
+    normalize_obs: bool = False,
+    normalize_reward: bool = False,
+    gamma: float = 0.99,
+    max_episode_steps: int | None = None,
+    **kwargs,
+) -> JaxEnv:
+    """The registered environment ``env_id`` with the standard wrappers.
+
+    Stack (inside out): ``make_fn(**kwargs)`` -> TimeLimit -> VmapEnv (if ``num_envs``) -> AutoReset ->
+    EpisodeStatistics -> NormalizeObservation -> NormalizeReward. ``max_episode_steps`` overrides
+    the registered time limit; ``kwargs`` override the registered ``make_fn`` arguments.
+    """
+    s = spec(env_id)
+    if max_episode_steps is not None and (not isinstance(max_episode_steps, int) or max_episode_steps <= 0):
+        raise ValueError(f"max_episode_steps must be a positive int, got {max_episode_steps!r}")
+    env = s.make_fn(**{**s.kwargs, **kwargs})
+    limit = max_episode_steps or s.max_episode_steps
+    if limit is not None:
+        env = TimeLimit(env, limit)
+    if num_envs is not None:
+        env = VmapEnv(env, num_envs)
+    if auto_reset:
+        env = AutoReset(env)
+    if episode_statistics:
+        env = EpisodeStatistics(env)
+    if normalize_obs:
+        env = NormalizeObservation(env)
+    if normalize_reward:
+        env = NormalizeReward(env, gamma=gamma)
+    return env
+
+
+def time_limit(env_id: str) -> int:
+    """Steps that surely end one episode of ``env_id`` (its time limit), for evaluation."""
+    limit = spec(env_id).max_episode_steps
+    if limit is None:
+        raise ValueError(f"{env_id!r} has no time limit: evaluation needs one (register max_episode_steps)")
+    return limit
