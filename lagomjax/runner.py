@@ -6,7 +6,7 @@ sub-environment); they must auto-reset in the same step (``autoreset_mode=SAME_S
 true final observation is available in ``info['final_obs']``.
 
 At every trajectory end, finished or cut by the runner, the agent is called once more on the true
-last observation and its output (minus ``'raw_action'``) is stored in
+last observation with ``last_info=True``, and its whole output is stored in
 ``traj.extra_info['last_info']``: that is where a bootstrap value comes from.
 """
 
@@ -27,9 +27,7 @@ class BaseRunner(ABC):
 
 
 def _close(traj: Trajectory, agent, timestep: TimeStep, **kwargs) -> Trajectory:
-    out = dict(agent.choose_action(timestep, **kwargs))
-    out.pop("raw_action", None)
-    traj.extra_info["last_info"] = out
+    traj.extra_info["last_info"] = dict(agent.choose_action(timestep, last_info=True, **kwargs))
     return traj
 
 
@@ -135,8 +133,7 @@ class _VectorCollector:
 
     def _close_all(self, pieces, obs_batch):
         """Bootstrap info for trajectories cut by the runner: one batched agent call."""
-        out = dict(self.agent.choose_action(obs_batch, **self.kwargs))
-        out.pop("raw_action", None)
+        out = dict(self.agent.choose_action(obs_batch, last_info=True, **self.kwargs))
         for i, traj in pieces:
             traj.extra_info["last_info"] = {k: v[i] for k, v in out.items()}
 

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lagomjax.baselines import replay
+from lagomjax import replay
 
 
 def _example():

@@ -6,7 +6,6 @@ so switching between the reference and the jitted path is one option.
 
 from __future__ import annotations
 
-import cma
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -66,6 +65,8 @@ class CMAES(_Stateful):
         if self.backend == "pycma":
             if opts:
                 raise ValueError(f"opts {sorted(opts)} apply only to the 'jax' backend")
+            import cma  # the reference implementation, loaded only when asked for
+
             self.es = cma.CMAEvolutionStrategy(x0, sigma0, {"popsize": self.popsize, "seed": seed + 1, "verbose": -9})
         elif self.backend == "jax":
             super().__init__(cmaes(self.popsize, **opts), x0, sigma0, seed)

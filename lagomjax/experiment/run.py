@@ -10,7 +10,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from lagomjax.experiment.config import Config
-from lagomjax.utils import CloudpickleWrapper, atomic_open, pickle_dump, pickle_load, yaml_dump
+from lagomjax.experiment.layout import run_dir, write_configs
+from lagomjax.utils import CloudpickleWrapper, atomic_open, pickle_load
 
 DONE, ERROR = ".done", "error.txt"
 
@@ -85,16 +86,14 @@ def run_experiment(
             raise FileExistsError(f"{log_dir} is not empty: pass resume=True to continue it or overwrite=True")
         elif (log_dir / "configs.pkl").exists() and pickle_load(log_dir / "configs.pkl") != configs:
             raise ValueError(f"cannot resume {log_dir}: its configs.pkl differs from these configs")
-    pickle_dump(configs, log_dir / "configs.pkl", ext=".pkl")
-    for c in configs:
-        yaml_dump(c, log_dir / str(c["ID"]) / "config.yml")
+    write_configs(log_dir, configs)
 
     gpu_ids = list(gpu_ids) if gpu_ids is not None else [0]
     wrapped = CloudpickleWrapper(run)
     jobs, results = [], []
     for c in configs:
         for seed in seeds:
-            job_dir = log_dir / str(c["ID"]) / str(seed)
+            job_dir = run_dir(log_dir, c["ID"], seed)
             if resume and (job_dir / DONE).exists():
                 results.append({"ID": c["ID"], "seed": seed, "status": "skipped"})
                 continue

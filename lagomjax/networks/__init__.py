@@ -1,5 +1,16 @@
-"""Flax (linen) networks: layer builders, torsos, distribution heads, MDN, LSTMs, parameter helpers."""
+"""Flax (linen) networks: layer builders, torsos, distribution heads, MDN, LSTMs, parameter helpers,
+and the actor-critic, actor and Q networks the algorithms use."""
 
+from lagomjax.networks.actor_critic import (
+    ActorCritic,
+    ContinuousQ,
+    DeterministicActor,
+    DiscreteQ,
+    RecurrentActorCritic,
+    SquashedGaussianActor,
+    mode,
+    policy_head,
+)
 from lagomjax.networks.heads import (
     CategoricalHead,
     DiagGaussianHead,
@@ -15,6 +26,14 @@ from lagomjax.networks.params import from_vec, linear_lr_scheduler, load, num_pa
 
 __all__ = [
     "MLP",
+    "ActorCritic",
+    "ContinuousQ",
+    "DeterministicActor",
+    "DiscreteQ",
+    "RecurrentActorCritic",
+    "SquashedGaussianActor",
+    "mode",
+    "policy_head",
     "CategoricalHead",
     "DiagGaussianHead",
     "LSTMLayer",

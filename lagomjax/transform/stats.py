@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy.signal import savgol_filter
 
 
 def smooth_filter(x, window_length, polyorder, **kwargs):
@@ -16,6 +15,8 @@ def smooth_filter(x, window_length, polyorder, **kwargs):
       window_length: odd window length, ``polyorder < window_length <= N``.
       polyorder: order of the local polynomial.
     """
+    from scipy.signal import savgol_filter  # scipy.signal is slow to import: only where used
+
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 1:
         raise ValueError(f"x must be 1-D, got shape {x.shape}")

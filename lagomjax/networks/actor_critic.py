@@ -1,0 +1,137 @@
+"""Actor-critic, actor and Q networks for the algorithms (Flax linen; parameters are plain pytrees).
+
+- :class:`ActorCritic` ``obs -> (distribution, value)``, separate actor and critic MLPs (PPO, A2C);
+  :class:`RecurrentActorCritic` ``(carry, obs) -> (carry, distribution, value)``, a shared
+  MLP -> LayerNorm-LSTM torso (recurrent PPO and A2C).
+- :class:`DiscreteQ` ``obs -> Q(obs, .)`` (DQN); :class:`ContinuousQ` ``(obs, action) -> Q``, an
+  ensemble of critics with ``num_critics > 1`` (TD3, SAC).
+- :class:`DeterministicActor` ``obs -> action in [-1, 1]`` (DDPG, TD3);
+  :class:`SquashedGaussianActor` ``obs -> tanh-Gaussian`` (SAC).
+"""
+
+from __future__ import annotations
+
+import distrax
+import flax.linen as nn
+import gymnasium as gym
+import jax.numpy as jnp
+
+from lagomjax.networks.heads import CategoricalHead, DiagGaussianHead, TanhGaussianHead, ValueHead
+from lagomjax.networks.layers import MLP
+from lagomjax.networks.lstm import LayerNormLSTMCell
+
+
+def policy_head(action_space, feature_dim: int, std0: float = 1.0) -> nn.Module:
+    """The head for ``action_space``: categorical for ``Discrete``, a diagonal Gaussian (initial std
+    ``std0``) for ``Box``. Call it inside a compact module, so the head is that module's child."""
+    if isinstance(action_space, gym.spaces.Discrete):
+        return CategoricalHead(feature_dim, int(action_space.n))
+    if isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1:
+        return DiagGaussianHead(feature_dim, action_space.shape[0], std0)
+    raise TypeError(f"policy_head supports Discrete and 1-D Box action spaces, got {action_space}")
+
+
+def mode(dist):
+    """The deterministic action: argmax of a categorical, the mean of a Gaussian."""
+    return dist.mode() if isinstance(dist, distrax.Categorical) else dist.mean()
+
+
+class ActorCritic(nn.Module):
+    """``obs [..., D] -> (distribution, value [...])`` with separate actor and critic MLP torsos."""
+
+    action_space: gym.spaces.Space
+    hidden_sizes: tuple = (64, 64)
+    activation: str = "tanh"
+    std0: float = 1.0
+
+    @nn.compact
+    def __call__(self, obs):
+        h = self.hidden_sizes[-1]
+        dist = policy_head(self.action_space, h, self.std0)(MLP(self.hidden_sizes, self.activation)(obs))
+        value = ValueHead(h)(MLP(self.hidden_sizes, self.activation)(obs))
+        return dist, value
+
+
+class RecurrentActorCritic(nn.Module):
+    """One step of a shared MLP -> LayerNorm-LSTM torso with policy and value heads:
+    ``(carry, obs [B, D]) -> (carry, distribution, value [B])``; ``carry`` is ``(c, h)``, each
+    ``[B, lstm_size]`` (:meth:`initial_state`)."""
+
+    action_space: gym.spaces.Space
+    hidden_sizes: tuple = (64, 64)
+    activation: str = "tanh"
+    lstm_size: int = 64
+    std0: float = 1.0
+
+    @nn.compact
+    def __call__(self, carry, obs):
+        x = MLP(self.hidden_sizes, self.activation)(obs)
+        carry, h = LayerNormLSTMCell(self.lstm_size)(carry, x)
+        return carry, policy_head(self.action_space, self.lstm_size, self.std0)(h), ValueHead(self.lstm_size)(h)
+
+    def initial_state(self, batch_shape: tuple):
+        zeros = jnp.zeros((*batch_shape, self.lstm_size))
+        return (zeros, zeros)
+
+
+class DiscreteQ(nn.Module):
+    """``obs [..., D] -> Q(obs, .) [..., num_actions]``."""
+
+    num_actions: int
+    hidden_sizes: tuple = (64, 64)
+    activation: str = "relu"
+
+    @nn.compact
+    def __call__(self, obs):
+        return nn.Dense(self.num_actions)(MLP(self.hidden_sizes, self.activation)(obs))
+
+
+class ContinuousQ(nn.Module):
+    """``(obs [..., D], action [..., A]) -> Q [...]``; with ``num_critics > 1`` an ensemble of
+    independently initialised critics stacked on a leading axis: ``[num_critics, ...]``."""
+
+    hidden_sizes: tuple = (256, 256)
+    activation: str = "relu"
+    num_critics: int = 1
+
+    @nn.compact
+    def __call__(self, obs, action):
+        def critic(module, x):
+            return nn.Dense(1)(MLP(self.hidden_sizes, self.activation)(x))[..., 0]
+
+        x = jnp.concatenate([obs, action], axis=-1)
+        if self.num_critics == 1:
+            return critic(self, x)
+        ensemble = nn.vmap(
+            lambda module, x: critic(module, x),
+            variable_axes={"params": 0},
+            split_rngs={"params": True},
+            in_axes=None,
+            axis_size=self.num_critics,
+        )
+        return ensemble(self, x)
+
+
+class DeterministicActor(nn.Module):
+    """``obs -> tanh(...)`` in ``[-1, 1]^A``."""
+
+    action_dim: int
+    hidden_sizes: tuple = (256, 256)
+    activation: str = "relu"
+
+    @nn.compact
+    def __call__(self, obs):
+        return jnp.tanh(nn.Dense(self.action_dim)(MLP(self.hidden_sizes, self.activation)(obs)))
+
+
+class SquashedGaussianActor(nn.Module):
+    """``obs -> tanh(Normal)``, a distribution over ``[-1, 1]^A`` (:class:`~lagomjax.networks.TanhGaussianHead`)."""
+
+    action_dim: int
+    hidden_sizes: tuple = (256, 256)
+    activation: str = "relu"
+
+    @nn.compact
+    def __call__(self, obs):
+        h = MLP(self.hidden_sizes, self.activation)(obs)
+        return TanhGaussianHead(self.hidden_sizes[-1], self.action_dim)(h)
