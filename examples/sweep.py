@@ -22,7 +22,8 @@ import matplotlib
 import numpy as np
 
 from lagomjax import experiment, vis
-from lagomjax.baselines import driver
+from lagomjax.algos import ppo
+from lagomjax.experiment.layout import write_logs
 
 matplotlib.use("Agg")
 
@@ -35,8 +36,6 @@ def main(argv=None):
     parser.add_argument("--log-dir", default="logs/sweep")
     parser.add_argument("--sequential", action="store_true", help="also time the runs one after another")
     args = parser.parse_args(argv)
-
-    import ppo  # examples/ppo.py, beside this script
 
     config = ppo.Config(total_steps=args.total_steps)
     hparams = experiment.grid(lr=args.lrs)
@@ -51,7 +50,7 @@ def main(argv=None):
 
     root = Path(args.log_dir)
     seeds = list(range(args.num_seeds))
-    driver.write_logs(root, [dataclasses.replace(config, lr=lr) for lr in args.lrs], metrics, seeds)
+    write_logs(root, [dataclasses.replace(config, lr=lr) for lr in args.lrs], metrics, seeds)
 
     curves = vis.read_xy(root, "train_logs.pkl", lambda g: g["env_steps"], lambda g: g["episode_return"])
     ax = vis.plot_curves(curves, label=lambda c: f"lr={c['config']['lr']:g}")

@@ -3,8 +3,8 @@ one flat vector; every generation asks for a population, runs each member's epis
 vmapped over the population, and tells the strategy the returns. All generations run inside one
 ``jax.jit`` (``jax.vmap(train)`` over seeds, too).
 
-    python examples/es_policy.py --env CartPole-v1 --num-seeds 8
-    python examples/es_policy.py --env Pendulum-v1 --strategy openai_es --popsize 64 --generations 200
+    python -m lagomjax.train es_policy --env CartPole-v1 --num-seeds 8
+    python -m lagomjax.train es_policy --env Pendulum-v1 --strategy openai_es --popsize 64 --generations 200
 
 Policies are deterministic: the argmax of a small MLP's logits (discrete actions) or its tanh
 output in ``[-1, 1]`` (continuous; the env rescales).
@@ -12,7 +12,6 @@ output in ``[-1, 1]`` (continuous; the env rescales).
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass
 
@@ -24,8 +23,10 @@ import numpy as np
 from flax import struct
 
 from lagomjax import es, networks
-from lagomjax.baselines import driver, loop
-from lagomjax.baselines.evaluation import evaluate
+from lagomjax.envs import evaluate
+from lagomjax.train.loop import TrainParts, make_envs, train_from_parts
+
+NAME = "ES-policy"
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,8 @@ def make_policy(config: Config, observation_space, action_space):
     return policy, template, networks.num_params(template)
 
 
-def make_parts(config: Config) -> driver.TrainParts:
-    env, eval_env_fn, max_steps = loop.make_envs(config)  # popsize * episodes_per_member envs
+def make_parts(config: Config) -> TrainParts:
+    env, eval_env_fn, max_steps = make_envs(config)  # popsize * episodes_per_member envs
     policy, template, dim = make_policy(config, env.observation_space, env.action_space)
     strategy = make_strategy(config, dim)
     n, k = config.popsize, config.episodes_per_member
@@ -103,9 +104,9 @@ def make_parts(config: Config) -> driver.TrainParts:
         """Member ``i`` (a row of ``solutions``) acts in envs ``[i k, (i + 1) k)``."""
         params = jax.vmap(networks.from_vec, in_axes=(0, None))(solutions, template)
 
-        def act(obs):
+        def act(obs, pstate):
             actions = jax.vmap(policy.apply)(params, obs.reshape(n, k, *obs.shape[1:]))
-            return actions.reshape(n * k, *actions.shape[2:])
+            return actions.reshape(n * k, *actions.shape[2:]), pstate
 
         return act
 
@@ -135,23 +136,23 @@ def make_parts(config: Config) -> driver.TrainParts:
     def finish(state: ESPolicyState, key):
         """Deterministic evaluation of the search distribution's mean."""
         params = networks.from_vec(strategy.result(state.es_state).xfavorite, template)
-        act = lambda obs: policy.apply(params, obs)  # noqa: E731
+        act = lambda obs, pstate: (policy.apply(params, obs), pstate)  # noqa: E731
         return evaluate(eval_env_fn(None), act, jax.random.fold_in(key, 1), max_steps)[0]
 
-    return driver.TrainParts(init, update, finish)
+    return TrainParts(init, update, finish)
 
 
 def make_train(config: Config):
     """``train(key) -> (state, metrics)``: every generation in one jittable function."""
-    return driver.train_from_parts(make_parts(config), config.num_updates)
+    return train_from_parts(make_parts(config), config.num_updates)
 
 
 def run_gym(config: Config, num_seeds: int, seed: int = 0):
     """The Python runner path: each member's episodes run on a gymnasium env with lagom's
     ``EpisodeRunner``; ask and tell stay compiled. Seeds run one after another."""
     from lagomjax.agent import BaseAgent
-    from lagomjax.baselines.gym_loop import make_vector_env
     from lagomjax.runner import EpisodeRunner
+    from lagomjax.train.gym_loop import make_vector_env
 
     class MemberAgent(BaseAgent):
         def __init__(self, params):
@@ -196,11 +197,3 @@ def run_gym(config: Config, num_seeds: int, seed: int = 0):
     }
     timing = {"compile_s": 0.0, "run_s": sum(r[3] for r in runs), "env_steps_per_s": np.mean([r[2] for r in runs])}
     return metrics, timing
-
-
-def main(argv=None):
-    return driver.main("ES-policy", Config, argv, __doc__, make_parts=make_parts, run_gym=run_gym)
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

@@ -11,8 +11,8 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from lagomjax.baselines import replay
-from lagomjax.baselines.loop import Agent
+from lagomjax import replay
+from lagomjax.train.agent import Agent
 
 
 @struct.dataclass
@@ -58,7 +58,7 @@ def make_agent(
     beta: Callable | float = 0.4,
     priority_eps: float = 1e-6,
 ) -> Agent:
-    """An off-policy :class:`~lagomjax.baselines.loop.Agent`.
+    """An off-policy :class:`~lagomjax.train.agent.Agent` (feed-forward: its policy state is ``()``).
 
     Args:
       config: gives ``buffer_size``, ``batch_size`` (transitions per gradient step),
@@ -88,11 +88,11 @@ def make_agent(
         buffer = replay.init(example, config.buffer_size, prioritized, alpha)
         return OffPolicyState(init_learner(k_learner, obs), buffer, jnp.zeros((), jnp.int32))
 
-    def act(state, key, obs):
+    def act(state, key, obs, pstate):
         k_random, k_policy = jax.random.split(key)
         explore = random_action(k_random, obs)
         action = policy(state.learner, k_policy, obs, state.steps)
-        return jnp.where(state.steps < config.learning_starts, explore, action).astype(explore.dtype), {}
+        return jnp.where(state.steps < config.learning_starts, explore, action).astype(explore.dtype), {}, pstate
 
     def sgd(carry, inputs):
         learner, buffer = carry
@@ -126,4 +126,4 @@ def make_agent(
         (learner, buffer), metrics = jax.lax.cond(ready, train, wait, (state.learner, buffer))
         return OffPolicyState(learner, buffer, steps), metrics
 
-    return Agent(init, act, learn, lambda state, obs: greedy(state.learner, obs))
+    return Agent(init, act, learn, lambda state, obs, pstate: (greedy(state.learner, obs), pstate))

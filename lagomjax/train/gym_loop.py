@@ -1,12 +1,13 @@
-"""The Python runner path: any baseline :class:`~lagomjax.baselines.loop.Agent` on any gymnasium id.
+"""The Python runner path: any :class:`~lagomjax.train.agent.Agent` on any gymnasium id.
 
 The environments are gymnasium vector envs stepped on the host by lagom's
 :class:`~lagomjax.runner.StepRunner`; the agent's ``act`` and ``learn`` are the same pure functions
 the functional path uses, each compiled once. The runner's trajectories are put back into the
 time-major :class:`~lagomjax.envs.Rollout` that ``learn`` expects (true final observations where an
-episode ended, ``terminated`` and ``truncated`` kept apart), so both paths train the same algorithm.
-Use it for environments without a functional twin (MuJoCo, Atari, your own); seeds run one after
-another.
+episode ended, ``terminated`` and ``truncated`` kept apart), so both paths train the same algorithm,
+recurrent policies included (the policy state is zeroed for the sub-environments whose episode
+ended). Use it for environments without a functional twin (MuJoCo, Atari, your own); seeds run one
+after another.
 """
 
 from __future__ import annotations
@@ -21,9 +22,26 @@ import numpy as np
 from lagomjax.agent import BaseAgent
 from lagomjax.envs.rollout import Rollout
 from lagomjax.runner import EpisodeRunner, StepRunner
+from lagomjax.train.loop import finished_episode_mean
+from lagomjax.transform.ops import zero_where
 
 
-def make_vector_env(env_id: str, num_envs: int, seed: int | None = None, **make_kwargs):
+class EpisodeEnds(gym.vector.VectorWrapper):
+    """Remembers which sub-environments ended an episode in the last step (all of them after a
+    reset): a recurrent agent zeroes their policy state before acting."""
+
+    def reset(self, **kwargs):
+        out = self.env.reset(**kwargs)
+        self.ended = np.ones(self.num_envs, bool)
+        return out
+
+    def step(self, actions):
+        obs, rewards, terminated, truncated, info = self.env.step(actions)
+        self.ended = np.logical_or(terminated, truncated)
+        return obs, rewards, terminated, truncated, info
+
+
+def make_vector_env(env_id: str, num_envs: int, seed: int | None = None, **make_kwargs) -> EpisodeEnds:
     """A synchronous gymnasium vector env with same-step auto-reset; Box actions rescaled to [-1, 1]."""
     single = gym.make(env_id, **make_kwargs)
     box = isinstance(single.action_space, gym.spaces.Box)
@@ -37,39 +55,48 @@ def make_vector_env(env_id: str, num_envs: int, seed: int | None = None, **make_
         wrappers=wrappers,
         **make_kwargs,
     )
+    env = EpisodeEnds(env)
     env.reset(seed=seed)
     return env
 
 
 class JaxAgent(BaseAgent):
-    """lagom's agent interface over an :class:`Agent`'s jitted ``act`` (or ``greedy``)."""
+    """lagom's agent interface over an :class:`~lagomjax.train.agent.Agent`'s jitted ``act`` (or
+    ``greedy``) on an :class:`EpisodeEnds` vector env. Extras (including the policy state each step
+    started from) are returned flattened, ``extra0, extra1, ...`` (see :func:`to_rollout`)."""
 
-    def __init__(self, agent, state, key, greedy: bool = False):
-        if agent.init_carry is not None:
-            raise ValueError("recurrent agents train on functional environments only (lstm_size=0 here)")
-        self.state, self.key = state, key
+    def __init__(self, agent, state, key, env: EpisodeEnds, greedy: bool = False):
+        super().__init__({}, env)
+        self.state, self.key, self.greedy = state, key, greedy
+        self.policy_state = agent.init_policy_state((env.num_envs,))
         self._act = jax.jit(agent.act)
         self._greedy = jax.jit(agent.greedy)
-        self.greedy = greedy
 
-    def choose_action(self, x, **kwargs) -> dict:
+    def choose_action(self, x, last_info: bool = False, **kwargs) -> dict:
         obs = jnp.asarray(x, jnp.float32)
+        pstate = self.policy_state if last_info else zero_where(jnp.asarray(self.env.ended), self.policy_state)
         if self.greedy:
-            return {"raw_action": np.asarray(self._greedy(self.state, obs))}
-        self.key, key = jax.random.split(self.key)
-        action, extras = self._act(self.state, key, obs)
-        return {"raw_action": np.asarray(action), **{k: np.asarray(v) for k, v in extras.items()}}
+            action, new_pstate = self._greedy(self.state, obs, pstate)
+            extras = {}
+        else:
+            self.key, key = jax.random.split(self.key)
+            action, extras, new_pstate = self._act(self.state, key, obs, pstate)
+        if not last_info:  # a bootstrap call on final observations does not advance the policy
+            self.policy_state = new_pstate
+        leaves = {f"extra{i}": np.asarray(v) for i, v in enumerate(jax.tree.leaves(extras))}
+        return {"raw_action": np.asarray(action), **leaves}
 
     def learn(self, D, **kwargs):
         raise NotImplementedError("learning goes through Agent.learn on a Rollout (see to_rollout)")
 
 
-def to_rollout(D, num_envs: int, num_steps: int, extras_keys, running_returns: np.ndarray) -> Rollout:
+def to_rollout(D, num_envs: int, num_steps: int, extras_treedef, running_returns: np.ndarray) -> Rollout:
     """Stack ``StepRunner``'s trajectories from a vector env (``num_steps`` per sub-env) into a
-    ``[T, B]`` :class:`Rollout`. ``running_returns [B]`` carries unfinished episodes' returns across
-    calls (updated in place); ``info`` has ``episode_done`` and ``episode_return`` as the functional
-    path's ``EpisodeStatistics``."""
+    ``[T, B]`` :class:`Rollout`; the agent's flattened extras are rebuilt with ``extras_treedef``.
+    ``running_returns [B]`` carries unfinished episodes' returns across calls (updated in place);
+    ``info`` has ``episode_done`` and ``episode_return`` as the functional path's ``EpisodeStatistics``."""
     columns = []
+    n_extras = extras_treedef.num_leaves
     for b in range(num_envs):
         trajs = [traj for traj in D if traj.extra_info["env_index"] == b]  # in time order
         infos = [info for traj in trajs for info in traj.infos]
@@ -85,6 +112,7 @@ def to_rollout(D, num_envs: int, num_steps: int, extras_keys, running_returns: n
             returns[t] = running_returns[b]
             if done[t]:
                 running_returns[b] = 0.0
+        extras = [np.stack([info[f"extra{i}"] for info in infos]) for i in range(n_extras)]
         columns.append(
             {
                 "obs": np.concatenate([traj.observations[:-1] for traj in trajs]),
@@ -93,7 +121,7 @@ def to_rollout(D, num_envs: int, num_steps: int, extras_keys, running_returns: n
                 "terminated": terminated,
                 "truncated": truncated,
                 "next_obs": np.concatenate([traj.observations[1:] for traj in trajs]),
-                "extras": {k: np.stack([info[k] for info in infos]) for k in extras_keys},
+                "extras": jax.tree.unflatten(extras_treedef, extras),
                 "info": {"episode_done": done, "episode_return": returns},
             }
         )
@@ -112,8 +140,6 @@ def train_gym(config, make_agent, key, progress: bool = True):
     """
     from tqdm.auto import tqdm
 
-    from lagomjax.baselines.loop import finished_episode_mean
-
     seed = int(jax.random.randint(jax.random.fold_in(key, 7), (), 0, 2**31 - 1))
     env = make_vector_env(config.env_id, config.num_envs, seed=seed)
     agent = make_agent(config, env.single_action_space)
@@ -121,8 +147,9 @@ def train_gym(config, make_agent, key, progress: bool = True):
     obs0 = jnp.zeros((config.num_envs, *env.single_observation_space.shape), jnp.float32)
     t0 = time.perf_counter()
     state = jax.jit(agent.init)(k_init, obs0)
-    actor = JaxAgent(agent, state, k_act)
-    extras_keys = list(actor.choose_action(np.asarray(obs0)).keys() - {"raw_action"})
+    actor = JaxAgent(agent, state, k_act, env)
+    _, extras, _ = jax.eval_shape(agent.act, state, k_act, obs0, actor.policy_state)
+    extras_treedef = jax.tree.structure(extras)
     learn = jax.jit(agent.learn)
     runner = StepRunner(reset_on_call=False)
     running = np.zeros(config.num_envs, np.float64)
@@ -130,7 +157,7 @@ def train_gym(config, make_agent, key, progress: bool = True):
     bar = tqdm(total=config.num_updates, desc=f"{config.env_id} (gymnasium)", unit="update", disable=not progress)
     for i in range(config.num_updates):
         D = runner(actor, env, config.num_steps)
-        ro = to_rollout(D, config.num_envs, config.num_steps, extras_keys, running)
+        ro = to_rollout(D, config.num_envs, config.num_steps, extras_treedef, running)
         state, m = learn(state, ro, jax.random.fold_in(k_learn, i), jnp.int32(i))
         actor.state = state
         m = {k: float(v) for k, v in m.items()}
@@ -145,7 +172,7 @@ def train_gym(config, make_agent, key, progress: bool = True):
     bar.close()
     env.close()
     eval_env = make_vector_env(config.env_id, min(config.eval_episodes, 8), seed=seed + 1)
-    D = EpisodeRunner()(JaxAgent(agent, state, k_eval, greedy=True), eval_env, config.eval_episodes)
+    D = EpisodeRunner()(JaxAgent(agent, state, k_eval, eval_env, greedy=True), eval_env, config.eval_episodes)
     eval_env.close()
     metrics = {k: np.asarray([r[k] for r in rows]) for k in rows[0]}
     metrics["eval_return"] = np.float32(np.mean([traj.rewards.sum() for traj in D]))

@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -12,8 +11,6 @@ import numpy as np
 import pytest
 
 from lagomjax.experiment import grid, sweep
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def quadratic_train(key, hparams):
@@ -44,12 +41,10 @@ def test_grid_order_and_sweep_equals_separate_runs():
 
 FOUR_DEVICES = textwrap.dedent(
     """
-    import sys, jax, numpy as np
-    sys.path.insert(0, {tests!r})
-    from conftest import load_example
+    import jax, numpy as np
+    from lagomjax.algos import ppo
     from lagomjax.experiment import grid, sweep, with_hparams
     assert jax.device_count() == 4, jax.devices()
-    ppo = load_example("ppo")
     config = ppo.Config(total_steps=3 * 512, eval_episodes=2)
     train = with_hparams(ppo.make_train, config)
     hp = grid(lr=[1e-3, 3e-4, 1e-4])
@@ -72,8 +67,7 @@ FOUR_DEVICES = textwrap.dedent(
 
 def test_four_devices_equal_one_device_and_pmap():
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu"}
-    script = FOUR_DEVICES.format(tests=str(ROOT / "tests" / "examples"))
-    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([sys.executable, "-c", FOUR_DEVICES], env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0 and "OK" in proc.stdout, proc.stdout + proc.stderr
 
 

@@ -7,27 +7,23 @@ import signal
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import jax
 import numpy as np
 import pytest
 
-from lagomjax.baselines import driver
+from lagomjax.algos import dqn
+from lagomjax.checkpoint import to_host
+from lagomjax.train import run_seeds
 from lagomjax.utils import pickle_load
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "examples"))
-from conftest import load_example  # noqa: E402
-
-dqn = load_example("dqn")
-CONFIG = dqn.Config(
-    total_steps=16 * 128, num_steps=32, gradient_steps=8, learning_starts=256, hidden_sizes=(32, 32), eval_episodes=2
-)
+SETTINGS = {"total_steps": 16 * 128, "num_steps": 32, "gradient_steps": 8, "learning_starts": 256,
+            "hidden_sizes": (32, 32), "eval_episodes": 2}  # fmt: skip
+CONFIG = dqn.Config(**SETTINGS)
 
 
 def _run(checkpoint=None, max_chunks=None):
-    return driver.run_seeds(
+    return run_seeds(
         dqn.make_parts(CONFIG), CONFIG, 2, seed=3, progress=False, checkpoint=checkpoint, max_chunks=max_chunks
     )
 
@@ -37,16 +33,16 @@ def _assert_identical(a, b):
     assert metrics_a.keys() == metrics_b.keys()
     for key in metrics_a:
         np.testing.assert_array_equal(metrics_a[key], metrics_b[key], err_msg=key)
-    for x, y in zip(*(driver._to_host(s) for s in (state_a, state_b)), strict=True):
+    for x, y in zip(*(to_host(s) for s in (state_a, state_b)), strict=True):
         np.testing.assert_array_equal(x, y)
 
 
 KILLED_WHILE_SAVING = textwrap.dedent(
     """
-    import os, signal, sys
-    sys.path.insert(0, {tests!r})
-    import test_checkpoint as t
+    import os, signal
     import lagomjax.utils as u
+    from lagomjax.algos import dqn
+    from lagomjax.train import run_seeds
     calls = [0]
     real_dump = u.cloudpickle.dump
     def dump(obj, fh, protocol=None):
@@ -57,7 +53,8 @@ KILLED_WHILE_SAVING = textwrap.dedent(
             os.kill(os.getpid(), signal.SIGKILL)
         return real_dump(obj, fh, protocol=protocol)
     u.cloudpickle.dump = dump
-    t._run(checkpoint={ckpt!r})
+    config = dqn.Config(**{settings!r})
+    run_seeds(dqn.make_parts(config), config, 2, seed=3, progress=False, checkpoint={ckpt!r})
     """
 )
 
@@ -73,7 +70,7 @@ def test_resume_is_bit_identical_including_a_kill_during_save(tmp_path):
     _assert_identical(_run(checkpoint=ckpt), reference)
 
     ckpt = tmp_path / "b" / "checkpoint.pkl"
-    script = KILLED_WHILE_SAVING.format(tests=str(Path(__file__).parent), ckpt=str(ckpt))
+    script = KILLED_WHILE_SAVING.format(settings=SETTINGS, ckpt=str(ckpt))
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert pickle_load(ckpt)["next_update"] == 3  # the 4th save never replaced the 3rd
@@ -86,12 +83,12 @@ def test_checkpoint_from_another_run_is_refused(tmp_path):
     ckpt = tmp_path / "checkpoint.pkl"
     _run(checkpoint=ckpt, max_chunks=1)
     with pytest.raises(ValueError, match="checkpoint"):
-        driver.run_seeds(dqn.make_parts(CONFIG), CONFIG, 3, seed=3, progress=False, checkpoint=ckpt)
+        run_seeds(dqn.make_parts(CONFIG), CONFIG, 3, seed=3, progress=False, checkpoint=ckpt)
 
 
 def test_metrics_stream_per_seed_from_inside_jit():
     seen = {}
-    _, metrics, _ = driver.run_seeds(
+    _, metrics, _ = run_seeds(
         dqn.make_parts(CONFIG),
         CONFIG,
         2,

@@ -1,0 +1,114 @@
+"""Many seeds in one compiled program, run in chunks of updates: progress from inside the program,
+chunk results moved to the host as they finish, and checkpoint/resume between chunks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lagomjax import checkpoint as ckpt
+from lagomjax.train.loop import TrainParts
+
+
+def chunk_size(num_updates: int, target_chunks: int = 50) -> int:
+    """The largest divisor of ``num_updates`` giving at least ``target_chunks`` chunks (1 at worst)."""
+    limit = max(1, num_updates // target_chunks)
+    return max(d for d in range(1, limit + 1) if num_updates % d == 0)
+
+
+def run_seeds(
+    parts: TrainParts,
+    config,
+    num_seeds: int,
+    seed: int = 0,
+    progress: bool = True,
+    on_metrics: Callable | None = None,
+    checkpoint=None,
+    checkpoint_every: int = 1,
+    max_chunks: int | None = None,
+):
+    """Train ``num_seeds`` seeds vmapped in one program, in compiled chunks of updates. Returns
+    ``(final_state, metrics [seeds, updates], timing)``; the numbers equal
+    ``jax.vmap(train_from_parts(parts, n))``'s.
+
+    Every update streams its metrics to the host from inside the compiled chunk
+    (``jax.debug.callback``): they advance the progress bar and, if given, go to
+    ``on_metrics(seed_index, update_index, metrics)`` (per seed, e.g. into a
+    :class:`~lagomjax.logger.Logger`). Chunk results are copied to the host as they finish, so device
+    memory does not grow with the number of updates.
+
+    Checkpoint and resume: with ``checkpoint`` (a file path) the whole train state and the metrics so
+    far are written atomically (:mod:`lagomjax.checkpoint`) every ``checkpoint_every`` chunks; if the
+    file exists when called, training continues from it, and the result is bit-identical to an
+    uninterrupted run on the same machine. ``max_chunks`` stops after that many chunks in this call
+    (then ``timing['finished']`` is False).
+    """
+    from tqdm.auto import tqdm
+
+    n = config.num_updates
+    k = chunk_size(n)
+    bar = None  # created after compiling, so that its rate and ETA count training only
+
+    def host(seed_index, update_index, metrics):
+        seed_index, update_index = int(np.asarray(seed_index)), int(np.asarray(update_index))
+        if seed_index == 0 and update_index + 1 > bar.n:
+            bar.update(update_index + 1 - bar.n)
+            ret = float(np.asarray(metrics["episode_return"]))
+            if np.isfinite(ret):
+                bar.set_postfix(episode_return=f"{ret:.1f}", refresh=False)
+        if on_metrics is not None:
+            on_metrics(seed_index, update_index, {key: np.asarray(v) for key, v in metrics.items()})
+
+    def update(carry, i):
+        state, seed_index = carry
+        state, metrics = parts.update(state, i)
+        jax.debug.callback(host, seed_index, i, metrics)
+        return (state, seed_index), metrics
+
+    keys = jax.random.split(jax.random.key(seed), num_seeds)
+    seed_ids = jnp.arange(num_seeds)
+    t0 = time.perf_counter()
+    init = jax.jit(jax.vmap(parts.init)).lower(keys).compile()
+    state = init(keys)
+    chunk = jax.jit(jax.vmap(lambda c, idx: jax.lax.scan(update, c, idx), in_axes=(0, None)))
+    chunk = chunk.lower((state, seed_ids), jnp.arange(k)).compile()
+    finish = jax.jit(jax.vmap(parts.finish)).lower(state, keys).compile()
+    compile_s = time.perf_counter() - t0
+    bar = tqdm(total=n, desc=f"{config.env_id} x {num_seeds} seeds", unit="update", disable=not progress)
+    chunks, start = [], 0
+    meta = {"num_seeds": num_seeds, "seed": seed, "num_updates": n, "chunk": k}
+    if checkpoint is not None and Path(checkpoint).exists():
+        state, saved = ckpt.restore(checkpoint, state, meta)
+        chunks, start = saved["chunks"], saved["next_update"]
+        bar.update(start)
+    t0 = time.perf_counter()
+    done_now = 0
+    for begin in range(start, n, k):
+        if max_chunks is not None and done_now >= max_chunks:
+            break
+        (state, _), m = chunk((state, seed_ids), jnp.arange(begin, begin + k))
+        chunks.append(jax.device_get(m))
+        done_now += 1
+        if checkpoint is not None and (len(chunks) % checkpoint_every == 0 or begin + k == n):
+            ckpt.save(checkpoint, state, meta, chunks=chunks, next_update=begin + k)
+    finished = len(chunks) * k == n
+    eval_return = jax.block_until_ready(finish(state, keys)) if finished else None
+    jax.effects_barrier()
+    run_s = time.perf_counter() - t0
+    bar.close()
+    metrics = {key: np.concatenate([np.asarray(c[key]) for c in chunks], axis=1) for key in chunks[0]}
+    if finished:
+        metrics["eval_return"] = np.asarray(eval_return)
+    env_steps = int(metrics["env_steps"][0, -1])
+    timing = {
+        "compile_s": compile_s,
+        "run_s": run_s,
+        "env_steps_per_s": num_seeds * env_steps / run_s,
+        "finished": finished,
+    }
+    return state, metrics, timing

@@ -1,0 +1,62 @@
+"""The command line: flags from the Config dataclass, one entry for every algorithm
+(``python -m lagomjax.train <name>``), ``examples/ppo.py``, and bad flags refused before compiling."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lagomjax.algos import ppo
+from lagomjax.train.__main__ import main
+from lagomjax.train.cli import config_from_args
+from lagomjax.utils import pickle_load, yaml_load
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_flags_come_from_the_dataclass():
+    config, extra = config_from_args(
+        ppo.Config, ["--env", "Pendulum-v1", "--hidden-sizes", "32,32", "--anneal-lr", "off", "--lstm-size", "8",
+                     "--num-seeds", "3"], num_seeds=8,
+    )  # fmt: skip
+    assert config == ppo.Config(env_id="Pendulum-v1", hidden_sizes=(32, 32), anneal_lr=False, lstm_size=8)
+    assert extra == {"num_seeds": 3}
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--anneal-lr", "maybe"], "expected a boolean"),
+        (["--hidden-sizes", "64,x"], "comma-separated integers"),
+        (["--num-minibatches", "3"], "divisible by num_minibatches=3"),
+        (["--total-steps", "10"], "total_steps=10"),
+    ],
+)
+def test_bad_flags_are_usage_errors_before_compiling(argv, message, capsys):
+    with pytest.raises(SystemExit) as e:
+        config_from_args(ppo.Config, argv)
+    assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_one_entry_for_every_algorithm_writes_lagom_layout(tmp_path, capsys):
+    metrics, timing = main(["es_policy", "--env", "CartPole-v1", "--num-seeds", "2", "--generations", "3",
+                            "--log-dir", str(tmp_path)])  # fmt: skip
+    assert pickle_load(tmp_path / "configs.pkl")[0]["strategy"] == "cmaes"
+    assert yaml_load(tmp_path / "0" / "config.yml")["ID"] == 0
+    assert (tmp_path / "0" / "0" / "train_logs.pkl").exists() and (tmp_path / "0" / "1" / "train_logs.pkl").exists()
+    assert (tmp_path / "es_policy_learning_curve.png").exists()
+    assert metrics["episode_return"].shape == (2, 3) and timing["env_steps_per_s"] > 0
+    assert "| ES-policy CartPole-v1 (deterministic eval) | 2 |" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as e:
+        main(["a3c"])
+    assert e.value.code == 2
+
+
+def test_examples_ppo_script_runs_the_library_ppo(tmp_path):
+    cmd = [sys.executable, str(ROOT / "examples" / "ppo.py"), "--env", "CartPole-v1", "--num-seeds", "2",
+           "--total-steps", "2048", "--log-dir", str(tmp_path)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "| PPO CartPole-v1 (deterministic eval) | 2 |" in proc.stdout
+    assert (tmp_path / "ppo_learning_curve.png").exists() and (tmp_path / "0" / "1" / "train_logs.pkl").exists()

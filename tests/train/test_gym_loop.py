@@ -1,0 +1,71 @@
+"""The gymnasium runner path: the same Agent trained through lagom's StepRunner on gymnasium envs."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lagomjax.algos import vpg
+from lagomjax.runner import StepRunner
+from lagomjax.train import gym_loop
+
+
+def test_gymnasium_runner_path_learns_cartpole():
+    """The same A2C agent trained through lagom's StepRunner on gymnasium's own CartPole-v1."""
+    config = vpg.Config(total_steps=30_000)
+    _, metrics, timing = gym_loop.train_gym(config, vpg.make_agent, jax.random.key(0), progress=False)
+    assert metrics["env_steps"][-1] == config.num_updates * config.num_envs * config.num_steps
+    returns = metrics["episode_return"]
+    assert np.nanmean(returns[-50:]) > 2 * np.nanmean(returns[:50])
+    assert metrics["eval_return"] > 60.0, metrics["eval_return"]
+    assert timing["env_steps_per_s"] > 0
+
+
+def test_gym_rollout_keeps_flags_apart_and_true_final_obs():
+    """Trajectories from a vector env become a [T, B] rollout: next_obs is obs[t+1] inside an
+    episode and the true final observation where one ended; returns accumulate across calls."""
+    env = gym_loop.make_vector_env("Pendulum-v1", 2, seed=0)  # truncates after 200 steps
+    agent = vpg.make_agent(vpg.Config(env_id="Pendulum-v1"), env.single_action_space)
+    state = agent.init(jax.random.key(0), jnp.zeros((2, 3)))
+    actor = gym_loop.JaxAgent(agent, state, jax.random.key(1), env)
+    treedef = jax.tree.structure(jax.eval_shape(agent.act, state, jax.random.key(1), jnp.zeros((2, 3)), ())[1])
+    runner, running = StepRunner(reset_on_call=False), np.zeros(2)
+    ros = [gym_loop.to_rollout(runner(actor, env, 150), 2, 150, treedef, running) for _ in range(2)]
+    obs = np.concatenate([np.asarray(r.obs) for r in ros])
+    next_obs = np.concatenate([np.asarray(r.next_obs) for r in ros])
+    rewards = np.concatenate([np.asarray(r.rewards) for r in ros])
+    truncated = np.concatenate([np.asarray(r.truncated) for r in ros])
+    terminated = np.concatenate([np.asarray(r.terminated) for r in ros])
+    assert truncated[199].all() and truncated.sum() == 2 and not terminated.any()
+    np.testing.assert_allclose(next_obs[:199], obs[1:200], rtol=1e-6)
+    np.testing.assert_allclose(next_obs[200:-1], obs[201:], rtol=1e-6)
+    assert not np.allclose(next_obs[199], obs[200])  # the true final obs, not the reset one
+    done = np.concatenate([np.asarray(r.info["episode_done"]) for r in ros])
+    ret = np.concatenate([np.asarray(r.info["episode_return"]) for r in ros])
+    assert done[199].all()
+    np.testing.assert_allclose(ret[199], rewards[:200].sum(0), rtol=1e-4)
+    assert ros[0].extras["logp"].shape == (150, 2) and ros[0].extras["policy_state"] == ()
+    env.close()
+
+
+def test_recurrent_policy_state_is_zeroed_where_a_sub_env_ended():
+    """A recurrent JaxAgent starts every episode of every sub-environment from the zero state, and
+    a bootstrap call on final observations (``last_info=True``) does not advance it."""
+    config = vpg.Config(lstm_size=4)
+    env = gym_loop.make_vector_env("CartPole-v1", 3, seed=0)
+    agent = vpg.make_agent(config, env.single_action_space)
+    state = agent.init(jax.random.key(0), jnp.zeros((3, 4)))
+    actor = gym_loop.JaxAgent(agent, state, jax.random.key(1), env)
+    treedef = jax.tree.structure(
+        jax.eval_shape(agent.act, state, jax.random.key(1), jnp.zeros((3, 4)), actor.policy_state)[1]
+    )
+    ro = gym_loop.to_rollout(StepRunner(reset_on_call=False)(actor, env, 60), 3, 60, treedef, np.zeros(3))
+    c, h = (np.asarray(x) for x in ro.extras["policy_state"])  # [T, B, 4]: the state each step started from
+    done = np.asarray(ro.terminated | ro.truncated)
+    starts = np.concatenate([np.ones((1, 3), bool), done[:-1]])
+    assert done.any() and (~starts).any()
+    assert np.all(c[starts] == 0) and np.all(h[starts] == 0)
+    assert np.all(np.abs(h[~starts]).sum(-1) > 0)
+    before = jax.tree.map(np.asarray, actor.policy_state)
+    actor.choose_action(np.zeros((3, 4), np.float32), last_info=True)
+    jax.tree.map(np.testing.assert_array_equal, before, jax.tree.map(np.asarray, actor.policy_state))
+    env.close()
