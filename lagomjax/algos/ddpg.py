@@ -117,14 +117,7 @@ def make_agent(config: Config, action_space):
             )
         return learner, td_error, {"critic_loss": c_loss, "actor_loss": a_loss}
 
-    return offpolicy.make_agent(
-        config,
-        init_learner=init_learner,
-        policy=policy,
-        greedy=greedy,
-        train_step=train_step,
-        random_action=offpolicy.uniform_actions(action_dim),
-    )
+    return offpolicy.make_agent(config, init_learner, policy, greedy, train_step, offpolicy.uniform_actions(action_dim))
 
 
 make_parts, make_train = entry_points(make_agent)

@@ -106,17 +106,8 @@ def make_agent(config: Config, action_space):
         target = jax.tree.map(lambda o, t: jnp.where(copy, o, t), params, learner.target_params)
         return Learner(params, target, opt_state), td_error, {"td_abs": jnp.mean(jnp.abs(td_error)), "q": q_mean}
 
-    return offpolicy.make_agent(
-        config,
-        init_learner=init_learner,
-        policy=policy,
-        greedy=greedy,
-        train_step=train_step,
-        random_action=random_action,
-        prioritized=config.prioritized,
-        alpha=config.per_alpha,
-        beta=beta,
-    )
+    return offpolicy.make_agent(config, init_learner, policy, greedy, train_step, random_action,
+                                prioritized=config.prioritized, alpha=config.per_alpha, beta=beta)  # fmt: skip
 
 
 make_parts, make_train = entry_points(make_agent)

@@ -47,12 +47,12 @@ def uniform_actions(action_dim: int) -> Callable:
 
 def make_agent(
     config,
-    *,
     init_learner: Callable,
     policy: Callable,
     greedy: Callable,
     train_step: Callable,
     random_action: Callable,
+    *,
     prioritized: bool = False,
     alpha: float = 0.6,
     beta: Callable | float = 0.4,

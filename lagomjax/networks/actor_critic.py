@@ -124,12 +124,8 @@ class DeterministicActor(nn.Module):
         return jnp.tanh(nn.Dense(self.action_dim)(MLP(self.hidden_sizes, self.activation)(obs)))
 
 
-class SquashedGaussianActor(nn.Module):
+class SquashedGaussianActor(DeterministicActor):
     """``obs -> tanh(Normal)``, a distribution over ``[-1, 1]^A`` (:class:`~lagomjax.networks.TanhGaussianHead`)."""
-
-    action_dim: int
-    hidden_sizes: tuple = (256, 256)
-    activation: str = "relu"
 
     @nn.compact
     def __call__(self, obs):

@@ -136,12 +136,14 @@ def entry_points(make_agent: Callable):
     """
 
     def make_parts(config) -> TrainParts:
+        """``init(key) -> state``, ``update(state, i) -> (state, metrics)``, ``finish(state, key) ->
+        eval_return`` on ``config.env_id``'s functional environment."""
         env, eval_env_fn, eval_steps = make_envs(config)
         return functional_parts(make_agent(config, env.action_space), env, config.num_steps, eval_env_fn, eval_steps)
 
     def make_train(config):
+        """``train(key) -> (state, metrics)``: the whole training and a deterministic evaluation in one
+        jittable function; ``metrics`` have a leading update axis, ``metrics['eval_return']`` is scalar."""
         return train_from_parts(make_parts(config), config.num_updates)
 
-    make_parts.__doc__ = entry_points.__doc__
-    make_train.__doc__ = entry_points.__doc__
     return make_parts, make_train

@@ -15,7 +15,6 @@ from lagomjax.train import run_seeds
 # (module, config overrides, threshold on the deterministic evaluation). Random play scores about 22
 # on CartPole-v1 and about -1200 on Pendulum-v1.
 SHORT_RUNS = {
-    "ppo": (ppo, {"total_steps": 60_000}, 300.0),
     "a2c": (vpg, {"total_steps": 200_000}, 300.0),
     "dqn": (dqn, {"total_steps": 20_000, "hidden_sizes": (64, 64)}, 60.0),
     "dqn_per": (dqn, {"total_steps": 20_000, "hidden_sizes": (64, 64), "prioritized": True}, 60.0),
@@ -68,10 +67,12 @@ def test_ddpg_and_td3_share_one_implementation():
     assert (td3.Config.num_critics, td3.Config().policy_delay, td3.Config().target_noise) == (2, 2, 0.2)
 
 
-def test_ppo_learning_curve_and_exact_step_count():
+def test_ppo_learns_cartpole_short():
+    """A fixed seed, 60k steps: the deterministic policy balances far above random (~22)."""
     config = ppo.Config(total_steps=60_000)
     _, metrics = jax.jit(ppo.make_train(config))(jax.random.key(0))
     assert int(metrics["env_steps"][-1]) == config.num_updates * config.batch_size
+    assert float(metrics["eval_return"]) >= 300.0, float(metrics["eval_return"])
     returns = np.asarray(metrics["episode_return"])
     assert np.nanmean(returns[-10:]) > 3 * np.nanmean(returns[:5])
 

@@ -29,30 +29,40 @@ def test_recurrent_ppo_replay_equals_acting_on_sequence_minibatches():
     env = envs.make(config.env_id, num_envs=config.num_envs)
     agent = ppo.make_agent(config, env.action_space)
     model = ac.make_model(config, env.action_space)
-    state_env, obs = env.reset(jax.random.key(0))
-    state = agent.init(jax.random.key(1), obs)
-    policy = lambda k, o, p: agent.act(state, k, o, p)  # noqa: E731
-    pstate = agent.init_policy_state((config.num_envs,))
-    (_, _, _), ro = envs.rollout(env, policy, jax.random.key(2), state_env, obs, config.num_steps, pstate)
-    assert bool((ro.terminated | ro.truncated).any())  # episode ends inside the rollout are replayed too
     cols = jnp.array([5, 1])
-    logp, _, values, _ = ac.replay(
-        model, state.params, ro.obs[:, cols], ro.actions[:, cols],
-        jax.tree.map(lambda x: x[cols], ac.initial_policy_state(ro)), ac.episode_starts(ro)[:, cols],
-    )  # fmt: skip
+
+    @jax.jit
+    def check(key):
+        k_env, k_agent, k_roll = jax.random.split(key, 3)
+        state_env, obs = env.reset(k_env)
+        state = agent.init(k_agent, obs)
+        policy = lambda k, o, p: agent.act(state, k, o, p)  # noqa: E731
+        pstate = agent.init_policy_state((config.num_envs,))
+        _, ro = envs.rollout(env, policy, k_roll, state_env, obs, config.num_steps, pstate)
+        first = jax.tree.map(lambda x: x[cols], ac.initial_policy_state(ro))
+        logp, _, values, _ = ac.replay(
+            model, state.params, ro.obs[:, cols], ro.actions[:, cols], first, ac.episode_starts(ro)[:, cols]
+        )
+        return ro, logp, values, ac.next_values(model, state.params, ro)
+
+    ro, logp, values, nv = check(jax.random.key(0))
+    assert bool((ro.terminated | ro.truncated).any())  # episode ends inside the rollout are replayed too
     np.testing.assert_allclose(logp, ro.extras["logp"][:, cols], atol=1e-5)
     np.testing.assert_allclose(values, ro.extras["value"][:, cols], atol=1e-5)
     # next values after each step's state: inside an episode they are the next step's acting value
-    nv = ac.next_values(model, state.params, ro)
     inside = ~np.asarray(ro.terminated | ro.truncated)[:-1]
     np.testing.assert_allclose(np.asarray(nv[:-1])[inside], np.asarray(ro.extras["value"][1:])[inside], atol=1e-5)
 
 
 def test_recurrent_ppo_learns_cartpole_without_velocities_short():
-    config = ppo.Config(env_id="CartPoleNoVel-v1", lstm_size=32, num_envs=8, num_steps=64, num_minibatches=4,
-                        total_steps=80_000)  # fmt: skip
+    """RL Zoo's RecurrentPPO settings for CartPoleNoVel-v1 at a fifth of the benchmark's budget
+    (a feed-forward policy, which cannot infer the velocities, stays far lower: see the README)."""
+    config = ppo.Config(
+        env_id="CartPoleNoVel-v1", lstm_size=64, hidden_sizes=(64,), num_envs=8, num_steps=32, num_minibatches=1,
+        update_epochs=20, gamma=0.98, gae_lambda=0.98, total_steps=100_000,
+    )  # fmt: skip
     _, metrics = jax.jit(ppo.make_train(config))(jax.random.key(0))
-    assert float(metrics["eval_return"]) >= 150.0, float(metrics["eval_return"])
+    assert float(metrics["eval_return"]) >= 200.0, float(metrics["eval_return"])
 
 
 def test_recurrent_a2c_trains_through_gymnasium():

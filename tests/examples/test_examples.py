@@ -1,5 +1,5 @@
 """The research scripts in examples/: the sweep, a user's own environment, a new algorithm from the
-parts. They are loaded from their files (no sys.path edits)."""
+parts. Each is loaded from its file with runpy, as a script would be."""
 
 import runpy
 from pathlib import Path
