@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-import gymnasium as gym
 import numpy as np
-
-from lagomjax.data import TimeStep
 
 
 class BaseAgent(ABC):
@@ -34,13 +31,10 @@ class BaseAgent(ABC):
 
 class RandomAgent(BaseAgent):
     """Samples uniformly from the environment's action space (one action per sub-environment of a
-    vector environment). Seed it through ``env.action_space.seed``."""
+    vector environment), whatever ``x`` is (a TimeStep or a raw observation). Seed it through
+    ``env.action_space.seed``."""
 
     def choose_action(self, x, **kwargs) -> dict:
-        if isinstance(self.env, gym.vector.VectorEnv):
-            return {"raw_action": self.env.action_space.sample()}
-        if not isinstance(x, TimeStep):
-            raise TypeError(f"a single environment's agent expects a TimeStep, got {type(x).__name__}")
         return {"raw_action": self.env.action_space.sample()}
 
     def learn(self, D, **kwargs) -> dict:

@@ -51,7 +51,8 @@ class TimeStep:
 
 
 class Trajectory:
-    """One episode, or a piece of one: ``T + 1`` time steps and the ``T`` actions between them.
+    """One episode, or a piece of one: a sequence of ``T + 1`` time steps and the ``T`` actions
+    between them (``len(traj) == T + 1``; ``traj[i]``, slices and iteration give time steps).
 
     Add the ``FIRST`` step with ``action=None``, then each following step with the action that led
     to it. ``extra_info`` holds what the runner adds, e.g. ``extra_info['last_info']``, the agent's
@@ -70,13 +71,33 @@ class Trajectory:
             raise ValueError("a trajectory must start with a FIRST time step")
         if self.timesteps and timestep.first():
             raise ValueError("only the first time step of a trajectory may be FIRST")
+        if not self.timesteps and action is not None:
+            raise ValueError(f"the FIRST time step is added with action=None, got {action!r}")
+        if self.timesteps and action is None:
+            raise ValueError("a time step after the first needs the action that led to it, got action=None")
         if self.timesteps:
             self._actions.append(action)
         self.timesteps.append(timestep)
 
+    def __len__(self) -> int:
+        return len(self.timesteps)
+
+    def __getitem__(self, index):
+        return self.timesteps[index]
+
+    def __iter__(self):
+        return iter(self.timesteps)
+
+    @property
+    def transitions(self) -> list[list]:
+        """``[observation, action, next_observation, reward, done]`` for each of the ``T`` steps."""
+        ts = self.timesteps
+        return [[ts[t].observation, self._actions[t], ts[t + 1].observation, ts[t + 1].reward, ts[t + 1].done]
+                for t in range(self.T)]  # fmt: skip
+
     @property
     def T(self) -> int:
-        """Number of transitions."""
+        """Number of transitions (``len(self) - 1``)."""
         return max(0, len(self.timesteps) - 1)
 
     @property

@@ -68,8 +68,9 @@ class Logger:
             print(border)
 
     def save(self, f):
-        """Pickle the logs (a plain dict) to ``f``, atomically. Load them with ``utils.pickle_load``."""
-        return pickle_dump(dict(self.logs), f, ext="")
+        """Pickle the logs (a plain dict) to ``f`` with suffix ``.pkl`` (as lagom: ``save('logs')``
+        writes ``logs.pkl``), atomically; returns the path. Load with ``utils.pickle_load``."""
+        return pickle_dump(dict(self.logs), f, ext=".pkl")
 
     def clear(self):
         """Remove every log."""

@@ -97,6 +97,8 @@ def _bootstrap(last_V, reach_terminal, rewards):
     """``Bv = 0 if reach_terminal else last_V``, broadcast to the batch shape ``*B``."""
     batch = rewards.shape[1:]
     last_V = as_float_array("last_V", last_V).astype(rewards.dtype)
+    if not batch and last_V.shape == (1,):  # lagom's agents pass V(s_T) of shape [1] for a [T] segment
+        last_V = last_V[0]
     check_broadcasts_to("last_V", last_V, batch, "the batch shape rewards.shape[1:] =")
     reach_terminal = as_bool_array("reach_terminal", reach_terminal)
     check_broadcasts_to("reach_terminal", reach_terminal, batch, "the batch shape rewards.shape[1:] =")

@@ -79,6 +79,16 @@ class StepRunner(BaseRunner):
         self.timestep = None
         self._collector = None
 
+    @property
+    def observation(self):
+        """The observation the next call continues from: ``None`` if it will reset (``reset_on_call``,
+        nothing collected yet, or the last episode ended); a batch for a vector env."""
+        if self.reset_on_call:
+            return None
+        if self._collector is not None:
+            return self._collector.obs
+        return None if self.timestep is None or self.timestep.last() else self.timestep.observation
+
     def __call__(self, agent, env, T, **kwargs) -> list[Trajectory]:
         if T <= 0:
             raise ValueError(f"T must be > 0, got {T}")
@@ -150,7 +160,8 @@ class _VectorCollector:
             for i in range(n):
                 step_info = {k: v[i] for k, v in out.items()}
                 step_info.update(terminated=bool(terminated[i]), truncated=bool(truncated[i]))
-                step_info["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
+                if truncated[i] and not terminated[i]:
+                    step_info["TimeLimit.truncated"] = True
                 step_type = StepType.LAST if done[i] else StepType.MID
                 ts = TimeStep(step_type, final_obs[i], float(rewards[i]), bool(done[i]), step_info)
                 self.trajs[i].add(ts, actions[i])

@@ -30,6 +30,7 @@ def test_errors_save_and_clear(tmp_path):
         logger.dump(keys="iteration")
     with pytest.raises(TypeError, match="key must be a str"):
         logger(1, 2)
+    assert logger.save(tmp_path / "plain").name == "plain.pkl"  # lagom's suffix, like pickle_dump
     path = logger.save(tmp_path / "logs.pkl")
     assert pickle_load(path) == {"iteration": [1, 2, 3], "train_loss": [0.12, 0.11, 0.09]}
     assert logger["iteration"] == [1, 2, 3] and "iteration" in logger

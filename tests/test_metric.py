@@ -163,6 +163,25 @@ def test_scalar_last_V_and_reach_terminal_broadcast_over_batch():
     np.testing.assert_allclose(out, np_gae(0.9, 0.9, r, V, np.array([0.0, 2.0, 0.0])), rtol=1e-5, atol=1e-5)
 
 
+def test_length_one_last_V_for_a_single_segment():
+    """lagom's agents pass V(s_T) with shape [1] for a [T] segment: same numbers as a scalar."""
+    np.testing.assert_allclose(metric.gae(1.0, 0.5, [1, 2, 3], [0.1, 1.1, 2.1], [10], True), [3.725, 3.45, 0.9], 1e-6)
+    np.testing.assert_allclose(
+        metric.gae(1.0, 0.5, [1, 2, 3, 4, 5], [0.5, 1.5, 2.5, 3.5, 4.5], [20], False),
+        [6.40625, 8.8125, 11.625, 15.25, 20.5],
+        1e-6,
+    )
+    np.testing.assert_allclose(
+        metric.bootstrapped_returns(0.99, [0.1, 0.2, 0.3, 0.4], [2], False), [2.901342, 2.829638, 2.6562, 2.38], 1e-5
+    )
+    np.testing.assert_allclose(metric.td0_target(0.99, [0.1, 0.2, 0.3, 0.4], [1, 2, 3, 4], [2], False),
+                               [2.08, 3.17, 4.26, 2.38], 1e-5)  # fmt: skip
+    vs, As = metric.vtrace([0, 0, 0], np.log([0.5, 1, 2]), 0.9, [1, 0, 2], [0.5, 1, 1.5], [3], False)
+    np.testing.assert_allclose(vs, [2.6535, 4.23, 4.7], 1e-4)
+    with pytest.raises(ValueError, match="last_V"):
+        metric.gae(1.0, 0.5, [1, 2, 3], [0.1, 1.1, 2.1], [10, 11], True)
+
+
 def test_vtrace_on_policy_equals_td_lambda_one_returns():
     """With rho = 1 and no clipping V-trace's vs are the bootstrapped returns (Espeholt et al., remark 1)."""
     r, V, last_V, reach, blp, _ = random_case((6, 4), seed=3)

@@ -99,7 +99,9 @@ def test_gym_wrappers():
         total, steps = total + r, steps + 1
         if term or trunc:
             break
+        assert (env.episode_return, env.episode_horizon) == (total, steps)  # lagom's running statistics
     assert info["episode"]["return"] == total and info["episode"]["horizon"] == steps
+    assert (env.episode_return, env.episode_horizon) == (0.0, 0)  # restarted for the next episode
     assert list(env.return_queue) == [total]
 
     env = GymNormalizeReward(gym.make("CartPole-v1"), gamma=0.5)
@@ -118,18 +120,59 @@ def test_gym_wrappers():
 
     env = GymNormalizeObservation(gym.make("CartPole-v1"))
     obs, _ = env.reset(seed=0)
-    assert env.obs_moments.n > 1
+    assert env.obs_moments.n == 1  # one observation seen (an int, as lagom)
     frozen = GymNormalizeObservation(gym.make("CartPole-v1"), constant_moments=(np.ones(4), 4 * np.ones(4)))
     o, _ = frozen.reset(seed=0)
     raw, _ = gym.make("CartPole-v1").reset(seed=0)
     np.testing.assert_allclose(o, (raw - 1) / 2, rtol=1e-5)
 
 
-def test_timestep_env_keeps_flags_apart():
-    env = make_env(max_steps=5)
+def test_trajectory_is_a_sequence_of_timesteps_with_transitions():
+    env = make_env(max_steps=6)
+    traj = EpisodeRunner()(RandomAgent({}, env), env, 1)[0]
+    assert len(traj) == traj.T + 1 and traj[0].first() and traj[-1].last()
+    assert [t.observation.tolist() for t in traj] == traj.observations.tolist()
+    assert len(traj[1:3]) == 2 and traj[1:3][0] is traj[1]
+    tr = traj.transitions
+    assert len(tr) == traj.T
+    obs, action, next_obs, reward, done = tr[-1]
+    np.testing.assert_array_equal(obs, traj.observations[-2])
+    np.testing.assert_array_equal(next_obs, traj.observations[-1])
+    assert action == traj.actions[-1] and reward == traj.rewards[-1] and done is True
+    with pytest.raises(ValueError, match="needs the action"):
+        from lagomjax.data import TimeStep, Trajectory
+
+        fresh = Trajectory()
+        fresh.add(TimeStep(StepType.FIRST, obs, None, None, {}), None)
+        fresh.add(TimeStep(StepType.MID, obs, 1.0, False, {}), None)
+
+
+def test_random_agent_takes_raw_observations_and_runner_exposes_observation():
+    env = make_env()
+    agent = RandomAgent({}, env)
+    assert env.action_space.contains(agent.choose_action(env.reset(seed=0).observation)["raw_action"])
+    runner = StepRunner(reset_on_call=False)
+    assert runner.observation is None
+    D = runner(agent, env, 5)
+    if not D[-1].finished:
+        np.testing.assert_array_equal(runner.observation, D[-1].observations[-1])
+    assert StepRunner(reset_on_call=True).observation is None
+    # the bootstrap call at a trajectory end keeps the agent's whole output, raw_action included
+    assert "raw_action" in D[-1].extra_info["last_info"]
+
+
+def test_timestep_env_passes_info_and_marks_only_truncations():
+    """lagom's behaviour: the env's info unchanged, plus ``TimeLimit.truncated`` on the step that
+    truncates, so ``get_infos`` has one entry per truncated episode."""
+    env = make_env(max_steps=12)
     t = env.reset(seed=0)
     assert t.step_type == StepType.FIRST
-    while not t.last():
-        t = env.step(0)
-    assert t.info["truncated"] or t.info["terminated"]
-    assert t.info["TimeLimit.truncated"] == (t.info["truncated"] and not t.info["terminated"])
+    D = EpisodeRunner()(RandomAgent({}, env), env, 20)
+    truncated = [traj for traj in D if traj.reach_time_limit]
+    terminated = [traj for traj in D if traj.reach_terminal]
+    assert truncated and terminated and len(truncated) + len(terminated) == 20
+    for traj in D:
+        marks = traj.get_infos("TimeLimit.truncated")
+        assert marks == ([True] if traj.reach_time_limit else [])
+        assert all(info == {} for info in traj.infos[:-1])  # CartPole's own info is empty
+        assert traj.T == 12 or traj.reach_terminal

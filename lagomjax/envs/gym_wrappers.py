@@ -13,29 +13,35 @@ from lagomjax.transform import RunningMeanVar
 
 
 class RecordEpisodeStatistics(gym.Wrapper):
-    """At each episode end, ``info['episode'] = {'return', 'horizon', 'time'}``; the last
-    ``deque_size`` returns and horizons are kept in ``return_queue`` / ``horizon_queue``."""
+    """``episode_return`` and ``episode_horizon`` of the running episode (as lagom); at each episode
+    end ``info['episode'] = {'return', 'horizon', 'time'}``, the last ``deque_size`` returns and
+    horizons are kept in ``return_queue`` / ``horizon_queue``, and the running values restart at 0."""
 
     def __init__(self, env, deque_size=100):
         super().__init__(env)
         self.return_queue = deque(maxlen=deque_size)
         self.horizon_queue = deque(maxlen=deque_size)
-        self._return, self._horizon, self._t0 = 0.0, 0, 0.0
+        self.episode_return, self.episode_horizon, self._t0 = 0.0, 0, time.perf_counter()
 
     def reset(self, **kwargs):
-        self._return, self._horizon = 0.0, 0
+        self.episode_return, self.episode_horizon = 0.0, 0
         self._t0 = time.perf_counter()
         return self.env.reset(**kwargs)
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
-        self._return += float(reward)
-        self._horizon += 1
+        self.episode_return += float(reward)
+        self.episode_horizon += 1
         if terminated or truncated:
-            episode = {"return": self._return, "horizon": self._horizon, "time": time.perf_counter() - self._t0}
+            episode = {
+                "return": self.episode_return,
+                "horizon": self.episode_horizon,
+                "time": time.perf_counter() - self._t0,
+            }
             info = {**info, "episode": episode}
-            self.return_queue.append(self._return)
-            self.horizon_queue.append(self._horizon)
+            self.return_queue.append(self.episode_return)
+            self.horizon_queue.append(self.episode_horizon)
+            self.episode_return, self.episode_horizon = 0.0, 0
         return obs, reward, terminated, truncated, info
 
 
@@ -93,8 +99,9 @@ class TimeStepEnv(gym.Wrapper):
     """Returns lagom's :class:`~lagomjax.data.TimeStep` from ``reset`` and ``step``. It never
     auto-resets, so the last time step carries the true last observation.
 
-    ``info['TimeLimit.truncated']`` is true when the episode was cut without reaching a terminal;
-    ``info['terminated']`` and ``info['truncated']`` keep gymnasium's two flags.
+    The env's ``info`` passes through unchanged, except on the step that cuts an episode without
+    reaching a terminal, which gets ``info['TimeLimit.truncated'] = True`` (as lagom), so
+    ``traj.get_infos('TimeLimit.truncated')`` has one entry per truncated episode.
     """
 
     def reset(self, **kwargs) -> TimeStep:
@@ -104,6 +111,6 @@ class TimeStepEnv(gym.Wrapper):
     def step(self, action) -> TimeStep:
         obs, reward, terminated, truncated, info = self.env.step(action)
         done = bool(terminated or truncated)
-        info = {**info, "terminated": bool(terminated), "truncated": bool(truncated)}
-        info["TimeLimit.truncated"] = bool(truncated and not terminated)
+        if truncated and not terminated:
+            info = {**info, "TimeLimit.truncated": True}
         return TimeStep(StepType.LAST if done else StepType.MID, obs, float(reward), done, info)

@@ -10,9 +10,10 @@ from lagomjax.es.cem import CEMState, cem
 from lagomjax.es.cmaes import CMAESState, cmaes, default_popsize
 from lagomjax.es.objectives import ellipsoid, holder_table, rastrigin, rosenbrock, sphere, styblinski_tang
 from lagomjax.es.openai_es import OpenAIESState, openai_es
-from lagomjax.es.stateful import CEM, CMAES, OpenAIES
+from lagomjax.es.stateful import CEM, CMAES, BaseES, OpenAIES
 
 __all__ = [
+    "BaseES",
     "CEM",
     "CEMState",
     "CMAES",

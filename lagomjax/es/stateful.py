@@ -6,6 +6,8 @@ so switching between the reference and the jitted path is one option.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -16,8 +18,23 @@ from lagomjax.es.cmaes import cmaes, default_popsize
 from lagomjax.es.openai_es import openai_es
 
 
-class _Stateful:
-    """``ask() -> solutions [popsize, D]``, ``tell(solutions, function_values)``, ``result``."""
+class BaseES(ABC):
+    """lagom's interface of an evolution strategy: ``ask() -> solutions [popsize, D]``,
+    ``tell(solutions, function_values)`` (minimisation) and the ``result`` property."""
+
+    @abstractmethod
+    def ask(self): ...
+
+    @abstractmethod
+    def tell(self, solutions, function_values): ...
+
+    @property
+    @abstractmethod
+    def result(self): ...
+
+
+class _Stateful(BaseES):
+    """A :class:`Strategy` of pure functions behind :class:`BaseES` (jitted ask and tell)."""
 
     def __init__(self, strategy: Strategy, x0, sigma0, seed: int):
         self.strategy = strategy

@@ -14,11 +14,12 @@ def explained_variance(y_true, y_pred):
     .. math:: 1 - \frac{\mathrm{Var}(y - \hat y)}{\mathrm{Var}(y)}
 
     Computed along axis 0; 2-D inputs ``[N, K]`` give the mean over the ``K`` columns (as
-    scikit-learn's ``explained_variance_score``). A column with zero variance scores 1 if it is
+    scikit-learn's ``explained_variance_score``). Axes of size 1 are squeezed first, as lagom does,
+    so ``[1, N]`` and ``[N, 1]`` score as ``[N]``. A column with zero variance scores 1 if it is
     predicted exactly and 0 otherwise, so the result is always finite.
 
     Args:
-      y_true, y_pred: ``[N]`` or ``[N, K]``, same shape.
+      y_true, y_pred: ``[N]`` or ``[N, K]`` (plus axes of size 1), same shape.
 
     Example:
       >>> explained_variance([3, -0.5, 2, 7], [2.5, 0, 2, 8])
@@ -28,6 +29,8 @@ def explained_variance(y_true, y_pred):
     y_pred = as_float_array("y_pred", y_pred).astype(y_true.dtype)
     check_same_shape("y_pred", y_pred, "y_true", y_true)
     check_rank_at_least("y_true", y_true, 1)
+    if y_true.ndim > 1 and 1 in y_true.shape and y_true.size > 1:  # lagom squeezes singleton axes
+        y_true, y_pred = jnp.squeeze(y_true), jnp.squeeze(y_pred)
     if y_true.ndim > 2:
         raise ValueError(f"y_true must be [N] or [N, K], got shape {tuple(y_true.shape)}")
     var_residual = jnp.var(y_true - y_pred, axis=0)

@@ -8,7 +8,7 @@ from flax import struct
 
 from lagomjax._checks import as_float_array
 
-INITIAL_COUNT = 1e-4  # pseudo-count, as in lagom and OpenAI baselines
+INITIAL_COUNT = 1e-8  # pseudo-count of the prior (mean 0, var 1), as in lagom's final version
 
 
 @struct.dataclass
@@ -21,7 +21,7 @@ class MeanVarState:
 
 
 def mean_var_init(shape=(), dtype=None) -> MeanVarState:
-    """Mean 0, variance 1, pseudo-count 1e-4. ``dtype`` defaults to float64 when x64 is enabled."""
+    """Mean 0, variance 1, pseudo-count 1e-8. ``dtype`` defaults to float64 when x64 is enabled."""
     dtype = dtype or jnp.result_type(float)
     return MeanVarState(
         mean=jnp.zeros(shape, dtype), var=jnp.ones(shape, dtype), count=jnp.asarray(INITIAL_COUNT, dtype)
@@ -52,27 +52,29 @@ def mean_var_update(state: MeanVarState, x) -> MeanVarState:
 
 
 class RunningMeanVar:
-    """lagom's callable running mean/variance, in NumPy float64 (host side).
+    """lagom's callable running mean/variance, in NumPy float64 (host side). ``n`` is the number of
+    samples seen (an int); the prior (mean 0, var 1) weighs a pseudo-count of 1e-8 in the merge.
 
     Example:
       >>> f = RunningMeanVar(shape=(2,))
       >>> f(np.array([[1., 2.], [3., 4.]])); f.mean.round(4), f.n
-      (array([2., 3.]), 2.0001)
+      (array([2., 3.]), 2)
     """
 
     def __init__(self, shape=()):
         self.shape = tuple(shape)
         self.mean = np.zeros(self.shape, np.float64)
         self.var = np.ones(self.shape, np.float64)
-        self.n = INITIAL_COUNT
+        self.n = 0
 
     def __call__(self, x):
         x = np.asarray(x, dtype=np.float64)
         if x.shape[1:] != self.shape:
             raise ValueError(f"x must be [N, *shape] with shape {self.shape}, got x.shape={x.shape}")
-        self.mean, self.var, self.n = _chan(np, self.mean, self.var, self.n, x)
+        self.mean, self.var, _ = _chan(np, self.mean, self.var, self.n + INITIAL_COUNT, x)
+        self.n += x.shape[0]
 
     @property
     def state(self) -> MeanVarState:
-        """The moments as a :class:`MeanVarState` (float64 NumPy arrays)."""
-        return MeanVarState(mean=self.mean, var=self.var, count=np.float64(self.n))
+        """The moments as a :class:`MeanVarState` (float64 NumPy arrays; ``count`` includes the pseudo-count)."""
+        return MeanVarState(mean=self.mean, var=self.var, count=np.float64(self.n + INITIAL_COUNT))

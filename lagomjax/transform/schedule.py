@@ -14,8 +14,9 @@ class LinearSchedule:
     .. math:: s(x) = \text{initial} + (\text{final} - \text{initial})
               \cdot \mathrm{clip}\left(\frac{x - \text{start}}{N}, 0, 1\right)
 
-    Calling it with a Python number returns a Python float; with an array (also a traced one, so it
-    works inside ``jit`` and as an optax schedule) it returns an array.
+    Calling it with a Python number returns a Python float (a negative step raises, as in lagom);
+    with an array (also a traced one, so it works inside ``jit`` and as an optax schedule) it
+    returns an array. :meth:`get_current` returns the last value computed for a Python step.
 
     Args:
       initial: value for ``x <= start``.
@@ -38,13 +39,21 @@ class LinearSchedule:
         self.final = float(final)
         self.N = int(N)
         self.start = int(start)
+        self.current = self.initial
 
     def __call__(self, x):
         if isinstance(x, numbers.Real):
+            if x < 0:
+                raise ValueError(f"the step x must be >= 0, got {x}")
             ratio = min(max((x - self.start) / self.N, 0.0), 1.0)
-            return self.final if ratio == 1.0 else self.initial + (self.final - self.initial) * ratio
-        ratio = jnp.clip((jnp.asarray(x) - self.start) / self.N, 0.0, 1.0)
+            self.current = self.final if ratio == 1.0 else self.initial + (self.final - self.initial) * ratio
+            return self.current
+        ratio = jnp.clip((jnp.asarray(x) - self.start) / self.N, 0.0, 1.0)  # pure: no state kept under jit
         return self.initial + (self.final - self.initial) * ratio
+
+    def get_current(self) -> float:
+        """The value of the last call with a Python number (``initial`` before any), as lagom's."""
+        return self.current
 
     def __repr__(self):
         return f"LinearSchedule(initial={self.initial}, final={self.final}, N={self.N}, start={self.start})"

@@ -88,12 +88,15 @@ class SegmentTree:
         return self.replace(nodes=nodes)
 
     def reduce(self, start=0, end=None):
-        """``operation`` over ``leaf[start:end]`` (the whole tree by default); jittable in start/end."""
+        """``operation`` over ``leaf[start:end]`` (the whole tree by default); jittable in start/end.
+        ``start`` and ``end`` follow Python's slice rules (a negative one counts from the end, as in
+        lagom; both are then clipped to ``[0, capacity]``)."""
         if isinstance(start, int) and start == 0 and end is None:
             return self.nodes[1]
         end = self.capacity if end is None else end
-        lo = jnp.asarray(start, jnp.int32) + self.size
-        hi = jnp.asarray(end, jnp.int32) + self.size
+        start, end = jnp.asarray(start, jnp.int32), jnp.asarray(end, jnp.int32)
+        lo = jnp.clip(jnp.where(start < 0, start + self.capacity, start), 0, self.capacity) + self.size
+        hi = jnp.clip(jnp.where(end < 0, end + self.capacity, end), 0, self.capacity) + self.size
         acc = jnp.asarray(self.identity_element, self.nodes.dtype)
         ident = acc
         for _ in range(_levels(self.size) + 1):

@@ -14,6 +14,13 @@ def test_lagom_reference_values():
         np.testing.assert_allclose(holder_table(jnp.array([8.05502, 9.66459])), -19.2085, atol=1e-4)
 
 
+def test_python_lists_as_lagom_passes_them():
+    assert float(sphere([1, 2, 3])) == 14.0 and float(styblinski_tang([1.0, 2.0])) == -24.0
+    np.testing.assert_allclose(rastrigin([5.12]), 28.924713725785896, rtol=1e-6)
+    np.testing.assert_allclose(holder_table([8.05502, 9.66459]), -19.2085, atol=1e-3)
+    assert float(rosenbrock([1, 1, 1])) == 0.0 and float(ellipsoid([0.0, 0.0])) == 0.0
+
+
 def test_minima_and_batching():
     x = np.random.default_rng(0).standard_normal((4, 3, 5))
     for f in (sphere, ellipsoid, rosenbrock, rastrigin, styblinski_tang):

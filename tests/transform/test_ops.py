@@ -26,6 +26,11 @@ def test_explained_variance_random_and_jit(shape):
     np.testing.assert_allclose(jax.jit(explained_variance)(y, p), np_explained_variance(y, p), rtol=1e-5)
 
 
+def test_explained_variance_squeezes_singleton_axes_as_lagom():
+    np.testing.assert_allclose(explained_variance([[3, -0.5, 2, 7]], [[2.5, 0, 2, 8]]), 0.9571734, 1e-6)
+    np.testing.assert_allclose(explained_variance([[3], [-0.5], [2], [7]], [[2.5], [0], [2], [8]]), 0.9571734, 1e-6)
+
+
 def test_explained_variance_constant_target_is_finite():
     assert float(explained_variance([1.0, 1.0, 1.0], [1.0, 1.0, 1.0])) == 1.0
     assert float(explained_variance([1.0, 1.0, 1.0], [0.0, 1.0, 2.0])) == 0.0

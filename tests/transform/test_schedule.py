@@ -14,6 +14,17 @@ def test_linear_schedule_lagom_values():
     assert [round(s(i), 6) for i in range(7)] == [1.0, 1.0, 1.0, 0.7, 0.4, 0.1, 0.1]
 
 
+def test_linear_schedule_get_current_and_negative_step():
+    """lagom: ``get_current()`` is the last value returned; a negative step is an error."""
+    s = LinearSchedule(1.0, 0.1, 3)
+    assert s.get_current() == 1.0
+    assert s(2) == s.get_current() and round(s.get_current(), 6) == 0.4
+    jax.jit(s)(jnp.int32(3))  # traced calls keep no state
+    assert round(s.get_current(), 6) == 0.4
+    with pytest.raises(ValueError, match="step x must be >= 0"):
+        s(-1)
+
+
 def test_linear_schedule_jittable_and_as_optax_schedule():
     s = LinearSchedule(1.0, 0.1, 3)
     np.testing.assert_allclose(jax.jit(s)(jnp.arange(6)), [1.0, 0.7, 0.4, 0.1, 0.1, 0.1], rtol=1e-6)

@@ -32,6 +32,11 @@ def test_sum_and_min_tree_against_numpy(capacity):
         for b in range(a + 1, capacity + 1, 3):
             np.testing.assert_allclose(sums.sum(a, b), ref[a:b].sum(), rtol=1e-5, atol=1e-6)
             np.testing.assert_allclose(mins.min(a, b), ref_min[a:b].min(), rtol=1e-6)
+    # lagom: a negative end (and start) counts from the end, like a Python slice
+    for a, b in [(0, -1), (-3, -1), (1, -capacity + 1), (-capacity, capacity)]:
+        np.testing.assert_allclose(sums.sum(a, b), ref[a:b].sum(), rtol=1e-5, atol=1e-6)
+        if ref_min[a:b].size:
+            np.testing.assert_allclose(mins.min(a, b), ref_min[a:b].min(), rtol=1e-6)
     prefixes = rng.uniform(0, ref.sum(), size=50).astype(np.float32)
     found = jax.jit(SumTree.find_prefixsum_index)(sums, prefixes)
     expected = [min(np_find(ref, p), capacity - 1) for p in prefixes]
