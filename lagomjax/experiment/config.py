@@ -22,7 +22,8 @@ class Grid(list):
 
 class Sample:
     """A value drawn anew for every sample: ``f(rng)`` with a seeded ``numpy.random.Generator``
-    (or ``f()`` for a function of no arguments, called under a seeded legacy ``np.random`` state)."""
+    (or ``f()`` for a function of no arguments, called under a seeded legacy ``np.random`` state).
+    ``Sample(f)()`` draws once, as in lagom (unseeded: a fresh generator, or the global state)."""
 
     def __init__(self, f: Callable):
         if not callable(f):
@@ -30,7 +31,9 @@ class Sample:
         self.f = f
         self._takes_rng = len(inspect.signature(f).parameters) > 0
 
-    def __call__(self, rng: np.random.Generator):
+    def __call__(self, rng: np.random.Generator | None = None):
+        if rng is None:
+            return self.f(np.random.default_rng()) if self._takes_rng else self.f()
         if self._takes_rng:
             return self.f(rng)
         state = np.random.get_state()  # noqa: NPY002 - lagom-style samplers use the legacy global state
@@ -58,8 +61,10 @@ class Config:
 
     For each of ``num_sample`` samples (outermost), every combination of the grids (first grid key
     outermost); ``Sample`` values are drawn per config from a generator seeded by ``seed``;
-    ``Condition`` values are computed last. Keys come as grid, sample, fixed, condition keys unless
-    ``keep_dict_order``, which keeps the order of ``items``.
+    ``Condition`` values are computed last. Without any ``Sample`` item every grid point comes once,
+    whatever ``num_sample`` says (as lagom). Keys come in lagom's order after ``ID``: fixed and
+    ``Condition`` items in the order of ``items``, then the grids, then the samples; with
+    ``keep_dict_order`` the order of ``items``.
 
     Example (API.md):
       >>> configs = Config({'log.dir': 'some path', 'network.lr': Grid([1e-3, 5e-3]),
@@ -73,13 +78,13 @@ class Config:
             raise TypeError(f"items must be a dict, got {type(items).__name__}")
         if num_sample < 1:
             raise ValueError(f"num_sample must be >= 1, got {num_sample}")
-        has_sample = any(isinstance(v, Sample) for v in items.values())
-        if num_sample > 1 and not has_sample:
-            raise ValueError(f"num_sample={num_sample} needs at least one Sample item")
+        if not any(isinstance(v, Sample) for v in items.values()):
+            num_sample = 1  # nothing to sample: each grid point once
         self.items, self.num_sample, self.keep_dict_order, self.seed = items, num_sample, keep_dict_order, seed
 
     def make_configs(self) -> list[dict]:
         kinds = {"grid": [], "sample": [], "fixed": [], "condition": []}
+        order = [k for k, v in self.items.items() if not isinstance(v, Grid | Sample)]  # fixed and conditions
         for key, value in self.items.items():
             kind = (
                 "grid"
@@ -100,7 +105,7 @@ class Config:
                 config.update({k: self.items[k] for k in kinds["fixed"]})
                 for k in kinds["condition"]:
                     config[k] = self.items[k](config)
-                if self.keep_dict_order:
-                    config = {k: config[k] for k in self.items}
+                keys = list(self.items) if self.keep_dict_order else order + kinds["grid"] + kinds["sample"]
+                config = {k: config[k] for k in keys}
                 configs.append({"ID": len(configs), **config})
         return configs

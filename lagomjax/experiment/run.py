@@ -3,6 +3,7 @@ isolated and finished jobs skipped on resume. Never prompts."""
 
 from __future__ import annotations
 
+import inspect
 import multiprocessing
 import shutil
 import traceback
@@ -23,7 +24,7 @@ def _job(args):
     job_dir.mkdir(parents=True, exist_ok=True)
     (job_dir / ERROR).unlink(missing_ok=True)
     try:
-        result = run(config, seed, device)
+        result = run(config, seed, device, job_dir)
     except BaseException:  # noqa: BLE001 - a failing job must not take the others down
         tb = traceback.format_exc()
         with atomic_open(job_dir / ERROR, "w") as f:
@@ -34,12 +35,41 @@ def _job(args):
     return {"ID": config["ID"], "seed": seed, "status": "done", "result": result}
 
 
+def _check_run(run) -> None:
+    """``run`` must accept lagom's four arguments; say so before any job starts."""
+    if not callable(run):
+        raise TypeError(f"run must be callable, got {type(run).__name__}")
+    try:
+        inspect.signature(run).bind("config", "seed", "device", "logdir")
+    except TypeError as e:
+        raise TypeError(f"run must take lagom's four arguments (config, seed, device, logdir): {e}") from None
+    except ValueError:  # no signature to inspect (a builtin): trust it
+        pass
+
+
+def copy_source_files(run, log_dir) -> list[Path]:
+    """lagom's reproducibility copy: the ``.py`` files beside the script that defines ``run`` go to
+    ``log_dir/source_files/`` (nothing when ``run`` has no source file, e.g. defined interactively)."""
+    try:
+        source = inspect.getsourcefile(run)
+    except TypeError:
+        source = None
+    if source is None or not Path(source).is_file():
+        return []
+    copied = []
+    for f in sorted(Path(source).parent.glob("*.py")):
+        with atomic_open(Path(log_dir) / "source_files" / f.name, "wb") as out:
+            out.write(f.read_bytes())
+        copied.append(Path(log_dir) / "source_files" / f.name)
+    return copied
+
+
 def run_experiment(
     run,
     config: Config,
     seeds,
     log_dir,
-    max_workers: int,
+    max_workers: int | None,
     chunksize: int = 1,
     use_gpu: bool = False,
     gpu_ids=None,
@@ -47,17 +77,17 @@ def run_experiment(
     resume: bool = False,
     overwrite: bool = False,
 ) -> list[dict]:
-    """Run ``run(config, seed, device)`` for every config of ``config.make_configs()`` and every seed.
+    """Run ``run(config, seed, device, logdir)`` for every config of ``config.make_configs()`` and every seed.
 
-    Layout (lagom's): ``log_dir/configs.pkl``, ``log_dir/<ID>/config.yml``, ``log_dir/<ID>/<seed>/``;
-    each config gets ``config['log.dir'] = str(log_dir)``, so a job writes to
-    ``Path(config['log.dir']) / str(config['ID']) / str(seed)``. A job that raises is recorded in
-    ``<ID>/<seed>/error.txt`` (the traceback) and the others go on; a finished job leaves
-    ``<ID>/<seed>/.done``.
+    Layout (lagom's): ``log_dir/configs.pkl``, ``log_dir/<ID>/config.yml``, ``log_dir/<ID>/<seed>/``
+    (the ``logdir`` a job gets, created for it), and ``log_dir/source_files/`` with the ``.py``
+    files beside the script that defines ``run``; each config also gets
+    ``config['log.dir'] = str(log_dir)``. A job that raises is recorded in ``<ID>/<seed>/error.txt``
+    (the traceback) and the others go on; a finished job leaves ``<ID>/<seed>/.done``.
 
     Args:
-      max_workers: worker processes (``spawn``-ed, so JAX starts clean in each); ``0`` runs the jobs
-        one after another in this process.
+      max_workers: worker processes (``spawn``-ed, so JAX starts clean in each); ``None`` (as lagom)
+        or ``0`` runs the jobs one after another in this process.
       chunksize: jobs handed to a worker at a time.
       use_gpu, gpu_ids: jobs get ``device='gpu:<id>'`` round-robin over ``gpu_ids`` (default
         ``[0]``), else ``'cpu'``; pick it with ``jax.devices('gpu')[id]``.
@@ -73,8 +103,9 @@ def run_experiment(
     seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds must not be empty")
-    if max_workers < 0:
-        raise ValueError(f"max_workers must be >= 0, got {max_workers}")
+    if max_workers is not None and max_workers < 0:
+        raise ValueError(f"max_workers must be None or >= 0, got {max_workers}")
+    _check_run(run)
     log_dir = Path(log_dir)
     configs = config.make_configs()
     for c in configs:
@@ -87,6 +118,7 @@ def run_experiment(
         elif (log_dir / "configs.pkl").exists() and pickle_load(log_dir / "configs.pkl") != configs:
             raise ValueError(f"cannot resume {log_dir}: its configs.pkl differs from these configs")
     write_configs(log_dir, configs)
+    copy_source_files(run, log_dir)
 
     gpu_ids = list(gpu_ids) if gpu_ids is not None else [0]
     wrapped = CloudpickleWrapper(run)
@@ -99,7 +131,7 @@ def run_experiment(
                 continue
             device = f"gpu:{gpu_ids[len(jobs) % len(gpu_ids)]}" if use_gpu else "cpu"
             jobs.append((wrapped, c, seed, device, str(job_dir)))
-    if max_workers == 0:
+    if not max_workers:
         results.extend(_job(j) for j in jobs)
     else:
         ctx = multiprocessing.get_context("spawn")

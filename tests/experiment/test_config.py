@@ -16,7 +16,7 @@ def test_api_example_exactly():
         (3, "Ant-v2", 5e-3),
     ]
     assert all(c["log.dir"] == "some path" for c in configs)
-    assert list(configs[0]) == ["ID", "network.lr", "env.id", "log.dir"]  # grid, sample, fixed, condition
+    assert list(configs[0]) == ["ID", "log.dir", "network.lr", "env.id"]  # lagom: fixed, then grids
     ordered = Config(items, keep_dict_order=True).make_configs()
     assert list(ordered[0]) == ["ID", "log.dir", "network.lr", "env.id"]
 
@@ -40,9 +40,21 @@ def test_sample_seeded_and_condition():
     np.testing.assert_array_equal(np.random.get_state()[1], state)  # noqa: NPY002 - the global state is left alone
 
 
+def test_lagom_key_order_samples_and_num_sample_without_samples():
+    items = {"s": Sample(lambda: 1.0), "g": Grid([1, 2]), "f": "x", "c": Condition(lambda c: c["g"] * 2), "h": 3}
+    configs = Config(items, num_sample=2).make_configs()
+    assert list(configs[0]) == ["ID", "f", "c", "h", "g", "s"]  # fixed and conditions in item order, grids, samples
+    assert [c["c"] for c in configs] == [2, 4, 2, 4]
+    assert list(Config(items, keep_dict_order=True).make_configs()[0]) == ["ID", "s", "g", "f", "c", "h"]
+    # no Sample item: each grid point once, whatever num_sample says
+    assert [c["g"] for c in Config({"g": Grid([1, 2]), "f": 0}, num_sample=3).make_configs()] == [1, 2]
+    # a zero-argument sampler called directly, as lagom users do
+    assert Sample(lambda: 5)() == 5 and 0.0 <= Sample(lambda rng: rng.uniform())() < 1.0
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="num_sample"):
-        Config({"a": Grid([1, 2])}, num_sample=2)
+        Config({"a": Grid([1, 2])}, num_sample=0)
     with pytest.raises(TypeError, match="dict"):
         Config([1, 2])
     with pytest.raises(ValueError, match="at least one"):

@@ -9,8 +9,9 @@ from lagomjax.experiment import Config, Grid, run_experiment
 from lagomjax.utils import pickle_load, yaml_load
 
 
-def job(config, seed, device):
+def job(config, seed, device, logdir):
     out = Path(config["log.dir"]) / str(config["ID"]) / str(seed)
+    assert Path(logdir) == out and out.is_dir()
     if config["x"] == 2 and seed == 1:
         raise RuntimeError("boom: a broken job")
     (out / "result.txt").write_text(f"{config['x'] * 10 + seed} {device}")
@@ -19,7 +20,8 @@ def job(config, seed, device):
 
 def test_layout_failure_isolation_and_resume(tmp_path):
     config = Config({"x": Grid([1, 2, 3]), "name": "t"})
-    results = run_experiment(job, config, [0, 1], tmp_path, max_workers=0)
+    results = run_experiment(job, config, [0, 1], tmp_path, max_workers=None)  # lagom: None runs them in turn
+    assert (tmp_path / "source_files" / "test_run.py").read_text() == Path(__file__).read_text()
     assert [(r["ID"], r["seed"], r["status"]) for r in results] == [
         (0, 0, "done"), (0, 1, "done"), (1, 0, "done"), (1, 1, "failed"), (2, 0, "done"), (2, 1, "done"),
     ]  # fmt: skip
@@ -43,7 +45,7 @@ def test_layout_failure_isolation_and_resume(tmp_path):
 def test_worker_processes_and_closures(tmp_path):
     offset = 100
 
-    def closure_job(config, seed, device):  # not importable by name: shipped with cloudpickle
+    def closure_job(config, seed, device, logdir):  # not importable by name: shipped with cloudpickle
         if seed == 1:
             raise ValueError("fails in a worker")
         return offset + config["x"] + seed
@@ -53,3 +55,9 @@ def test_worker_processes_and_closures(tmp_path):
     assert [r["status"] for r in results] == ["done", "failed", "done", "failed"]
     assert [r.get("result") for r in results] == [101, None, 102, None]
     assert (tmp_path / "0" / "0" / ".done").exists() and (tmp_path / "1" / "1" / "error.txt").exists()
+
+
+def test_run_must_take_lagoms_four_arguments(tmp_path):
+    with pytest.raises(TypeError, match=r"\(config, seed, device, logdir\)"):
+        run_experiment(lambda config, seed, device: None, Config({"x": 1}), [0], tmp_path, max_workers=None)
+    assert not tmp_path.joinpath("configs.pkl").exists()  # refused before anything was written
