@@ -4,7 +4,7 @@ import pytest
 
 from lagomjax.agent import BaseAgent, RandomAgent
 from lagomjax.data import StepType
-from lagomjax.envs import GymNormalizeObservation, GymNormalizeReward, RecordEpisodeStatistics, TimeStepEnv
+from lagomjax.envs import NormalizeObservation, NormalizeReward, RecordEpisodeStatistics, TimeStepEnv
 from lagomjax.runner import EpisodeRunner, StepRunner
 
 
@@ -104,7 +104,7 @@ def test_gym_wrappers():
     assert (env.episode_return, env.episode_horizon) == (0.0, 0)  # restarted for the next episode
     assert list(env.return_queue) == [total]
 
-    env = GymNormalizeReward(gym.make("CartPole-v1"), gamma=0.5)
+    env = NormalizeReward(gym.make("CartPole-v1"), gamma=0.5)
     env.reset(seed=0)
     G, rms = 0.0, []
     for _ in range(5):
@@ -118,10 +118,10 @@ def test_gym_wrappers():
     np.testing.assert_allclose(env.reward_moments.mean, np.mean(rms), rtol=1e-3)
     assert r > 0  # scaled by a std, never shifted by a mean
 
-    env = GymNormalizeObservation(gym.make("CartPole-v1"))
+    env = NormalizeObservation(gym.make("CartPole-v1"))
     obs, _ = env.reset(seed=0)
     assert env.obs_moments.n == 1  # one observation seen (an int, as lagom)
-    frozen = GymNormalizeObservation(gym.make("CartPole-v1"), constant_moments=(np.ones(4), 4 * np.ones(4)))
+    frozen = NormalizeObservation(gym.make("CartPole-v1"), constant_moments=(np.ones(4), 4 * np.ones(4)))
     o, _ = frozen.reset(seed=0)
     raw, _ = gym.make("CartPole-v1").reset(seed=0)
     np.testing.assert_allclose(o, (raw - 1) / 2, rtol=1e-5)
@@ -176,3 +176,16 @@ def test_timestep_env_passes_info_and_marks_only_truncations():
         assert marks == ([True] if traj.reach_time_limit else [])
         assert all(info == {} for info in traj.infos[:-1])  # CartPole's own info is empty
         assert traj.T == 12 or traj.reach_terminal
+
+
+def test_each_kind_of_wrapper_refuses_the_other_kind_of_env():
+    from lagomjax import envs
+
+    functional_env = envs.make("CartPole-v1")
+    for wrapper in (NormalizeObservation, NormalizeReward, RecordEpisodeStatistics, TimeStepEnv):
+        with pytest.raises(TypeError, match="lagom's gymnasium wrapper, got a functional"):
+            wrapper(functional_env)
+    with pytest.raises(TypeError, match="functional .JAX. wrapper .* use lagom's wrapper"):
+        envs.functional.NormalizeObservation(gym.make("CartPole-v1"))
+    with pytest.raises(TypeError, match="needs a lagomjax JaxEnv, got int"):
+        envs.TimeLimit(3, 10)

@@ -2,28 +2,28 @@
 ``rollout`` and ``evaluate`` (the JAX path), and gymnasium wrappers for lagom's Python path (any
 gymnasium env).
 
-The gymnasium wrappers ``NormalizeObservation`` / ``NormalizeReward`` live in
-``lagomjax.envs.gym_wrappers`` (exported here as ``GymNormalizeObservation`` / ``GymNormalizeReward``);
-the names ``NormalizeObservation`` / ``NormalizeReward`` here are the functional ones.
+``NormalizeObservation``, ``NormalizeReward``, ``RecordEpisodeStatistics`` and ``TimeStepEnv`` here
+are lagom's gymnasium wrappers (``lagomjax.envs.gym_wrappers``). The functional (JAX) wrappers of the
+same purpose live in ``lagomjax.envs.functional`` (``functional.NormalizeObservation``, ...; ``make``
+adds them). Each kind refuses the other kind of environment with a ``TypeError``.
 """
 
-from lagomjax.envs import classic_control  # noqa: F401  (registers CartPole-v1, CartPoleNoVel-v1, Pendulum-v1)
+from lagomjax.envs import (
+    classic_control,  # noqa: F401  (registers CartPole-v1, CartPoleNoVel-v1, Pendulum-v1)
+    functional,
+)
 from lagomjax.envs.functional import (
     AutoReset,
     ClipAction,
     EpisodeStatistics,
     FuncEnvAdapter,
     JaxEnv,
-    NormalizeObservation,
-    NormalizeReward,
     RescaleAction,
     SelectObservation,
     TimeLimit,
     VmapEnv,
 )
-from lagomjax.envs.gym_wrappers import NormalizeObservation as GymNormalizeObservation
-from lagomjax.envs.gym_wrappers import NormalizeReward as GymNormalizeReward
-from lagomjax.envs.gym_wrappers import RecordEpisodeStatistics, TimeStepEnv
+from lagomjax.envs.gym_wrappers import NormalizeObservation, NormalizeReward, RecordEpisodeStatistics, TimeStepEnv
 from lagomjax.envs.registry import EnvSpec, is_registered, make, register, registered, spec, time_limit
 from lagomjax.envs.rollout import Rollout, evaluate, random_policy, rollout
 
@@ -33,8 +33,6 @@ __all__ = [
     "EnvSpec",
     "EpisodeStatistics",
     "FuncEnvAdapter",
-    "GymNormalizeObservation",
-    "GymNormalizeReward",
     "JaxEnv",
     "NormalizeObservation",
     "NormalizeReward",
@@ -46,6 +44,7 @@ __all__ = [
     "TimeStepEnv",
     "VmapEnv",
     "evaluate",
+    "functional",
     "is_registered",
     "make",
     "random_policy",

@@ -100,6 +100,16 @@ class Wrapper(JaxEnv):
     """Delegates to ``env``; subclasses override what they change."""
 
     def __init__(self, env: JaxEnv):
+        if not isinstance(env, JaxEnv):
+            hint = (
+                f": for a gymnasium env use lagom's wrapper lagomjax.envs.{type(self).__name__}, if there is one"
+                if isinstance(env, gym.Env | gym.vector.VectorEnv)
+                else ""
+            )
+            raise TypeError(
+                f"{type(self).__name__} is a functional (JAX) wrapper and needs a lagomjax JaxEnv, "
+                f"got {type(env).__name__}{hint}"
+            )
         self.env = env
         self.observation_space = env.observation_space
         self.action_space = env.action_space

@@ -9,7 +9,19 @@ import gymnasium as gym
 import numpy as np
 
 from lagomjax.data import StepType, TimeStep
+from lagomjax.envs.functional import JaxEnv
 from lagomjax.transform import RunningMeanVar
+
+
+def _check_gym(wrapper, env) -> None:
+    """lagom's wrappers wrap gymnasium envs; a functional JaxEnv gets a clear error."""
+    if isinstance(env, JaxEnv):
+        raise TypeError(
+            f"{type(wrapper).__name__} is lagom's gymnasium wrapper, got a functional {type(env).__name__}: "
+            f"use lagomjax.envs.functional.{type(wrapper).__name__} (or envs.make(..., normalize_obs=True))"
+        )
+    if not isinstance(env, gym.Env):
+        raise TypeError(f"{type(wrapper).__name__} wraps a gymnasium.Env, got {type(env).__name__}")
 
 
 class RecordEpisodeStatistics(gym.Wrapper):
@@ -18,6 +30,7 @@ class RecordEpisodeStatistics(gym.Wrapper):
     horizons are kept in ``return_queue`` / ``horizon_queue``, and the running values restart at 0."""
 
     def __init__(self, env, deque_size=100):
+        _check_gym(self, env)
         super().__init__(env)
         self.return_queue = deque(maxlen=deque_size)
         self.horizon_queue = deque(maxlen=deque_size)
@@ -50,6 +63,7 @@ class NormalizeObservation(gym.ObservationWrapper):
     ``constant_moments=(mean, var)`` freezes them."""
 
     def __init__(self, env, clip=5.0, constant_moments=None):
+        _check_gym(self, env)
         super().__init__(env)
         self.clip = clip
         self.constant_moments = constant_moments
@@ -70,6 +84,7 @@ class NormalizeReward(gym.Wrapper):
     reset to 0 at every episode end; no mean is subtracted. ``constant_var`` freezes the variance."""
 
     def __init__(self, env, clip=10.0, gamma=0.99, constant_var=None):
+        _check_gym(self, env)
         super().__init__(env)
         if not 0.0 <= gamma <= 1.0:
             raise ValueError(f"gamma must lie in [0, 1], got {gamma}")
@@ -103,6 +118,10 @@ class TimeStepEnv(gym.Wrapper):
     reaching a terminal, which gets ``info['TimeLimit.truncated'] = True`` (as lagom), so
     ``traj.get_infos('TimeLimit.truncated')`` has one entry per truncated episode.
     """
+
+    def __init__(self, env):
+        _check_gym(self, env)
+        super().__init__(env)
 
     def reset(self, **kwargs) -> TimeStep:
         obs, info = self.env.reset(**kwargs)

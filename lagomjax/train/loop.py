@@ -18,7 +18,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from lagomjax import envs
-from lagomjax.envs.functional import NormalizeObservationState
+from lagomjax.envs.functional import NormalizeObservation, NormalizeObservationState
 from lagomjax.train.agent import Agent
 
 
@@ -70,7 +70,7 @@ def make_envs(config):
             gamma=config.gamma,
         )
         if norm_obs and not training:
-            env = envs.NormalizeObservation(env, constant_moments=moments)
+            env = NormalizeObservation(env, constant_moments=moments)
         return envs.RescaleAction(env) if isinstance(env.action_space, gym.spaces.Box) else env
 
     def eval_env_fn(env_state):
@@ -80,7 +80,8 @@ def make_envs(config):
 
 
 def obs_moments(env_state):
-    """``(mean, var)`` of the :class:`~lagomjax.envs.NormalizeObservation` wrapper inside ``env_state``."""
+    """``(mean, var)`` of the functional :class:`~lagomjax.envs.functional.NormalizeObservation`
+    wrapper inside ``env_state``."""
     while not isinstance(env_state, NormalizeObservationState):
         env_state = env_state.inner
     return env_state.moments.mean, env_state.moments.var

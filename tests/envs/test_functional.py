@@ -134,7 +134,7 @@ def test_normalize_reward_scales_by_discounted_return_std_and_resets_at_episode_
     (s, _, _), batch = envs.rollout(env, policy, jax.random.key(6), state, obs, 100)
     raw, done = np.asarray(batch.info["raw_reward"]), np.asarray(batch.terminated | batch.truncated)
     # Python loop: G <- r + gamma G, Chan moments over all envs per step, reset G at episode ends
-    G, n, mean, var = np.zeros(3), 1e-4, 0.0, 1.0
+    G, n, mean, var = np.zeros(3), 1e-8, 0.0, 1.0  # prior pseudo-count 1e-8 (lagom)
     for t in range(100):
         G = raw[t] + 0.9 * G
         bm, bv, bn = G.mean(), G.var(), 3
