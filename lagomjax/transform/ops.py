@@ -41,7 +41,8 @@ def explained_variance(y_true, y_pred):
 
 
 def rank_transform(x, centered=True):
-    r"""Ranks of the entries along the last axis (0 for the smallest).
+    r"""Ranks of the entries along the last axis (0 for the smallest). A 2-D input is ranked row by
+    row (lagom raises for it), so a batch of populations is one call.
 
     Centred ranks are :math:`\mathrm{rank} / (N - 1) - 0.5 \in [-0.5, 0.5]`, the fitness shaping of
     OpenAI-ES (Salimans et al. 2017, arXiv:1703.03864). Ties are ranked by position.
