@@ -72,3 +72,14 @@ def test_recurrent_a2c_trains_through_gymnasium():
     _, metrics, _ = gym_loop.train_gym(config, vpg.make_agent, jax.random.key(0), progress=False)
     assert float(np.max(metrics["replay_logp_err"])) < 1e-4
     assert np.isfinite(metrics["eval_return"])
+
+
+def test_recurrent_ppo_on_gymnasium_replays_the_acting_policy():
+    """One epoch of one minibatch: the loss is taken at the acting parameters, so a replay that
+    reproduces the acting policy states gives a ratio of exactly 1 (approx_kl 0, nothing clipped)."""
+    config = ppo.Config(env_id="CartPole-v1", lstm_size=8, num_envs=4, num_steps=64, num_minibatches=1,
+                        update_epochs=1, total_steps=4 * 64 * 3)  # fmt: skip
+    _, metrics, _ = gym_loop.train_gym(config, ppo.make_agent, jax.random.key(0), progress=False)
+    np.testing.assert_allclose(metrics["approx_kl"], 0.0, atol=1e-6)
+    np.testing.assert_array_equal(metrics["clip_frac"], 0.0)
+    assert np.isfinite(metrics["eval_return"])
