@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import gymnasium as gym
 import jax
 import jax.numpy as jnp
 import optax
@@ -54,6 +55,7 @@ class Learner:
 
 
 def make_agent(config: Config, action_space):
+    offpolicy.check_action_space("DDPG/TD3", action_space, gym.spaces.Box)
     action_dim = action_space.shape[0]
     actor = networks.DeterministicActor(action_dim, config.hidden_sizes, config.activation)
     critic = networks.ContinuousQ(config.hidden_sizes, config.activation, num_critics=config.num_critics)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import gymnasium as gym
 import jax
 import jax.numpy as jnp
 import optax
@@ -58,6 +59,7 @@ class Learner:
 
 
 def make_agent(config: Config, action_space):
+    offpolicy.check_action_space("DQN", action_space, gym.spaces.Discrete)
     num_actions = int(action_space.n)
     q = networks.DiscreteQ(num_actions, config.hidden_sizes, config.activation)
     total_grad_steps = config.num_updates * config.gradient_steps

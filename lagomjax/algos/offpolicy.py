@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import gymnasium as gym
 import jax
 import jax.numpy as jnp
 from flax import struct
@@ -33,6 +34,13 @@ def transitions(ro):
         "next_obs": flat(ro.next_obs),
         "terminated": flat(ro.terminated),
     }
+
+
+def check_action_space(name: str, action_space, kind) -> None:
+    """A clear error when an algorithm meets the wrong kind of action space (e.g. SAC on CartPole)."""
+    if not isinstance(action_space, kind) or (kind is gym.spaces.Box and len(action_space.shape) != 1):
+        want = "a continuous (1-D Box)" if kind is gym.spaces.Box else "a discrete"
+        raise ValueError(f"{name} needs {want} action space, got {action_space}")
 
 
 def uniform_actions(action_dim: int) -> Callable:

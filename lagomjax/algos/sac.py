@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import gymnasium as gym
 import jax
 import jax.numpy as jnp
 import optax
@@ -47,6 +48,7 @@ class Learner:
 
 
 def make_agent(config: Config, action_space):
+    offpolicy.check_action_space("SAC", action_space, gym.spaces.Box)
     action_dim = action_space.shape[0]
     target_entropy = config.target_entropy or -float(action_dim)
     actor = networks.SquashedGaussianActor(action_dim, config.hidden_sizes, config.activation)

@@ -76,6 +76,8 @@ class Config:
     def __init__(self, items: dict, num_sample: int = 1, keep_dict_order: bool = False, seed: int = 0):
         if not isinstance(items, dict):
             raise TypeError(f"items must be a dict, got {type(items).__name__}")
+        if "ID" in items:
+            raise ValueError("'ID' is reserved: make_configs numbers the configs itself (rename your key)")
         if num_sample < 1:
             raise ValueError(f"num_sample must be >= 1, got {num_sample}")
         if not any(isinstance(v, Sample) for v in items.values()):

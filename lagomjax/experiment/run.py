@@ -106,6 +106,9 @@ def run_experiment(
     if max_workers is not None and max_workers < 0:
         raise ValueError(f"max_workers must be None or >= 0, got {max_workers}")
     _check_run(run)
+    bad = [s for s in seeds if not (isinstance(s, int) or (isinstance(s, str) and s.isidentifier()))]
+    if bad:
+        raise ValueError(f"seeds must be ints or plain names (they name folders under log_dir), got {bad}")
     log_dir = Path(log_dir)
     configs = config.make_configs()
     for c in configs:

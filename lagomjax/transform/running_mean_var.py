@@ -47,6 +47,8 @@ def mean_var_update(state: MeanVarState, x) -> MeanVarState:
     x = as_float_array("x", x).astype(state.mean.dtype)
     if x.shape[1:] != state.mean.shape:
         raise ValueError(f"x must be [N, *shape] with shape {tuple(state.mean.shape)}, got x.shape={tuple(x.shape)}")
+    if x.shape[0] == 0:  # nothing seen: the moments stay (a merge would divide 0 by 0)
+        return state
     mean, var, count = _chan(jnp, state.mean, state.var, state.count, x)
     return MeanVarState(mean=mean, var=var, count=count.astype(state.count.dtype))
 
@@ -71,6 +73,8 @@ class RunningMeanVar:
         x = np.asarray(x, dtype=np.float64)
         if x.shape[1:] != self.shape:
             raise ValueError(f"x must be [N, *shape] with shape {self.shape}, got x.shape={x.shape}")
+        if x.shape[0] == 0:
+            return
         self.mean, self.var, _ = _chan(np, self.mean, self.var, self.n + INITIAL_COUNT, x)
         self.n += x.shape[0]
 

@@ -145,3 +145,16 @@ def test_configs_reject_bad_values():
         vpg.Config(lstm_size=-1)
     with pytest.raises(ValueError, match="gamma"):
         sac.Config(gamma=1.5)
+
+
+WRONG_SPACES = [
+    (sac, "CartPole-v1", "continuous"),
+    (td3, "CartPole-v1", "continuous"),
+    (dqn, "Pendulum-v1", "discrete"),
+]
+
+
+@pytest.mark.parametrize("module, env_id, want", WRONG_SPACES)
+def test_wrong_action_space_is_named_before_compiling(module, env_id, want):
+    with pytest.raises(ValueError, match=f"needs a {want}"):
+        module.make_parts(module.Config(env_id=env_id, total_steps=2_048))

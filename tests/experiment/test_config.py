@@ -57,5 +57,7 @@ def test_bad_input():
         Config({"a": Grid([1, 2])}, num_sample=0)
     with pytest.raises(TypeError, match="dict"):
         Config([1, 2])
+    with pytest.raises(ValueError, match="'ID' is reserved"):
+        Config({"ID": 3, "x": Grid([1, 2])})
     with pytest.raises(ValueError, match="at least one"):
         Grid([])

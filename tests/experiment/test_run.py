@@ -61,3 +61,10 @@ def test_run_must_take_lagoms_four_arguments(tmp_path):
     with pytest.raises(TypeError, match=r"\(config, seed, device, logdir\)"):
         run_experiment(lambda config, seed, device: None, Config({"x": 1}), [0], tmp_path, max_workers=None)
     assert not tmp_path.joinpath("configs.pkl").exists()  # refused before anything was written
+
+
+def test_seeds_that_are_not_plain_names_are_refused(tmp_path):
+    for seed in ("../../x", "a/b", 1.5):
+        with pytest.raises(ValueError, match="seeds must be ints or plain names"):
+            run_experiment(job, Config({"x": 1}), [0, seed], tmp_path / "logs", max_workers=None)
+    assert not (tmp_path / "logs").exists() and not (tmp_path / "x").exists()

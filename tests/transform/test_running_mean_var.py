@@ -65,3 +65,15 @@ def test_shape_errors():
         RunningMeanVar(shape=(3,))(np.zeros(3))
     with pytest.raises(ValueError, match=r"x.shape=\(4, 2\)"):
         mean_var_update(mean_var_init((3,)), np.zeros((4, 2)))
+
+
+def test_an_empty_batch_leaves_the_moments_alone():
+    state = mean_var_update(mean_var_init((2,)), jnp.ones((4, 2)))
+    same = mean_var_update(state, jnp.zeros((0, 2)))
+    for a, b in zip(jax.tree.leaves(state), jax.tree.leaves(same), strict=True):
+        np.testing.assert_array_equal(a, b)
+    f = RunningMeanVar((2,))
+    f(np.ones((3, 2)))
+    f(np.zeros((0, 2)))
+    assert f.n == 3 and np.all(np.isfinite(f.var))
+    np.testing.assert_allclose(f.mean, 1.0, rtol=1e-7)
