@@ -50,17 +50,23 @@ class Best:
     iterations: jnp.ndarray
 
 
-def check_start(x0, sigma0, dtype=None):
-    """Validate and convert ``x0 [D]`` and ``sigma0`` (scalar, or ``[D]`` where allowed)."""
+def check_start(x0, sigma0, dtype=None, allow_zero_sigma=False):
+    """Validate and convert ``x0 [D]`` and ``sigma0`` (scalar, or ``[D]`` where allowed); ``sigma0``
+    must be > 0 (>= 0 with ``allow_zero_sigma``, for CEM whose extra noise can drive the search)."""
     x0 = jnp.asarray(x0, dtype or jnp.result_type(float))
     if x0.ndim != 1 or x0.shape[0] < 1:
         raise ValueError(f"x0 must be a non-empty vector [D], got shape {tuple(x0.shape)}")
     try:
         finite = bool(np.all(np.isfinite(np.asarray(x0)))) and bool(np.all(np.isfinite(np.asarray(sigma0))))
+        positive = bool(np.all(np.asarray(sigma0) >= 0 if allow_zero_sigma else np.asarray(sigma0) > 0))
     except Exception:  # traced (inside jit/vmap): cannot check values
-        finite = True
+        finite = positive = True
     if not finite:
         raise ValueError(f"x0 and sigma0 must be finite, got x0={x0} and sigma0={sigma0}")
+    if not positive:
+        raise ValueError(
+            f"sigma0 must be {'>=' if allow_zero_sigma else '>'} 0 (the initial search scale), got {sigma0}"
+        )
     return x0
 
 

@@ -41,7 +41,7 @@ def cem(popsize: int, elite_ratio: float = 0.2, noise_scheduler_args=(0.0, 0.0, 
     noise = LinearSchedule(*noise_scheduler_args)
 
     def init(x0, sigma0) -> CEMState:
-        x0 = check_start(x0, sigma0, dtype)
+        x0 = check_start(x0, sigma0, dtype, allow_zero_sigma=True)
         std = jnp.broadcast_to(jnp.asarray(sigma0, x0.dtype), x0.shape)
         if jnp.ndim(sigma0) not in (0, 1) or std.shape != x0.shape:
             raise ValueError(f"sigma0 must be a scalar or [D] = {x0.shape}, got shape {jnp.shape(sigma0)}")

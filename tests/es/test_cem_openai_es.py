@@ -77,6 +77,8 @@ def test_compile_once_dtypes_vmap_and_errors(strategy):
         strategy.tell(state, jnp.zeros((8, 3)), jnp.zeros(7))
     with pytest.raises(ValueError, match="finite"):
         strategy.init(jnp.array([jnp.nan, 0.0, 0.0]), 0.5)
+    with pytest.raises(ValueError, match="sigma0 must be >=? 0"):
+        strategy.init(jnp.zeros(3), -0.5)
     # NaN fitness is the worst: it never becomes the best
     state = strategy.init(jnp.ones(3), 0.5)
     state = strategy.tell(state, jnp.zeros((8, 3)), jnp.full(8, jnp.nan).at[3].set(2.0))

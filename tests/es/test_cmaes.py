@@ -156,6 +156,9 @@ def test_bad_input_raises():
         strategy.init(jnp.array([0.0, jnp.inf]), 1.0)
     with pytest.raises(ValueError, match="finite"):
         strategy.init(jnp.zeros(2), float("nan"))
+    for sigma0 in (0.0, -0.5):
+        with pytest.raises(ValueError, match="sigma0 must be > 0"):
+            strategy.init(jnp.zeros(2), sigma0)
     with pytest.raises(ValueError, match="popsize"):
         es.cmaes(1)
     with pytest.raises(ValueError, match="decomposition"):
