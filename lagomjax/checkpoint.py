@@ -1,20 +1,33 @@
 """Saving and restoring a whole train state (parameters, optimiser states, env states, normaliser
-moments, typed PRNG keys, replay buffers) with the metrics so far, atomically.
+moments, typed PRNG keys, replay buffers) with the metrics so far, atomically and safely.
 
 The state goes to the host as a list of NumPy leaves (typed keys as their raw data); restoring
 needs a state of the same structure (e.g. a fresh ``init``) that says the shapes, dtypes and which
-leaves are keys. Checkpoints are pickles: load only files you wrote.
+leaves are keys.
+
+The file holds arrays and plain data only, never pickle, so loading one cannot run code: a magic
+line, a format version, the SHA-256 of the payload, then the payload in msgpack (flax's
+serialisation: dicts, lists, strings, numbers and NumPy arrays). A file that is empty, truncated,
+altered or not a checkpoint is refused with a ``ValueError`` naming it. ``meta`` (what the run is,
+e.g. its full config) is stored as JSON and compared on restore field by field.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax import serialization
 
-from lagomjax.utils import pickle_dump, pickle_load
+from lagomjax.utils import atomic_open
+
+MAGIC = b"lagomjax-checkpoint\n"
+VERSION = 1
+_HEADER = len(MAGIC) + 4 + 32  # magic, version (uint32 little-endian), sha256 of the payload
 
 
 def _is_key(x) -> bool:
@@ -28,31 +41,108 @@ def to_host(state) -> list[np.ndarray]:
 
 def from_host(like, leaves):
     """Rebuild a state shaped like ``like`` (which also says which leaves are keys) from
-    :func:`to_host`'s output; a leaf of another shape raises."""
+    :func:`to_host`'s output; a leaf of another shape or dtype kind raises."""
     ref, treedef = jax.tree.flatten(like)
     if len(ref) != len(leaves):
         raise ValueError(f"checkpoint has {len(leaves)} leaves, the train state {len(ref)}")
     out = []
-    for r, x in zip(ref, leaves, strict=True):
+    for i, (r, x) in enumerate(zip(ref, leaves, strict=True)):
+        x = np.asarray(x)
+        want = jax.random.key_data(r).dtype if _is_key(r) else r.dtype
+        if x.dtype != want:
+            raise ValueError(f"checkpoint leaf {i} has dtype {x.dtype}, the train state's is {want}")
         x = jax.random.wrap_key_data(x, impl=jax.random.key_impl(r)) if _is_key(r) else jnp.asarray(x, r.dtype)
         if x.shape != r.shape:
-            raise ValueError(f"checkpoint leaf of shape {x.shape} does not match the train state's {r.shape}")
+            raise ValueError(f"checkpoint leaf {i} of shape {x.shape} does not match the train state's {r.shape}")
         out.append(x)
     return jax.tree.unflatten(treedef, out)
 
 
+def _plain(x):
+    """``x`` with tuples as lists and NumPy scalars as Python numbers (what msgpack and JSON store)."""
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, jax.Array):
+        return np.asarray(x)
+    return x
+
+
 def save(path, state, meta: dict, **extra) -> Path:
-    """Write ``state`` with ``meta`` (what the run is: refused on restore if it differs) and any
-    ``extra`` host data (metrics so far, counters) to ``path``, atomically."""
-    return pickle_dump({"meta": meta, "state": to_host(state), **extra}, path, ext=None)
+    """Write ``state`` with ``meta`` (what the run is: compared on restore) and any ``extra`` host data
+    (metrics so far as dicts/lists of arrays, counters) to ``path``, atomically."""
+    try:
+        meta_json = json.dumps(_plain(meta), sort_keys=True)
+    except TypeError as e:
+        raise TypeError(f"checkpoint meta must hold plain data (numbers, strings, lists, dicts): {e}") from e
+    payload = serialization.msgpack_serialize(
+        {"meta": meta_json, "state": {str(i): x for i, x in enumerate(to_host(state))}, "extra": _plain(extra)}
+    )
+    path = Path(path)
+    with atomic_open(path, "wb") as fh:
+        fh.write(MAGIC + VERSION.to_bytes(4, "little") + hashlib.sha256(payload).digest() + payload)
+    return path
 
 
-def restore(path, like, meta: dict):
-    """``(state, extra)`` from :func:`save`'s file, the state rebuilt like ``like``. Raises
-    ``ValueError`` if the file was written for another ``meta``."""
-    saved = pickle_load(path)
-    if saved["meta"] != meta:
-        raise ValueError(f"checkpoint {path} is for {saved['meta']}, not {meta}")
-    state = from_host(like, saved.pop("state"))
-    saved.pop("meta")
-    return state, saved
+def load(path) -> dict:
+    """The checked contents of a checkpoint file: ``{'meta', 'state' (list of leaves), 'extra'}``.
+    Raises ``ValueError`` naming ``path`` if it is not an intact checkpoint of a known version."""
+    path = Path(path)
+    data = path.read_bytes()
+    if not data.startswith(MAGIC):
+        raise ValueError(
+            f"{path} is not a lagomjax checkpoint ({len(data)} bytes; empty, truncated, or another format, "
+            "e.g. a pickle from lagomjax < 0.2, which is never loaded)"
+        )
+    if len(data) < _HEADER:
+        raise ValueError(f"{path} is a truncated checkpoint ({len(data)} bytes, header alone is {_HEADER})")
+    version = int.from_bytes(data[len(MAGIC) : len(MAGIC) + 4], "little")
+    if version != VERSION:
+        raise ValueError(f"{path} is checkpoint format version {version}; this lagomjax reads version {VERSION}")
+    digest, payload = data[len(MAGIC) + 4 : _HEADER], data[_HEADER:]
+    if hashlib.sha256(payload).digest() != digest:
+        raise ValueError(f"{path} is corrupt: its content does not match its SHA-256 (truncated or altered)")
+    try:
+        raw = serialization.msgpack_restore(payload)
+    except Exception as e:  # noqa: BLE001 (a payload that hashes right but does not parse: report the file)
+        raise ValueError(f"{path} could not be decoded: {e}") from e
+    state = [raw["state"][str(i)] for i in range(len(raw["state"]))]
+    return {"meta": json.loads(raw["meta"]), "state": state, "extra": raw["extra"]}
+
+
+def differences(saved: dict, current: dict, prefix: str = "") -> list[str]:
+    """The keys (dotted for nested dicts) whose values differ between two metas, each as
+    ``'key: saved -> current'``."""
+    out = []
+    for key in sorted(set(saved) | set(current)):
+        a, b = saved.get(key, "<absent>"), current.get(key, "<absent>")
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: {a!r} -> {b!r}")
+    return out
+
+
+def restore(path, like, meta: dict, allow_changes=()):
+    """``(state, extra)`` from :func:`save`'s file, the state rebuilt like ``like``.
+
+    Raises ``ValueError`` naming every field where the stored ``meta`` differs from ``meta``, except
+    top-level or dotted keys listed in ``allow_changes`` (settings the caller knows may change).
+    """
+    saved = load(path)
+    current = json.loads(json.dumps(_plain(meta), sort_keys=True))
+    diff = [d for d in differences(saved["meta"], current) if not _allowed(d, allow_changes)]
+    if diff:
+        raise ValueError(
+            f"checkpoint {path} was written by a run with other settings; refusing to resume it with:\n  "
+            + "\n  ".join(diff)
+        )
+    return from_host(like, saved["state"]), saved["extra"]
+
+
+def _allowed(diff: str, allow_changes) -> bool:
+    key = diff.split(":", 1)[0]
+    return any(key == a or key.startswith(f"{a}.") or key.endswith(f".{a}") for a in allow_changes)

@@ -75,11 +75,14 @@ def atomic_open(path, mode="wb"):
     """Open a temporary file beside ``path`` and rename it onto ``path`` only once writing succeeded.
 
     A crash or exception while writing leaves any earlier ``path`` untouched and no partial file.
+    The file gets the permissions a plain ``open`` would (0666 less the umask, usually 0644), not
+    the temporary file's 0600, so colleagues can read logs and checkpoints.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
@@ -89,6 +92,12 @@ def atomic_open(path, mode="wb"):
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _with_ext(f, ext):

@@ -19,6 +19,7 @@ from flax import struct
 
 from lagomjax import envs
 from lagomjax.envs.functional import NormalizeObservation, NormalizeObservationState
+from lagomjax.replay import ReplayBuffer
 from lagomjax.train.agent import Agent
 
 
@@ -95,11 +96,22 @@ def finished_episode_mean(info):
     return jnp.where(n > 0, total / jnp.maximum(n, 1), jnp.nan)
 
 
+def all_finite(tree) -> jnp.ndarray:
+    """True where every floating-point leaf of ``tree`` is finite (a scalar; one reduction per leaf).
+    Replay buffers are skipped: what goes into them is checked as it is collected."""
+    leaves = jax.tree.leaves(tree, is_leaf=lambda x: isinstance(x, ReplayBuffer))
+    leaves = [x for x in leaves if not isinstance(x, ReplayBuffer) and jnp.issubdtype(jnp.result_type(x), jnp.inexact)]
+    return jnp.all(jnp.stack([jnp.isfinite(x).all() for x in leaves])) if leaves else jnp.bool_(True)
+
+
 def functional_parts(agent: Agent, env, num_steps: int, eval_env_fn: Callable, eval_steps: int) -> TrainParts:
     """``TrainParts`` for ``agent`` on the batched, auto-resetting functional ``env``.
 
     Each update's metrics: ``env_steps`` (per seed, cumulative), ``episode_return`` (mean of the
-    episodes finished during the update, NaN if none) and whatever ``agent.learn`` reports.
+    episodes finished during the update, NaN if none), ``finite`` (the rollout's observations and
+    rewards and the new agent state, replay buffers aside, are all finite: a cheap check that
+    :func:`~lagomjax.train.seeds.run_seeds` acts on) and whatever ``agent.learn`` reports (NaN
+    where it has no value yet, e.g. losses before ``learning_starts``).
     ``finish`` evaluates ``agent.greedy`` on ``eval_env_fn(env_state)`` for ``eval_steps`` steps.
     """
 
@@ -115,7 +127,9 @@ def functional_parts(agent: Agent, env, num_steps: int, eval_env_fn: Callable, e
             env, policy, k_roll, ls.env_state, ls.obs, num_steps, ls.policy_state
         )
         agent_state, metrics = agent.learn(ls.agent, ro, k_learn, i)
-        metrics = {"env_steps": (i + 1) * ro.rewards.size, "episode_return": finished_episode_mean(ro.info), **metrics}
+        finite = all_finite((ro.obs, ro.rewards, agent_state))
+        metrics = {"env_steps": (i + 1) * ro.rewards.size, "episode_return": finished_episode_mean(ro.info),
+                   "finite": finite, **metrics}  # fmt: skip
         return LoopState(agent_state, env_state, obs, pstate, key), metrics
 
     def finish(ls: LoopState, key):

@@ -3,6 +3,7 @@ chunk results moved to the host as they finish, and checkpoint/resume between ch
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,18 @@ import numpy as np
 
 from lagomjax import checkpoint as ckpt
 from lagomjax.train.loop import TrainParts
+
+
+def _keep_halted(halted, new, old):
+    """Per seed, ``old`` where ``halted`` else ``new`` (seed-leading state trees)."""
+    pick = lambda a, b: jnp.where(halted.reshape(halted.shape + (1,) * (a.ndim - 1)), b, a)  # noqa: E731
+    return jax.tree.map(pick, new, old)
+
+
+def _fingerprint(config) -> dict:
+    """A config as plain data, with its class, for the checkpoint's record of what the run is."""
+    fields = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(vars(config))
+    return {"class": f"{type(config).__module__}.{type(config).__qualname__}", **fields}
 
 
 def chunk_size(num_updates: int, target_chunks: int = 50) -> int:
@@ -31,6 +44,8 @@ def run_seeds(
     checkpoint=None,
     checkpoint_every: int = 1,
     max_chunks: int | None = None,
+    on_nonfinite: str = "halt",
+    allow_changes=(),
 ):
     """Train ``num_seeds`` seeds vmapped in one program, in compiled chunks of updates. Returns
     ``(final_state, metrics [seeds, updates], timing)``; the numbers equal
@@ -45,9 +60,21 @@ def run_seeds(
     Checkpoint and resume: with ``checkpoint`` (a file path) the whole train state and the metrics so
     far are written atomically (:mod:`lagomjax.checkpoint`) every ``checkpoint_every`` chunks; if the
     file exists when called, training continues from it, and the result is bit-identical to an
-    uninterrupted run on the same machine. ``max_chunks`` stops after that many chunks in this call
-    (then ``timing['finished']`` is False).
+    uninterrupted run on the same machine. The file records the full config: resuming with any other
+    setting is refused naming the fields, unless they are listed in ``allow_changes``.
+    ``max_chunks`` stops after that many chunks in this call (then ``timing['finished']`` is False).
+
+    Non-finite values: every update reports whether its observations, rewards and new agent state
+    were finite (``metrics['finite']``, see :func:`~lagomjax.train.loop.functional_parts`), and this
+    is acted on between chunks.
+    With ``on_nonfinite='halt'`` (default) a seed that went non-finite is put back to its state at
+    the start of that chunk and stops learning there, while the other seeds go on; its metrics from
+    the first bad update on are NaN, ``metrics['halted_at']`` gives that update per seed (-1: never)
+    and its ``eval_return`` is its last finite policy's. ``'raise'`` raises ``FloatingPointError``
+    naming the seeds and updates; ``'ignore'`` only reports.
     """
+    if on_nonfinite not in ("halt", "raise", "ignore"):
+        raise ValueError(f"on_nonfinite must be 'halt', 'raise' or 'ignore', got {on_nonfinite!r}")
     from tqdm.auto import tqdm
 
     n = config.num_updates
@@ -78,30 +105,50 @@ def run_seeds(
     chunk = jax.jit(jax.vmap(lambda c, idx: jax.lax.scan(update, c, idx), in_axes=(0, None)))
     chunk = chunk.lower((state, seed_ids), jnp.arange(k)).compile()
     finish = jax.jit(jax.vmap(parts.finish)).lower(state, keys).compile()
+    keep = jax.jit(_keep_halted).lower(jnp.zeros(num_seeds, bool), state, state).compile()
     compile_s = time.perf_counter() - t0
     bar = tqdm(total=n, desc=f"{config.env_id} x {num_seeds} seeds", unit="update", disable=not progress)
     chunks, start = [], 0
-    meta = {"num_seeds": num_seeds, "seed": seed, "num_updates": n, "chunk": k}
+    meta = {"num_seeds": num_seeds, "seed": seed, "num_updates": n, "chunk": k, "config": _fingerprint(config)}
+    halted_at = np.full(num_seeds, -1)
     if checkpoint is not None and Path(checkpoint).exists():
-        state, saved = ckpt.restore(checkpoint, state, meta)
-        chunks, start = saved["chunks"], saved["next_update"]
+        state, saved = ckpt.restore(checkpoint, state, meta, allow_changes)
+        chunks, start, halted_at = saved["chunks"], saved["next_update"], np.asarray(saved["halted_at"])
         bar.update(start)
     t0 = time.perf_counter()
     done_now = 0
     for begin in range(start, n, k):
         if max_chunks is not None and done_now >= max_chunks:
             break
-        (state, _), m = chunk((state, seed_ids), jnp.arange(begin, begin + k))
-        chunks.append(jax.device_get(m))
+        (new, _), m = chunk((state, seed_ids), jnp.arange(begin, begin + k))
+        m = jax.device_get(m)
+        bad = ~m["finite"].all(axis=1) & (halted_at < 0)
+        if bad.any() and on_nonfinite != "ignore":
+            first = np.argmin(m["finite"], axis=1) + begin
+            if on_nonfinite == "raise":
+                where = ", ".join(f"seed {s} at update {first[s]}" for s in np.flatnonzero(bad))
+                raise FloatingPointError(
+                    f"non-finite values in training ({where}); on_nonfinite='halt' stops those seeds only"
+                )
+            halted_at = np.where(bad, first, halted_at)
+        if (halted_at >= 0).any():  # halted seeds stay at their last finite state
+            new = keep(jnp.asarray(halted_at >= 0), new, state)
+        state = new
+        chunks.append(m)
         done_now += 1
         if checkpoint is not None and (len(chunks) % checkpoint_every == 0 or begin + k == n):
-            ckpt.save(checkpoint, state, meta, chunks=chunks, next_update=begin + k)
+            ckpt.save(checkpoint, state, meta, chunks=chunks, next_update=begin + k, halted_at=halted_at)
     finished = len(chunks) * k == n
     eval_return = jax.block_until_ready(finish(state, keys)) if finished else None
     jax.effects_barrier()
     run_s = time.perf_counter() - t0
     bar.close()
     metrics = {key: np.concatenate([np.asarray(c[key]) for c in chunks], axis=1) for key in chunks[0]}
+    metrics["halted_at"] = halted_at
+    after = np.arange(metrics["finite"].shape[1]) >= np.where(halted_at < 0, n, halted_at)[:, None]
+    for key, v in metrics.items():
+        if key not in ("env_steps", "finite", "halted_at") and np.issubdtype(v.dtype, np.floating):
+            metrics[key] = np.where(after.reshape(after.shape + (1,) * (v.ndim - 2)), np.nan, v)
     if finished:
         metrics["eval_return"] = np.asarray(eval_return)
     env_steps = int(metrics["env_steps"][0, -1])

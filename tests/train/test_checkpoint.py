@@ -2,7 +2,9 @@
 and resumed ends bit-identical to an uninterrupted one. The state holds parameters, optimiser
 states, env states, RNG keys and a replay buffer (DQN)."""
 
+import dataclasses
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -12,10 +14,10 @@ import jax
 import numpy as np
 import pytest
 
+from lagomjax import checkpoint
 from lagomjax.algos import dqn
 from lagomjax.checkpoint import to_host
 from lagomjax.train import run_seeds
-from lagomjax.utils import pickle_load
 
 SETTINGS = {"total_steps": 16 * 128, "num_steps": 32, "gradient_steps": 8, "learning_starts": 256,
             "hidden_sizes": (32, 32), "eval_episodes": 2}  # fmt: skip
@@ -39,20 +41,23 @@ def _assert_identical(a, b):
 
 KILLED_WHILE_SAVING = textwrap.dedent(
     """
-    import os, signal
-    import lagomjax.utils as u
+    import contextlib, os, signal
+    import lagomjax.checkpoint as c
     from lagomjax.algos import dqn
     from lagomjax.train import run_seeds
     calls = [0]
-    real_dump = u.cloudpickle.dump
-    def dump(obj, fh, protocol=None):
-        calls[0] += 1
-        if calls[0] == 4:  # the 4th checkpoint: write half of it, then die as if killed
-            data = u.cloudpickle.dumps(obj, protocol=protocol)
-            fh.write(data[: len(data) // 2]); fh.flush()
+    real_open = c.atomic_open
+    class HalfThenDie:
+        def __init__(self, fh): self.fh = fh
+        def write(self, data):  # write half of the file, then die as if killed
+            self.fh.write(data[: len(data) // 2]); self.fh.flush()
             os.kill(os.getpid(), signal.SIGKILL)
-        return real_dump(obj, fh, protocol=protocol)
-    u.cloudpickle.dump = dump
+    @contextlib.contextmanager
+    def atomic_open(path, mode="wb"):
+        calls[0] += 1
+        with real_open(path, mode) as fh:
+            yield HalfThenDie(fh) if calls[0] == 4 else fh
+    c.atomic_open = atomic_open
     config = dqn.Config(**{settings!r})
     run_seeds(dqn.make_parts(config), config, 2, seed=3, progress=False, checkpoint={ckpt!r})
     """
@@ -63,24 +68,24 @@ def test_resume_is_bit_identical_including_a_kill_during_save(tmp_path):
     reference = _run()
     assert reference[2]["finished"] and CONFIG.num_updates == 16
 
-    ckpt = tmp_path / "a" / "checkpoint.pkl"
+    ckpt = tmp_path / "a" / "checkpoint.ckpt"
     part = _run(checkpoint=ckpt, max_chunks=5)
     assert not part[2]["finished"] and "eval_return" not in part[1]
-    assert pickle_load(ckpt)["next_update"] == 5
+    assert checkpoint.load(ckpt)["extra"]["next_update"] == 5
     _assert_identical(_run(checkpoint=ckpt), reference)
 
-    ckpt = tmp_path / "b" / "checkpoint.pkl"
+    ckpt = tmp_path / "b" / "checkpoint.ckpt"
     script = KILLED_WHILE_SAVING.format(settings=SETTINGS, ckpt=str(ckpt))
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
-    assert pickle_load(ckpt)["next_update"] == 3  # the 4th save never replaced the 3rd
-    leftovers = [p for p in os.listdir(ckpt.parent) if p != "checkpoint.pkl"]
+    assert checkpoint.load(ckpt)["extra"]["next_update"] == 3  # the 4th save never replaced the 3rd
+    leftovers = [p for p in os.listdir(ckpt.parent) if p != "checkpoint.ckpt"]
     assert all(p.endswith(".tmp") for p in leftovers)  # at most the dead writer's temp file
     _assert_identical(_run(checkpoint=ckpt), reference)
 
 
 def test_checkpoint_from_another_run_is_refused(tmp_path):
-    ckpt = tmp_path / "checkpoint.pkl"
+    ckpt = tmp_path / "checkpoint.ckpt"
     _run(checkpoint=ckpt, max_chunks=1)
     with pytest.raises(ValueError, match="checkpoint"):
         run_seeds(dqn.make_parts(CONFIG), CONFIG, 3, seed=3, progress=False, checkpoint=ckpt)
@@ -101,3 +106,61 @@ def test_metrics_stream_per_seed_from_inside_jit():
         assert m["env_steps"] == metrics["env_steps"][s, i]
         np.testing.assert_array_equal(m["episode_return"], metrics["episode_return"][s, i])
     assert jax.device_count() >= 1
+
+
+def test_resume_with_other_settings_names_them_unless_allowed(tmp_path):
+    ckpt = tmp_path / "checkpoint.ckpt"
+    _run(checkpoint=ckpt, max_chunks=2)
+    other = dataclasses.replace(CONFIG, lr=CONFIG.lr * 2, gamma=0.9)
+    with pytest.raises(ValueError, match=r"(?s)config\.gamma: 0\.99 -> 0\.9.*config\.lr"):
+        run_seeds(dqn.make_parts(other), other, 2, seed=3, progress=False, checkpoint=ckpt, max_chunks=1)
+    lr_only = dataclasses.replace(CONFIG, lr=CONFIG.lr * 2)
+    _, m, _ = run_seeds(
+        dqn.make_parts(lr_only), lr_only, 2, seed=3, progress=False, checkpoint=ckpt, max_chunks=1,
+        allow_changes=("lr",),
+    )  # fmt: skip
+    assert m["env_steps"].shape == (2, 3)
+
+
+STATE = {"w": np.arange(6, dtype=np.float32).reshape(2, 3), "key": jax.random.key(1), "n": np.int32(4)}
+
+
+def test_checkpoint_file_round_trips_arrays_keys_and_metadata(tmp_path):
+    path = checkpoint.save(tmp_path / "c.ckpt", STATE, {"a": (1, 2), "b": {"c": 0.5}}, chunks=[{"x": np.ones(2)}], n=3)
+    state, extra = checkpoint.restore(path, STATE, {"a": [1, 2], "b": {"c": 0.5}})
+    np.testing.assert_array_equal(state["w"], STATE["w"])
+    assert state["n"].dtype == np.int32 and jax.random.key_data(state["key"]).tolist() == [0, 1]
+    assert extra["n"] == 3 and extra["chunks"][0]["x"].tolist() == [1.0, 1.0]
+    assert oct(os.stat(path).st_mode & 0o777) in ("0o644", "0o664")  # readable by colleagues, umask permitting
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda b: b"", "not a lagomjax checkpoint"),
+        (lambda b: b[:30], "truncated"),
+        (lambda b: b[: len(b) // 2], "corrupt"),
+        (lambda b: b[:-3] + bytes([b[-3] ^ 1]) + b[-2:], "corrupt"),
+        (lambda b: b[:20] + (7).to_bytes(4, "little") + b[24:], "version 7"),
+        (lambda b: pickle.dumps({"meta": {}}), "not a lagomjax checkpoint"),
+    ],
+)
+def test_damaged_or_foreign_files_are_refused_naming_the_file(tmp_path, damage, message):
+    path = checkpoint.save(tmp_path / "c.ckpt", STATE, {})
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(ValueError, match=message) as err:
+        checkpoint.restore(path, STATE, {})
+    assert str(path) in str(err.value)
+
+
+def test_loading_never_unpickles(tmp_path, monkeypatch):
+    path = checkpoint.save(tmp_path / "c.ckpt", STATE, {"x": 1})
+
+    def refuse(*a, **k):
+        raise AssertionError("pickle used")
+
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(pickle, "load", refuse)
+    assert checkpoint.load(path)["meta"] == {"x": 1}
+    with pytest.raises(TypeError, match="plain data"):
+        checkpoint.save(tmp_path / "d.ckpt", STATE, {"f": object()})
