@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
@@ -37,6 +38,22 @@ class Result(NamedTuple):
     iterations: jnp.ndarray  # generations told so far
     xfavorite: jnp.ndarray  # the distribution's mean, [D]
     stds: jnp.ndarray  # per-coordinate standard deviations of the search distribution, [D]
+    stop: dict = {}  # noqa: RUF012 (never mutated) stopping condition -> bool (pycma's ``stop()``): see below
+
+
+STOP_CONDITIONS = {
+    "flatfitness": "the last generation's fitness values were all equal (reported; the search goes on)",
+    "nonfinite": "a tell would have made the search distribution non-finite (overflow, NaN): state kept",
+    "sigmacollapse": "some coordinate's std is 0: the search no longer moves there (CEM's noise may revive it)",
+    "tolfun": "CMA-ES: fitness range of the recent generations' bests and of the last generation < tolfun",
+    "tolx": "CMA-ES: every coordinate's std and sigma * pc < tolx",
+    "conditioncov": "CMA-ES: condition number of C > tolconditioncov",
+    "tolupsigma": "CMA-ES: sigma grew by more than tolupsigma times sigma0 (a divergent search)",
+}
+"""What ``Result.stop`` reports. A tell that would make the distribution non-finite is not applied;
+CMA-ES also stops updating its distribution once any of its own conditions holds (``tell`` then
+only counts evaluations and the best), so a fixed-length jitted loop never turns NaN. Stop a Python
+loop with ``any(result.stop.values())``."""
 
 
 @struct.dataclass
@@ -48,6 +65,8 @@ class Best:
     evals_best: jnp.ndarray
     evaluations: jnp.ndarray
     iterations: jnp.ndarray
+    last_range: jnp.ndarray  # max - min of the last generation's fitness (inf before the first tell)
+    nonfinite: jnp.ndarray  # a tell was refused because it made the distribution non-finite
 
 
 def check_start(x0, sigma0, dtype=None, allow_zero_sigma=False):
@@ -78,6 +97,8 @@ def best_init(x0) -> Best:
         evals_best=jnp.zeros((), i32),
         evaluations=jnp.zeros((), i32),
         iterations=jnp.zeros((), i32),
+        last_range=jnp.asarray(jnp.inf, x0.dtype),
+        nonfinite=jnp.zeros((), bool),
     )
 
 
@@ -103,8 +124,29 @@ def best_update(best: Best, solutions, fitness) -> Best:
         evals_best=jnp.where(better, best.evaluations + i + 1, best.evals_best),
         evaluations=evaluations,
         iterations=best.iterations + 1,
+        last_range=(jnp.max(fitness) - jnp.min(fitness)).astype(best.f.dtype),
+        nonfinite=best.nonfinite,
     )
 
 
-def make_result(best: Best, mean, stds) -> Result:
-    return Result(best.x, best.f, best.evals_best, best.evaluations, best.iterations, mean, stds)
+def finite(*arrays) -> jnp.ndarray:
+    """True if every entry of every array is finite (a scalar)."""
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(a)) for a in arrays]))
+
+
+def guarded(old, new, distribution, stopped=False):
+    """``new``, unless its ``distribution`` arrays are not all finite (then ``old`` with ``new``'s best
+    and the ``nonfinite`` flag set) or ``stopped`` (then ``old`` with ``new``'s best)."""
+    bad = ~finite(*distribution)
+    best = new.best.replace(nonfinite=new.best.nonfinite | bad)
+    return jax.lax.cond(bad | stopped, lambda: old.replace(best=best), lambda: new.replace(best=best))
+
+
+def make_result(best: Best, mean, stds, **stop) -> Result:
+    """The :class:`Result` with the generic stopping flags plus a strategy's own ``stop`` flags."""
+    flags = {
+        "flatfitness": (best.iterations > 0) & (best.last_range == 0),
+        "nonfinite": best.nonfinite,
+        "sigmacollapse": jnp.any(stds == 0),
+    }
+    return Result(best.x, best.f, best.evals_best, best.evaluations, best.iterations, mean, stds, {**flags, **stop})

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from lagomjax.es.base import Best, Strategy, best_init, best_update, check_start, check_told, make_result
+from lagomjax.es.base import Best, Strategy, best_init, best_update, check_start, check_told, guarded, make_result
 from lagomjax.transform import LinearSchedule
 
 
@@ -57,7 +57,9 @@ def cem(popsize: int, elite_ratio: float = 0.2, noise_scheduler_args=(0.0, 0.0, 
         solutions, fitness = check_told(popsize, state.mean.shape[0], solutions, fitness)
         solutions = solutions.astype(state.mean.dtype)
         elite = solutions[jnp.argsort(fitness, stable=True)[:elite_size]]
-        return CEMState(mean=elite.mean(0), std=elite.std(0), best=best_update(state.best, solutions, fitness))
+        mean, std = elite.mean(0), elite.std(0)
+        new = CEMState(mean=mean, std=std, best=best_update(state.best, solutions, fitness))
+        return guarded(state, new, (mean, std))
 
     def result(state: CEMState):
         return make_result(state.best, state.mean, state.std)

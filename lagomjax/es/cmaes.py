@@ -20,6 +20,8 @@ scaled by ``(n + 2) / 3``, O(n) per sample.
 from __future__ import annotations
 
 import math
+import numbers
+import os
 
 import jax
 import jax.numpy as jnp
@@ -28,7 +30,16 @@ from flax import struct
 from jax import lax
 from jax.scipy.linalg import solve_triangular
 
-from lagomjax.es.base import Best, Strategy, best_init, best_update, check_start, check_told, make_result
+from lagomjax.es.base import (
+    Best,
+    Strategy,
+    best_init,
+    best_update,
+    check_start,
+    check_told,
+    guarded,
+    make_result,
+)
 
 
 @struct.dataclass
@@ -43,7 +54,33 @@ class CMAESState:
     refreshed_at: jnp.ndarray  # generation of the last refresh of factor / whitener
     asked: jnp.ndarray  # [popsize, D] the solutions of the last ask ...
     asked_z: jnp.ndarray  # [popsize, D] ... and their standard-normal draws: tell reuses them when told exactly these
+    sigma0: jnp.ndarray  # the initial step size (for tolupsigma)
+    history: jnp.ndarray  # [H] best fitness of the last H generations, newest at [iterations % H] (for tolfun)
     best: Best
+
+
+def history_length(n: int) -> int:
+    """Generations whose best fitness ``tolfun`` looks at: pycma's ``10 + ceil(30 n / popsize)``, here
+    with the default popsize and capped at 1000 (the history lives in the state)."""
+    return min(1000, 10 + math.ceil(30 * n / default_popsize(n)))
+
+
+def check_memory(n: int, popsize: int, itemsize: int, mode: str, max_memory=None) -> None:
+    """Refuse, before allocating, a full-covariance state (C, its factor and whitener, and the
+    update's temporaries: about 5 ``n x n`` matrices) larger than ``max_memory`` bytes (default: the
+    host's available memory)."""
+    need = (5 if mode == "eigh" else 4) * n * n * itemsize + 4 * popsize * n * itemsize
+    if max_memory is None:
+        try:
+            max_memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+        except (ValueError, OSError, AttributeError):  # no sysconf: do not guess
+            return
+    if need > max_memory:
+        raise ValueError(
+            f"a full-covariance CMA-ES at dimension {n} needs about {need / 2**30:.1f} GiB "
+            f"(more than the {max_memory / 2**30:.1f} GiB available); use diagonal=True "
+            "(sep-CMA-ES, O(n) memory) for large dimensions"
+        )
 
 
 def default_popsize(dim: int) -> int:
@@ -104,6 +141,11 @@ def cmaes(
     active: bool = True,
     lazy_gap: int | None = None,
     dtype=None,
+    tolfun: float = 1e-11,
+    tolx: float = 1e-11,
+    tolconditioncov: float = 1e14,
+    tolupsigma: float = 1e20,
+    max_memory: float | None = None,
 ) -> Strategy:
     """CMA-ES (minimisation) as a :class:`~lagomjax.es.Strategy`.
 
@@ -116,6 +158,11 @@ def cmaes(
       active: use negative weights (active CMA, pycma's default).
       lazy_gap: generations between refreshes of the factor; ``None`` for the default rule.
       dtype: float dtype of the state (default float32, float64 under x64).
+      tolfun, tolx, tolconditioncov, tolupsigma: pycma's stopping conditions (same defaults), reported
+        in ``result(state).stop``; once one holds, ``tell`` stops moving the distribution (see
+        :data:`~lagomjax.es.base.STOP_CONDITIONS`). ``0`` / ``inf`` switch one off.
+      max_memory: bytes a full-covariance state may take (default: the host's available memory);
+        ``init`` refuses a larger one, before allocating, pointing to ``diagonal=True``.
 
     Example:
       >>> es = cmaes(popsize=10)
@@ -133,6 +180,10 @@ def cmaes(
         raise ValueError(f"decomposition must be 'auto', 'eigh' or 'cholesky', got {decomposition!r}")
     if lazy_gap is not None and lazy_gap < 1:
         raise ValueError(f"lazy_gap must be >= 1, got {lazy_gap}")
+    for name, value in (("tolfun", tolfun), ("tolx", tolx), ("tolconditioncov", tolconditioncov),
+                        ("tolupsigma", tolupsigma)):  # fmt: skip
+        if not isinstance(value, numbers.Real) or not value >= 0:
+            raise ValueError(f"{name} must be a number >= 0, got {value!r}")
 
     def setup(n):
         p = cmaes_params(n, popsize, diagonal, active)
@@ -147,6 +198,8 @@ def cmaes(
         _, mode, _ = setup(n)
         if jnp.ndim(sigma0) != 0:
             raise ValueError(f"sigma0 must be a scalar for CMA-ES, got shape {jnp.shape(sigma0)}")
+        if mode != "diagonal":
+            check_memory(n, popsize, jnp.dtype(dt).itemsize, mode, max_memory)
         eye = jnp.ones(n, dt) if mode == "diagonal" else jnp.eye(n, dtype=dt)
         zeros = jnp.zeros(n, dt)
         return CMAESState(
@@ -160,6 +213,8 @@ def cmaes(
             refreshed_at=jnp.zeros((), jnp.int32),
             asked=jnp.full((popsize, n), jnp.nan, dt),
             asked_z=jnp.zeros((popsize, n), dt),
+            sigma0=jnp.asarray(sigma0, dt),
+            history=jnp.full(history_length(n), jnp.inf, dt),
             best=best_init(x0),
         )
 
@@ -250,10 +305,32 @@ def cmaes(
         else:
             C = decay * state.C + c1 * jnp.outer(pc, pc) + cmu * (ys.T * w_circ) @ ys
         sigma = state.sigma * jnp.exp(jnp.minimum(1.0, (cs / p.ds) * (norm_ps / p.chi_n - 1)))
-        return state.replace(mean=mean, sigma=sigma.astype(dt), C=C, pc=pc, ps=ps, best=best)
+        history = state.history.at[state.best.iterations % state.history.shape[0]].set(jnp.min(fitness))
+        new = state.replace(mean=mean, sigma=sigma.astype(dt), C=C, pc=pc, ps=ps, history=history, best=best)
+        stopped = jnp.any(jnp.stack([v for k, v in own_stops(state).items()]))
+        return guarded(state, new, (mean, sigma, C), stopped)
+
+    def own_stops(state: CMAESState) -> dict:
+        diag = state.C if state.C.ndim == 1 else jnp.diag(state.C)
+        stds = state.sigma * jnp.sqrt(diag)
+        full = state.best.iterations >= state.history.shape[0]
+        hist_range = jnp.max(state.history) - jnp.min(state.history)
+        # condition number: exact from the eigen/diagonal factor, a lower bound from Cholesky's diagonal
+        if state.C.ndim == 1:
+            d2 = state.C
+        elif state.whitener.ndim == 0:  # Cholesky
+            d2 = jnp.square(jnp.diag(state.factor))
+        else:
+            d2 = jnp.sum(jnp.square(state.factor), axis=0)
+        return {
+            "tolfun": full & (hist_range < tolfun) & (state.best.last_range < tolfun),
+            "tolx": jnp.all(stds < tolx) & jnp.all(state.sigma * jnp.abs(state.pc) < tolx),
+            "conditioncov": jnp.max(d2) > tolconditioncov * jnp.min(d2),
+            "tolupsigma": state.sigma > tolupsigma * state.sigma0,
+        }
 
     def result(state: CMAESState):
         diag = state.C if state.C.ndim == 1 else jnp.diag(state.C)
-        return make_result(state.best, state.mean, state.sigma * jnp.sqrt(diag))
+        return make_result(state.best, state.mean, state.sigma * jnp.sqrt(diag), **own_stops(state))
 
     return Strategy(init, ask, tell, result)

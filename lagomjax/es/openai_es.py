@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from lagomjax.es.base import Best, Strategy, best_init, best_update, check_start, check_told, make_result
+from lagomjax.es.base import Best, Strategy, best_init, best_update, check_start, check_told, guarded, make_result
 from lagomjax.transform import rank_transform
 
 
@@ -56,6 +56,12 @@ def openai_es(
         raise ValueError(f"popsize must be even with antithetic sampling, got {popsize}")
     if sigma_decay_steps < 1:
         raise ValueError(f"sigma_decay_steps must be >= 1, got {sigma_decay_steps}")
+    if sigma_final is not None and not (isinstance(sigma_final, numbers.Real) and sigma_final > 0):
+        raise ValueError(
+            f"sigma_final must be a number > 0 (the gradient estimate divides by sigma), got {sigma_final!r}"
+        )
+    if isinstance(lr, numbers.Real) and not lr > 0:
+        raise ValueError(f"lr must be > 0, got {lr}")
     optimizer = optax.chain(optax.add_decayed_weights(weight_decay), optax.adam(lr))
 
     def sigma(state: OpenAIESState):
@@ -89,7 +95,8 @@ def openai_es(
         grad = (u.astype(eps.dtype) @ eps) / (popsize * s)
         updates, opt_state = optimizer.update(grad, state.opt_state, state.mean)
         mean = optax.apply_updates(state.mean, updates)
-        return state.replace(mean=mean, opt_state=opt_state, best=best_update(state.best, solutions, fitness))
+        new = state.replace(mean=mean, opt_state=opt_state, best=best_update(state.best, solutions, fitness))
+        return guarded(state, new, (mean,))
 
     def result(state: OpenAIESState):
         return make_result(state.best, state.mean, jnp.broadcast_to(sigma(state), state.mean.shape))

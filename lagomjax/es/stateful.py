@@ -53,7 +53,7 @@ class _Stateful(BaseES):
 
     @property
     def result(self) -> Result:
-        return Result(*(np.asarray(a) for a in self.strategy.result(self.state)))
+        return jax.tree.map(np.asarray, self.strategy.result(self.state))
 
 
 def _checked_opts(opts: dict, known: set, name: str) -> dict:
@@ -108,7 +108,8 @@ class CMAES(_Stateful):
     def result(self) -> Result:
         if self.backend == "pycma":
             r = self.es.result
-            return Result(r.xbest, r.fbest, r.evals_best, r.evaluations, r.iterations, r.xfavorite, r.stds)
+            stop = {k: True for k in self.es.stop()}
+            return Result(r.xbest, r.fbest, r.evals_best, r.evaluations, r.iterations, r.xfavorite, r.stds, stop)
         return super().result
 
 
