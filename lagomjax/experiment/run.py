@@ -3,11 +3,17 @@ isolated and finished jobs skipped on resume. Never prompts."""
 
 from __future__ import annotations
 
+import collections
+import ctypes
 import inspect
 import multiprocessing
+import os
 import shutil
+import signal
+import threading
+import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.connection import wait
 from pathlib import Path
 
 from lagomjax.experiment.config import Config
@@ -33,6 +39,96 @@ def _job(args):
     with atomic_open(job_dir / DONE, "w") as f:
         f.write("done\n")
     return {"ID": config["ID"], "seed": seed, "status": "done", "result": result}
+
+
+def _record_failure(job, reason: str) -> dict:
+    """A job whose worker died or timed out: ``error.txt`` says why; what it wrote stays."""
+    _, config, seed, _, job_dir = job
+    with atomic_open(Path(job_dir) / ERROR, "w") as f:
+        f.write(reason + "\n")
+    return {"ID": config["ID"], "seed": seed, "status": "failed", "error": reason}
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Make this worker exit when the process that started it dies (also by SIGKILL): Linux's
+    parent-death signal where available, and a watchdog thread everywhere."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _worker(conn, jobs, parent_pid):
+    """Run ``jobs`` (``(index, job)`` pairs) in turn, reporting each start and result on ``conn``."""
+    _die_with_parent(parent_pid)
+    for i, job in jobs:
+        conn.send(("start", i))
+        conn.send(("done", i, _job(job)))
+    conn.close()
+
+
+def _run_in_workers(jobs, max_workers: int, chunksize: int, timeout: float | None) -> list[dict]:
+    """Each chunk of jobs in a fresh spawned worker, at most ``max_workers`` at a time. A worker that
+    dies (``os.abort``, an OOM kill) or a job that runs past ``timeout`` seconds (its worker killed)
+    is recorded as failed and the other jobs go on; unstarted jobs of a lost worker are rerun."""
+    ctx = multiprocessing.get_context("spawn")
+    pending = collections.deque([list(enumerate(jobs))[i : i + chunksize] for i in range(0, len(jobs), chunksize)])
+    results, running = {}, {}  # running: connection -> [process, chunk, started index, start time]
+
+    def lost(conn, reason):
+        proc, chunk, current, _ = running.pop(conn)
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+        conn.close()
+        unfinished = [(i, j) for i, j in chunk if i not in results]
+        if current is not None and current not in results:
+            results[current] = _record_failure(jobs[current], reason.format(code=proc.exitcode))
+        rest = [(i, j) for i, j in unfinished if i != current]
+        if rest:
+            pending.appendleft(rest)
+
+    while pending or running:
+        while pending and len(running) < max_workers:
+            chunk = pending.popleft()
+            parent_end, child_end = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_worker, args=(child_end, chunk, os.getpid()), daemon=True)
+            proc.start()
+            child_end.close()
+            running[parent_end] = [proc, chunk, None, None]
+        now = time.monotonic()
+        deadlines = [t + timeout - now for _, _, c, t in running.values() if timeout and c is not None]
+        wait(list(running), timeout=max(0.0, min(deadlines)) if deadlines else None)
+        for conn in list(running):
+            entry = running[conn]
+            try:
+                while conn.poll():
+                    msg = conn.recv()
+                    if msg[0] == "start":
+                        entry[2:] = [msg[1], time.monotonic()]
+                    else:
+                        results[msg[1]] = msg[2]
+                        entry[2:] = [None, None]
+            except (EOFError, OSError):  # the worker is gone: finished, or died
+                done = all(i in results for i, _ in entry[1])
+                if done:
+                    running.pop(conn)[0].join()
+                    conn.close()
+                else:
+                    lost(conn, "the worker process died (exit code {code}) while running this job")
+                continue
+            if timeout and entry[2] is not None and time.monotonic() - entry[3] > timeout:
+                lost(conn, f"timed out after {timeout:g} s (worker killed; files it wrote are kept)")
+    return [results[i] for i in range(len(jobs))]
 
 
 def _check_run(run) -> None:
@@ -76,6 +172,7 @@ def run_experiment(
     *,
     resume: bool = False,
     overwrite: bool = False,
+    timeout: float | None = None,
 ) -> list[dict]:
     """Run ``run(config, seed, device, logdir)`` for every config of ``config.make_configs()`` and every seed.
 
@@ -93,6 +190,7 @@ def run_experiment(
         ``[0]``), else ``'cpu'``; pick it with ``jax.devices('gpu')[id]``.
       resume: an existing ``log_dir`` from the same configs: skip finished jobs, rerun the others.
       overwrite: delete an existing ``log_dir`` first.
+      timeout: seconds a job may run (needs ``max_workers >= 1``); ``None``: no limit.
 
     Returns:
       one dict per job: ``ID``, ``seed``, ``status`` ('done', 'failed' or 'skipped') and ``result``
@@ -103,8 +201,14 @@ def run_experiment(
     seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds must not be empty")
-    if max_workers is not None and max_workers < 0:
-        raise ValueError(f"max_workers must be None or >= 0, got {max_workers}")
+    if max_workers is not None and (not isinstance(max_workers, int) or max_workers < 0):
+        raise ValueError(f"max_workers must be None or an int >= 0, got {max_workers!r}")
+    if not isinstance(chunksize, int) or chunksize < 1:
+        raise ValueError(f"chunksize must be an int >= 1, got {chunksize!r}")
+    if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+        raise ValueError(f"timeout must be None or a number of seconds > 0, got {timeout!r}")
+    if timeout is not None and not max_workers:
+        raise ValueError("timeout needs max_workers >= 1 (a job in this process cannot be stopped)")
     _check_run(run)
     bad = [s for s in seeds if not (isinstance(s, int) or (isinstance(s, str) and s.isidentifier()))]
     if bad:
@@ -137,8 +241,6 @@ def run_experiment(
     if not max_workers:
         results.extend(_job(j) for j in jobs)
     else:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=max_workers, mp_context=ctx) as pool:
-            results.extend(pool.map(_job, jobs, chunksize=chunksize))
+        results.extend(_run_in_workers(jobs, max_workers, chunksize, timeout))
     order = {(c["ID"], s): i for i, (c, s) in enumerate((c, s) for c in configs for s in seeds)}
     return sorted(results, key=lambda r: order[(r["ID"], r["seed"])])
