@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from lagomjax import metric
-from lagomjax._checks import as_float_array, check_same_shape
+from lagomjax._checks import as_float_array, check_positive, check_same_shape
 
 
 def _same(ref_name, ref, **others):
@@ -49,6 +49,7 @@ def clipped_surrogate_loss(logp, old_logp, advantages, clip_eps):
     estimator of KL(old || new).
     """
     logp, old_logp, advantages = _same("logp", logp, old_logp=old_logp, advantages=advantages)
+    check_positive("clip_eps", clip_eps)
     log_ratio = logp - old_logp
     ratio = jnp.exp(log_ratio)
     loss = -jnp.mean(jnp.minimum(ratio * advantages, jnp.clip(ratio, 1 - clip_eps, 1 + clip_eps) * advantages))
@@ -66,6 +67,9 @@ def value_loss(values, targets, old_values=None, clip_eps=None):
     values, targets = _same("values", values, targets=targets)
     loss = jnp.square(values - targets)
     if clip_eps is not None:
+        check_positive("clip_eps", clip_eps)
+        if old_values is None:
+            raise ValueError("value_loss: value clipping (clip_eps given) needs old_values")
         (old_values,) = _same("old_values", old_values, values=values)[:1]
         clipped = old_values + jnp.clip(values - old_values, -clip_eps, clip_eps)
         loss = jnp.maximum(loss, jnp.square(clipped - targets))
@@ -88,6 +92,10 @@ def vtrace_loss(behavior_logprobs, target_logprobs, gamma, rewards, values, next
 
     Returns ``(policy_loss, value_loss)``.
     """
+    rewards, behavior_logprobs, target_logprobs, values, next_values = _same(
+        "rewards", rewards, behavior_logprobs=behavior_logprobs, target_logprobs=target_logprobs, values=values,
+        next_values=next_values,
+    )  # fmt: skip
     vs, pg_adv = metric.vtrace_rollout(
         jax.lax.stop_gradient(behavior_logprobs), jax.lax.stop_gradient(target_logprobs), gamma, rewards,
         jax.lax.stop_gradient(values), jax.lax.stop_gradient(next_values), terminated, truncated, clip_rho, clip_pg_rho,
@@ -97,4 +105,6 @@ def vtrace_loss(behavior_logprobs, target_logprobs, gamma, rewards, values, next
 
 def normalize(x, eps=1e-8):
     """``(x - mean) / (std + eps)`` over all entries (advantage normalisation)."""
+    x = as_float_array("x", x)
+    check_positive("eps", eps)
     return (x - x.mean()) / (x.std() + eps)

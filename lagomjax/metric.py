@@ -47,6 +47,7 @@ from lagomjax._checks import (
     as_bool_array,
     as_float_array,
     check_broadcasts_to,
+    check_nonnegative,
     check_rank_at_least,
     check_same_shape,
     check_unit_interval,
@@ -75,9 +76,9 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------
 
 
-def _rewards(rewards):
-    rewards = as_float_array("rewards", rewards)
-    check_rank_at_least("rewards", rewards, 1)
+def _rewards(rewards, name="rewards"):
+    rewards = as_float_array(name, rewards)
+    check_rank_at_least(name, rewards, 1)
     return rewards
 
 
@@ -243,7 +244,9 @@ def vtrace(behavior_logprobs, target_logprobs, gamma, Rs, Vs, last_V, reach_term
       (Array([2.6535, 4.23  , 4.7   ], dtype=float32), Array([2.1535, 3.23  , 3.2   ], dtype=float32))
     """
     check_unit_interval("gamma", gamma)
-    Rs = _rewards(Rs)
+    check_nonnegative("clip_rho", clip_rho)
+    check_nonnegative("clip_pg_rho", clip_pg_rho)
+    Rs = _rewards(Rs, "Rs")
     Vs = _like("Vs", Vs, Rs)
     rhos = _importance_weights(behavior_logprobs, target_logprobs, Rs)
     Bv = _bootstrap(last_V, reach_terminal, Rs)
@@ -415,6 +418,8 @@ def vtrace_rollout(
       ``(vs, As)``, both ``[T, *B]``.
     """
     check_unit_interval("gamma", gamma)
+    check_nonnegative("clip_rho", clip_rho)
+    check_nonnegative("clip_pg_rho", clip_pg_rho)
     rewards = _rewards(rewards)
     Vs = _like("Vs", Vs, rewards)
     next_Vs = _like("next_Vs", next_Vs, rewards)

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from lagomjax._checks import check_int, check_unit_interval
 from lagomjax.transform.segment_tree import MinTree, SumTree
 
 
@@ -38,8 +39,8 @@ class ReplayBuffer:
 
 def init(example, capacity: int, prioritized: bool = False, alpha: float = 0.6) -> ReplayBuffer:
     """An empty buffer for transitions shaped like ``example`` (one transition, no batch axis)."""
-    if capacity < 1:
-        raise ValueError(f"capacity must be >= 1, got {capacity}")
+    check_int("capacity", capacity, 1)
+    check_unit_interval("alpha", alpha)
     data = jax.tree.map(lambda x: jnp.zeros((capacity, *jnp.shape(x)), jnp.asarray(x).dtype), example)
     zero = jnp.zeros((), jnp.int32)
     if not prioritized:
@@ -49,11 +50,14 @@ def init(example, capacity: int, prioritized: bool = False, alpha: float = 0.6) 
 
 def add(buffer: ReplayBuffer, batch) -> ReplayBuffer:
     """Append a batch of ``N`` transitions (leaves ``[N, ...]``, ``N <= capacity``), overwriting the oldest."""
+    if jax.tree.structure(batch) != jax.tree.structure(buffer.data):
+        raise ValueError(f"batch structure {jax.tree.structure(batch)} != buffer's {jax.tree.structure(buffer.data)}")
+    for x, d in zip(jax.tree.leaves(batch), jax.tree.leaves(buffer.data), strict=True):
+        if jnp.ndim(x) < 1 or jnp.shape(x)[1:] != d.shape[1:]:
+            raise ValueError(f"batch leaves must be [N, *{d.shape[1:]}] like the buffer's, got shape {jnp.shape(x)}")
     n = jax.tree.leaves(batch)[0].shape[0]
     if n > buffer.capacity:
         raise ValueError(f"cannot add {n} transitions to a buffer of capacity {buffer.capacity}")
-    if jax.tree.structure(batch) != jax.tree.structure(buffer.data):
-        raise ValueError(f"batch structure {jax.tree.structure(batch)} != buffer's {jax.tree.structure(buffer.data)}")
     idx = (buffer.pos + jnp.arange(n)) % buffer.capacity
     data = jax.tree.map(lambda d, x: d.at[idx].set(x.astype(d.dtype)), buffer.data, batch)
     out = buffer.replace(
@@ -68,6 +72,8 @@ def add(buffer: ReplayBuffer, batch) -> ReplayBuffer:
 def sample(buffer: ReplayBuffer, key, batch_size: int, beta: float = 0.4):
     """``(batch, indices, weights)``. Uniform: weights are ones. Prioritised: stratified proportional
     sampling and importance weights ``(N P(i))^-beta`` divided by their largest possible value."""
+    check_int("batch_size", batch_size, 1)
+    check_unit_interval("beta", beta)
     if not buffer.prioritized:
         idx = jax.random.randint(key, (batch_size,), 0, jnp.maximum(buffer.size, 1))
         weights = jnp.ones((batch_size,), jnp.float32)

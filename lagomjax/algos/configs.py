@@ -3,7 +3,71 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import numbers
 from dataclasses import dataclass
+
+from lagomjax.networks.layers import ACTIVATIONS
+
+# every config field's allowed values (beyond its type, which the default's type gives)
+_POSITIVE_INT = {"num_envs", "num_steps", "total_steps", "eval_episodes", "update_epochs", "num_minibatches",
+                 "buffer_size", "batch_size", "gradient_steps", "target_update_interval", "policy_delay", "popsize",
+                 "generations", "episodes_per_member"}  # fmt: skip
+_NONNEGATIVE_INT = {"lstm_size", "learning_starts"}
+_UNIT = {"gamma", "gae_lambda", "exploration_fraction", "exploration_final_eps", "per_alpha", "per_beta0"}
+_OPEN_UNIT = {"tau", "elite_ratio"}  # (0, 1]
+_POSITIVE = {"lr", "actor_lr", "critic_lr", "es_lr", "max_grad_norm", "std0", "init_alpha", "clip_eps", "sigma0"}
+_NONNEGATIVE = {"ent_coef", "vf_coef", "exploration_noise", "target_noise", "target_noise_clip"}
+_CHOICES = {"activation": tuple(ACTIVATIONS), "strategy": ("cmaes", "cem", "openai_es")}
+
+
+def check_fields(config, skip=()) -> None:
+    """Check every field of a config dataclass against its type (from its default) and its allowed
+    range; raise ``TypeError``/``ValueError`` naming the field, the expected and the given value.
+    Runs in ``__post_init__``, so the Python API, the command line and sweeps are refused alike,
+    before anything compiles. Fields in ``skip`` are the caller's to check."""
+    for f in dataclasses.fields(config):
+        if f.name in skip:
+            continue
+        name, value, default = f.name, getattr(config, f.name), f.default
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise TypeError(f"{name} must be a bool (True/False), got {type(value).__name__} {value!r}")
+        elif isinstance(default, int):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+            low = 1 if name in _POSITIVE_INT else 0 if name in _NONNEGATIVE_INT else None
+            if low is not None and value < low:
+                raise ValueError(f"{name} must be an int >= {low}, got {value}")
+        elif isinstance(default, float):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+            _check_range(name, float(value))
+        elif isinstance(default, str):
+            if not isinstance(value, str):
+                raise TypeError(f"{name} must be a string, got {type(value).__name__} {value!r}")
+            if name in _CHOICES and value not in _CHOICES[name]:
+                raise ValueError(f"{name} must be one of {', '.join(_CHOICES[name])}; got {value!r}")
+        elif isinstance(default, tuple):
+            if not isinstance(value, tuple) or not all(
+                isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in value
+            ):
+                raise ValueError(f"{name} must be a tuple of positive ints (layer sizes), got {value!r}")
+
+
+def _check_range(name: str, v: float) -> None:
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v}")
+    rules = [
+        (_UNIT, lambda: 0.0 <= v <= 1.0, "in [0, 1]"),
+        (_OPEN_UNIT, lambda: 0.0 < v <= 1.0, "in (0, 1]"),
+        (_POSITIVE, lambda: v > 0.0, "> 0"),
+        (_NONNEGATIVE, lambda: v >= 0.0, ">= 0"),
+    ]
+    for names, ok, what in rules:
+        if name in names and not ok():
+            raise ValueError(f"{name} must be {what}, got {v}")
 
 
 @dataclass(frozen=True)
@@ -26,14 +90,9 @@ class RolloutConfig:
         return self.total_steps // self.rollout_size
 
     def __post_init__(self):
-        if min(self.num_envs, self.num_steps) < 1:
-            raise ValueError(f"num_envs={self.num_envs} and num_steps={self.num_steps} must be >= 1")
+        check_fields(self)
         if self.total_steps < self.rollout_size:
             raise ValueError(f"total_steps={self.total_steps} is less than one rollout of {self.rollout_size} steps")
-        if not 0.0 <= self.gamma <= 1.0:
-            raise ValueError(f"gamma must lie in [0, 1], got {self.gamma}")
-        if self.eval_episodes < 1:
-            raise ValueError(f"eval_episodes must be >= 1, got {self.eval_episodes}")
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import numpy as np
 from flax import struct
 
 from lagomjax import es, networks
+from lagomjax.algos.configs import check_fields
 from lagomjax.envs import evaluate
 from lagomjax.train.loop import TrainParts, make_envs, train_from_parts
 
@@ -53,10 +54,9 @@ class Config:
         return self.popsize * self.episodes_per_member
 
     def __post_init__(self):
-        if self.strategy not in ("cmaes", "cem", "openai_es"):
-            raise ValueError(f"strategy must be 'cmaes', 'cem' or 'openai_es', got {self.strategy!r}")
-        if min(self.popsize, self.generations, self.episodes_per_member) < 1:
-            raise ValueError("popsize, generations and episodes_per_member must be >= 1")
+        check_fields(self, skip=("sigma0",) if self.strategy == "cem" else ())
+        if not self.sigma0 >= 0:  # CEM may start from a point: its scheduled noise moves it
+            raise ValueError(f"sigma0 must be >= 0 for CEM, got {self.sigma0}")
 
 
 class Policy(nn.Module):

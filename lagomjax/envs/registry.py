@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from lagomjax._checks import check_int, check_unit_interval
 from lagomjax.envs.functional import (
     AutoReset,
     EpisodeStatistics,
@@ -108,6 +109,9 @@ def make(
     the registered time limit; ``kwargs`` override the registered ``make_fn`` arguments.
     """
     s = spec(env_id)
+    if num_envs is not None:
+        check_int("num_envs", num_envs, 1)
+    check_unit_interval("gamma", gamma)
     if max_episode_steps is not None and (not isinstance(max_episode_steps, int) or max_episode_steps <= 0):
         raise ValueError(f"max_episode_steps must be a positive int, got {max_episode_steps!r}")
     env = s.make_fn(**{**s.kwargs, **kwargs})

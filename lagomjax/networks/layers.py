@@ -12,7 +12,8 @@ from flax import linen as nn
 
 from lagomjax.networks.init import ortho_init
 
-_ACTIVATIONS = {"relu": nn.relu, "tanh": nn.tanh, "elu": nn.elu, "gelu": nn.gelu, "silu": nn.silu}
+# activations by name (the configs' `activation` field takes these)
+ACTIVATIONS = {"relu": nn.relu, "tanh": nn.tanh, "elu": nn.elu, "gelu": nn.gelu, "silu": nn.silu}
 
 
 def _check_lengths(**seqs):
@@ -71,7 +72,7 @@ class MLP(nn.Module):
 
     @nn.compact
     def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
-        act = _ACTIVATIONS[self.activation] if isinstance(self.activation, str) else self.activation
+        act = ACTIVATIONS[self.activation] if isinstance(self.activation, str) else self.activation
         gain_name = self.activation if self.activation in ("relu", "tanh") else None
         for h in self.hidden_sizes:
             x = nn.Dense(h, **ortho_init(gain_name, weight_scale=1.0))(x)

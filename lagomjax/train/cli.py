@@ -54,5 +54,5 @@ def config_from_args(config_cls, argv=None, description=None, prog=None, **extra
     extras = {name: args.pop(name) for name in extra_flags}
     try:
         return config_cls(**args), extras
-    except ValueError as e:
+    except (TypeError, ValueError) as e:
         parser.error(str(e))
