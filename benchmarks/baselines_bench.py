@@ -134,7 +134,7 @@ def seed_scaling(counts, total_steps=100_000):
 
 RECURRENT_PPO = {"env_id": "CartPoleNoVel-v1", "total_steps": 500_000, "lstm_size": 64, "hidden_sizes": (64,),
                  "num_envs": 8, "num_steps": 32, "num_minibatches": 1, "update_epochs": 20, "gamma": 0.98,
-                 "gae_lambda": 0.98}  # fmt: skip
+                 "gae_lambda": 0.98, "lr": 3e-4}  # fmt: skip
 
 # (name, algorithm, overrides, target); deterministic evaluation, mean over 8 seeds
 TARGETS = [

@@ -114,7 +114,8 @@ def pickle_dump(obj, f, ext=".pkl") -> Path:
 
 
 def pickle_load(f):
-    """Load a pickle written by :func:`pickle_dump`."""
+    """Load a pickle written by :func:`pickle_dump`. Unpickling can run arbitrary code: load only
+    files you trust (checkpoints use :mod:`lagomjax.checkpoint`, which never unpickles)."""
     with open(f, "rb") as fh:
         return pickle.load(fh)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lagomjax.experiment.layout import read_csv
 from lagomjax.transform import interp_curves, smooth_filter
 from lagomjax.utils import pickle_load, yaml_load
 
@@ -18,6 +19,9 @@ def _numbered_dirs(path: Path) -> list[Path]:
 
 def read_xy(log_folder, file_name, get_x, get_y, smooth_out=False, smooth_kws=None, point_step=1) -> list[dict]:
     """Learning curves of every config ID under ``log_folder`` (lagom's ``<ID>/<seed>/<file_name>``).
+
+    ``file_name`` is a Logger pickle (``train_logs.pkl``: unpickling runs code, so read only logs you
+    trust) or the CSV written beside it (``train_logs.csv``: columns by name, safe to read).
 
     Args:
       get_x, get_y: ``logs -> 1-D sequence`` for the loaded log of one seed (e.g.
@@ -35,7 +39,8 @@ def read_xy(log_folder, file_name, get_x, get_y, smooth_out=False, smooth_kws=No
         for seed_dir in _numbered_dirs(id_dir):
             if not (seed_dir / file_name).exists():
                 continue
-            logs = pickle_load(seed_dir / file_name)
+            path = seed_dir / file_name
+            logs = read_csv(path) if path.suffix == ".csv" else pickle_load(path)
             x = np.asarray(get_x(logs), np.float64)
             y = _ffill(np.asarray(get_y(logs), np.float64))
             if x.shape != y.shape or x.ndim != 1:

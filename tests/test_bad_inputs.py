@@ -300,3 +300,14 @@ def test_there_are_hundreds_of_cases():
         + len(list(_other_cases()))
     )
     assert n >= 500, n
+
+
+def test_segment_tree_index_out_of_range_is_named():
+    from lagomjax.transform import SumTree
+
+    tree = SumTree(4)
+    with pytest.raises(IndexError, match=r"index must lie in \[0, capacity=4\)"):
+        tree.update(np.array([1, 4]), 1.0)
+    with pytest.raises(IndexError, match="index"):
+        tree.update(-1, 1.0)
+    assert float(tree.update(3, 2.0).sum()) == 2.0

@@ -8,6 +8,10 @@ import math
 import numbers
 from dataclasses import dataclass
 
+import jax
+import numpy as np
+
+from lagomjax._checks import concrete
 from lagomjax.networks.layers import ACTIVATIONS
 
 # every config field's allowed values (beyond its type, which the default's type gives)
@@ -31,6 +35,9 @@ def check_fields(config, skip=()) -> None:
         if f.name in skip:
             continue
         name, value, default = f.name, getattr(config, f.name), f.default
+        if isinstance(value, (jax.Array, np.ndarray, np.generic)) and isinstance(default, (int, float)):
+            _check_array_field(name, value, default)  # a sweep's traced or batched hyper-parameter
+            continue
         if isinstance(default, bool):
             if not isinstance(value, bool):
                 raise TypeError(f"{name} must be a bool (True/False), got {type(value).__name__} {value!r}")
@@ -54,6 +61,25 @@ def check_fields(config, skip=()) -> None:
                 isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in value
             ):
                 raise ValueError(f"{name} must be a tuple of positive ints (layer sizes), got {value!r}")
+
+
+def _check_array_field(name: str, value, default) -> None:
+    """A numeric field given as an array (sweeps vmap over config fields): its dtype kind, and its
+    values where they are known (traced values are checked when the sweep builds them)."""
+    kind = np.dtype(value.dtype).kind
+    want = "b" if isinstance(default, bool) else "iu" if isinstance(default, int) else "fiu"
+    if kind not in want:
+        raise TypeError(
+            f"{name} must be {'bool' if want == 'b' else 'int' if want == 'iu' else 'float'}, got dtype {value.dtype}"
+        )
+    v = concrete(value)
+    if v is None or kind == "b":
+        return
+    for x in np.atleast_1d(v).ravel().tolist():
+        if isinstance(default, float):
+            _check_range(name, float(x))
+        elif (name in _POSITIVE_INT and x < 1) or (name in _NONNEGATIVE_INT and x < 0):
+            raise ValueError(f"{name} must be an int >= {1 if name in _POSITIVE_INT else 0}, got {x}")
 
 
 def _check_range(name: str, v: float) -> None:

@@ -125,11 +125,13 @@ def make_parts(config: Config) -> TrainParts:
         fitness = returns.reshape(n, k).mean(axis=1)
         es_state = strategy.tell(es_state, solutions, -fitness)  # the strategies minimise
         env_steps = state.env_steps + lengths.sum()
+        result = strategy.result(es_state)
         metrics = {
             "env_steps": env_steps,
             "episode_return": fitness.mean(),
+            "finite": ~result.stop["nonfinite"],  # NaN fitness counts as worst; a non-finite tell is refused
             "best_return": fitness.max(),
-            "sigma": strategy.result(es_state).stds.mean(),
+            "sigma": result.stds.mean(),
         }
         return ESPolicyState(es_state, env_steps, key), metrics
 

@@ -9,13 +9,14 @@ All files are written atomically.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 from pathlib import Path
 
 import numpy as np
 
 from lagomjax.logger import Logger
-from lagomjax.utils import pickle_dump, yaml_dump
+from lagomjax.utils import atomic_open, pickle_dump, yaml_dump
 
 
 def config_dicts(configs) -> list[dict]:
@@ -42,12 +43,38 @@ def run_dir(log_dir, config_id, seed) -> Path:
 
 
 def write_metrics(path, metrics: dict) -> Path:
-    """One run's ``metrics`` (per-update series and scalars) as a lagom :class:`Logger` pickle."""
+    """One run's ``metrics`` (per-update series and scalars) as a lagom :class:`Logger` pickle, and
+    its per-update series (the 1-D metrics of the longest length) as a CSV beside it (``.csv``),
+    which :func:`lagomjax.vis.read_xy` also reads: pickles are for trusted files only."""
     logger = Logger()
     for key, values in metrics.items():
         for v in np.atleast_1d(np.asarray(values)):
             logger(key, v.item() if np.ndim(v) == 0 else v)
+    write_csv(Path(path).with_suffix(".csv"), metrics)
     return logger.save(path)
+
+
+def write_csv(path, metrics: dict) -> Path:
+    """The 1-D series of ``metrics`` that share the longest length, as columns of a CSV, atomically."""
+    series = {k: np.asarray(v) for k, v in metrics.items() if np.ndim(v) == 1}
+    series = {k: v.astype(np.int64) if v.dtype == bool else v for k, v in series.items()}
+    n = max((len(v) for v in series.values()), default=0)
+    series = {k: v for k, v in series.items() if len(v) == n}
+    with atomic_open(path, "w") as f:
+        writer = csv.writer(f)
+        writer.writerow(list(series))
+        writer.writerows(zip(*(v.tolist() for v in series.values()), strict=True))
+    return Path(path)
+
+
+def read_csv(path) -> dict:
+    """:func:`write_csv`'s file as ``{column: float array}``."""
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        raise ValueError(f"{path} is empty")
+    columns = np.asarray(rows[1:], dtype=np.float64).reshape(len(rows) - 1, len(rows[0]))
+    return {k: columns[:, i] for i, k in enumerate(rows[0])}
 
 
 def write_logs(log_dir, configs, metrics, seeds, file_name: str = "train_logs.pkl") -> Path:

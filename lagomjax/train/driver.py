@@ -57,6 +57,10 @@ def main(algo, argv=None, **defaults):
     seeds = [extra["seed"] * 1000 + i for i in range(n)]
     log = write_logs(extra["log_dir"], [config], {k: np.asarray(v)[None] for k, v in metrics.items()}, seeds) / "0"
     png = vis.plot_learning_curve(metrics, Path(extra["log_dir"]) / extra["plot"], f"{algo.NAME} {config.env_id}")
+    halted = np.atleast_1d(metrics.get("halted_at", -1))
+    for i in np.flatnonzero(halted >= 0):
+        print(f"seed {seeds[i]} stopped learning at update {halted[i]}: non-finite values (its results are its last "
+              "finite policy's)")  # fmt: skip
     print()
     print(results_table(f"{algo.NAME} {config.env_id} (deterministic eval)", metrics["eval_return"], timing))
     print(f"\nrun {timing['run_s']:.1f} s after {timing['compile_s']:.1f} s compile; logs in {log}; curve in {png}")

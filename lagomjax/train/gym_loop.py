@@ -12,6 +12,7 @@ after another.
 
 from __future__ import annotations
 
+import math
 import time
 
 import gymnasium as gym
@@ -22,7 +23,7 @@ import numpy as np
 from lagomjax.agent import BaseAgent
 from lagomjax.envs.rollout import Rollout
 from lagomjax.runner import EpisodeRunner, StepRunner
-from lagomjax.train.loop import finished_episode_mean
+from lagomjax.train.loop import all_finite, finished_episode_mean
 from lagomjax.transform.ops import zero_where
 
 
@@ -131,13 +132,17 @@ def to_rollout(D, num_envs: int, num_steps: int, extras_treedef, running_returns
     return Rollout(**batch)
 
 
-def train_gym(config, make_agent, key, progress: bool = True):
+def train_gym(config, make_agent, key, progress: bool = True, on_nonfinite: str = "halt"):
     """Train one seed of ``make_agent(config, action_space)`` on gymnasium's ``config.env_id``.
 
     Returns ``(agent_state, metrics, timing)``; ``metrics`` hold per-update ``env_steps``,
-    ``episode_return`` and the agent's own, plus ``eval_return`` over ``config.eval_episodes`` greedy
-    episodes.
+    ``episode_return``, ``finite`` and the agent's own, plus ``eval_return`` over
+    ``config.eval_episodes`` greedy episodes and ``halted_at``. Non-finite observations, rewards or
+    agent state stop learning at the last finite state, as in
+    :func:`~lagomjax.train.seeds.run_seeds` (``on_nonfinite='halt'``; ``'raise'``, ``'ignore'``).
     """
+    if on_nonfinite not in ("halt", "raise", "ignore"):
+        raise ValueError(f"on_nonfinite must be 'halt', 'raise' or 'ignore', got {on_nonfinite!r}")
     from tqdm.auto import tqdm
 
     seed = int(jax.random.randint(jax.random.fold_in(key, 7), (), 0, 2**31 - 1))
@@ -151,6 +156,8 @@ def train_gym(config, make_agent, key, progress: bool = True):
     _, extras, _ = jax.eval_shape(agent.act, state, k_act, obs0, actor.policy_state)
     extras_treedef = jax.tree.structure(extras)
     learn = jax.jit(agent.learn)
+    finite = jax.jit(lambda ro, s: all_finite((ro.obs, ro.rewards, s)))
+    halted_at = -1
     runner = StepRunner(reset_on_call=False)
     running = np.zeros(config.num_envs, np.float64)
     rows, compile_s = [], None
@@ -158,16 +165,27 @@ def train_gym(config, make_agent, key, progress: bool = True):
     for i in range(config.num_updates):
         D = runner(actor, env, config.num_steps)
         ro = to_rollout(D, config.num_envs, config.num_steps, extras_treedef, running)
-        state, m = learn(state, ro, jax.random.fold_in(k_learn, i), jnp.int32(i))
+        new, m = learn(state, ro, jax.random.fold_in(k_learn, i), jnp.int32(i))
+        ok = bool(finite(ro, new))
+        if not ok and halted_at < 0 and on_nonfinite != "ignore":
+            if on_nonfinite == "raise":
+                raise FloatingPointError(f"non-finite values in training at update {i} ({config.env_id})")
+            halted_at = i
+        state = state if halted_at >= 0 else new
         actor.state = state
-        m = {k: float(v) for k, v in m.items()}
-        rows.append(
-            {"env_steps": (i + 1) * ro.rewards.size, "episode_return": float(finished_episode_mean(ro.info)), **m}
-        )
+        m = {k: math.nan if halted_at >= 0 else float(v) for k, v in m.items()}
+        ret = math.nan if halted_at >= 0 else float(finished_episode_mean(ro.info))
+        rows.append({"env_steps": (i + 1) * ro.rewards.size, "episode_return": ret, "finite": ok, **m})
         if compile_s is None:
             compile_s = time.perf_counter() - t0
             t0 = time.perf_counter()
         bar.update(1)
+        if halted_at >= 0:  # the rest of the run is NaN rows: no point stepping a frozen policy
+            steps = ro.rewards.size
+            rows += [
+                {**rows[-1], "env_steps": (j + 1) * steps, "finite": False} for j in range(i + 1, config.num_updates)
+            ]
+            break
     run_s = time.perf_counter() - t0
     bar.close()
     env.close()
@@ -176,6 +194,7 @@ def train_gym(config, make_agent, key, progress: bool = True):
     eval_env.close()
     metrics = {k: np.asarray([r[k] for r in rows]) for k in rows[0]}
     metrics["eval_return"] = np.float32(np.mean([traj.rewards.sum() for traj in D]))
+    metrics["halted_at"] = np.int64(halted_at)
     steps = (config.num_updates - 1) * config.num_envs * config.num_steps
     timing = {"compile_s": compile_s, "run_s": run_s, "env_steps_per_s": steps / max(run_s, 1e-9)}
     return state, metrics, timing

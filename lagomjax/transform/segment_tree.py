@@ -14,6 +14,9 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from lagomjax._checks import concrete
 
 
 def _levels(size: int) -> int:
@@ -68,8 +71,13 @@ class SegmentTree:
     def update(self, index, value) -> SegmentTree:
         """Set ``leaf[index] = value`` (scalars or 1-D batches) and return the new tree.
 
-        With repeated indices in one batch the last occurrence wins, deterministically.
+        With repeated indices in one batch the last occurrence wins, deterministically. An index
+        outside ``[0, capacity)`` raises ``IndexError`` where it is known (a concrete index); a traced
+        one (inside ``jit``) cannot be checked and is dropped.
         """
+        known = concrete(index)
+        if known is not None and np.size(known) and (np.min(known) < 0 or np.max(known) >= self.capacity):
+            raise IndexError(f"index must lie in [0, capacity={self.capacity}), got {np.asarray(known).tolist()}")
         index = jnp.atleast_1d(jnp.asarray(index, jnp.int32))
         value = jnp.broadcast_to(jnp.asarray(value, self.nodes.dtype), index.shape)
         if index.ndim != 1:

@@ -2,6 +2,9 @@
 stops that seed's learning at its last finite state (reported with the update where it appeared),
 while the other seeds train on exactly as they would have; or the run raises, if asked."""
 
+import math
+
+import gymnasium as gym
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,10 +12,10 @@ import pytest
 from flax import struct
 
 from lagomjax import envs
-from lagomjax.algos import ppo
+from lagomjax.algos import ppo, vpg
 from lagomjax.checkpoint import to_host
 from lagomjax.envs.functional import Wrapper
-from lagomjax.train import Agent, run_seeds
+from lagomjax.train import Agent, gym_loop, run_seeds
 from lagomjax.train.loop import functional_parts, make_envs
 
 CONFIG = ppo.Config(total_steps=4 * 128 * 20, eval_episodes=2)  # 20 updates, chunks of 1
@@ -130,3 +133,28 @@ def test_without_the_check_nan_spreads(clean):
     params = jax.tree.leaves(state.agent.params)
     assert any(np.isnan(np.asarray(p)[POISONED]).any() for p in params)
     assert envs.is_registered(CONFIG.env_id)
+
+
+class NanRewardAt(gym.Wrapper):
+    """A gymnasium CartPole whose reward is NaN at its 50th step."""
+
+    def __init__(self):
+        super().__init__(gym.make("CartPole-v1"))
+        self.t = 0
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.t += 1
+        return obs, math.nan if self.t == 50 else reward, terminated, truncated, info
+
+
+def test_the_gymnasium_path_halts_too():
+    gym.register("NanRewardCartPole-v0", entry_point=NanRewardAt, max_episode_steps=500)
+    config = vpg.Config(env_id="NanRewardCartPole-v0", num_envs=2, num_steps=8, total_steps=2 * 8 * 10)
+    state, m, _ = gym_loop.train_gym(config, vpg.make_agent, jax.random.key(0), progress=False)
+    first = int(m["halted_at"])
+    assert 0 <= first < 10 and not m["finite"][first] and m["finite"][:first].all()
+    assert np.isnan(m["v_loss"][first:]).all() and np.isfinite(m["v_loss"][:first]).all()
+    assert all(np.isfinite(np.asarray(x)).all() for x in jax.tree.leaves(state.params))
+    with pytest.raises(FloatingPointError, match=f"update {first}"):
+        gym_loop.train_gym(config, vpg.make_agent, jax.random.key(0), progress=False, on_nonfinite="raise")

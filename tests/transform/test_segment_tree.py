@@ -44,7 +44,9 @@ def test_sum_and_min_tree_against_numpy(capacity):
 
 
 def test_duplicate_indices_last_wins_and_out_of_range_dropped():
-    t = SumTree(8).update(jnp.array([2, 2, 2, 9, -1]), jnp.array([1.0, 5.0, 3.0, 100.0, 100.0]))
+    """Concrete out-of-range indices raise (tests/test_bad_inputs.py); traced ones are dropped."""
+    update = jax.jit(lambda t, i, v: t.update(i, v))
+    t = update(SumTree(8), jnp.array([2, 2, 2, 9, -1]), jnp.array([1.0, 5.0, 3.0, 100.0, 100.0]))
     assert float(t[2]) == 3.0
     assert float(t.sum()) == 3.0
 
