@@ -55,14 +55,16 @@ def test_recurrent_ppo_replay_equals_acting_on_sequence_minibatches():
 
 
 def test_recurrent_ppo_learns_cartpole_without_velocities_short():
-    """RL Zoo's RecurrentPPO settings for CartPoleNoVel-v1 at a fifth of the benchmark's budget
-    (a feed-forward policy, which cannot infer the velocities, stays far lower: see the README)."""
+    """RL Zoo's RecurrentPPO settings for CartPoleNoVel-v1 at a fifth of the benchmark's budget, two
+    seeds (single seeds at this budget range from ~130 to ~410: one alone is a coin toss). A
+    feed-forward policy, which cannot infer the velocities, stays near 42 (README)."""
     config = ppo.Config(
         env_id="CartPoleNoVel-v1", lstm_size=64, hidden_sizes=(64,), num_envs=8, num_steps=32, num_minibatches=1,
         update_epochs=20, gamma=0.98, gae_lambda=0.98, total_steps=100_000,
     )  # fmt: skip
-    _, metrics = jax.jit(ppo.make_train(config))(jax.random.key(0))
-    assert float(metrics["eval_return"]) >= 200.0, float(metrics["eval_return"])
+    _, metrics = jax.jit(jax.vmap(ppo.make_train(config)))(jax.random.split(jax.random.key(0), 2))
+    returns = np.asarray(metrics["eval_return"])
+    assert returns.mean() >= 150.0, returns  # measured: 354.2 and 186.2
 
 
 def test_recurrent_a2c_trains_through_gymnasium():
