@@ -95,7 +95,7 @@ def main(argv=None):
     gif = argv.pop(argv.index("--gif") + 1) if "--gif" in argv else None
     argv = [a for a in argv if a != "--gif"]
     defaults = ["--env", "PointReach-v0", "--total-steps", "100000", "--num-seeds", "4"]
-    metrics, timing = driver.main(ppo, defaults + argv, log_dir="logs/point_reach")
+    metrics, timing = driver.main(ppo, defaults + argv)  # a new directory under runs/ppo/PointReach-v0/
     if gif:
         print(f"greedy episode: {greedy_gif(ppo.Config(env_id='PointReach-v0', total_steps=100_000), gif)}")
     return metrics, timing

@@ -23,7 +23,7 @@ _UNIT = {"gamma", "gae_lambda", "exploration_fraction", "exploration_final_eps",
 _OPEN_UNIT = {"tau", "elite_ratio"}  # (0, 1]
 _POSITIVE = {"lr", "actor_lr", "critic_lr", "es_lr", "max_grad_norm", "std0", "init_alpha", "clip_eps", "sigma0"}
 _NONNEGATIVE = {"ent_coef", "vf_coef", "exploration_noise", "target_noise", "target_noise_clip"}
-_CHOICES = {"activation": tuple(ACTIVATIONS), "strategy": ("cmaes", "cem", "openai_es")}
+CHOICES = {"activation": tuple(ACTIVATIONS), "strategy": ("cmaes", "cem", "openai_es")}  # named settings
 
 
 def check_fields(config, skip=()) -> None:
@@ -54,8 +54,8 @@ def check_fields(config, skip=()) -> None:
         elif isinstance(default, str):
             if not isinstance(value, str):
                 raise TypeError(f"{name} must be a string, got {type(value).__name__} {value!r}")
-            if name in _CHOICES and value not in _CHOICES[name]:
-                raise ValueError(f"{name} must be one of {', '.join(_CHOICES[name])}; got {value!r}")
+            if name in CHOICES and value not in CHOICES[name]:
+                raise ValueError(f"{name} must be one of {', '.join(CHOICES[name])}; got {value!r}")
         elif isinstance(default, tuple):
             if not isinstance(value, tuple) or not all(
                 isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in value

@@ -1,21 +1,60 @@
-"""``python -m lagomjax.train <algorithm> [--flag value ...]`` (also the ``lagomjax-train`` command).
+"""``python -m lagomjax.train <algorithm> [--flag value ...]`` (also the ``lagomjax-train`` command),
+and ``python -m lagomjax.train evaluate RUN_DIR [--episodes N] [--seed-index I] [--gif PATH]``.
 
 python -m lagomjax.train ppo --env CartPole-v1 --num-seeds 8 --total-steps 500000
+python -m lagomjax.train ppo --resume runs/ppo/CartPole-v1/20261130-213000
+python -m lagomjax.train evaluate runs/ppo/CartPole-v1/20261130-213000 --episodes 32 --gif ppo.gif
 python -m lagomjax.train sac --env Pendulum-v1 --help
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from lagomjax import algos
 from lagomjax.train import driver
 
 
+def evaluate(argv) -> dict:
+    """Load a run's trained policy in this process, evaluate it, optionally record a GIF."""
+    import jax
+    import numpy as np
+
+    from lagomjax.train import runs
+
+    parser = argparse.ArgumentParser(prog="python -m lagomjax.train evaluate", description=evaluate.__doc__)
+    parser.add_argument("run_dir", help="a run directory (it holds run.yml and checkpoint.ckpt)")
+    parser.add_argument("--episodes", type=int, default=16, help="deterministic episodes (default: 16)")
+    parser.add_argument("--seed-index", type=int, default=0, help="which of the run's seeds (default: 0)")
+    parser.add_argument("--key", type=int, default=0, help="PRNG key of the evaluation episodes (default: 0)")
+    parser.add_argument("--gif", default=None, help="record one episode as an animated GIF at this path")
+    args = parser.parse_args(argv)
+    if args.episodes < 1:
+        parser.error(f"--episodes must be >= 1, got {args.episodes}")
+    try:
+        returns = runs.evaluate_run(args.run_dir, args.episodes, args.seed_index, args.key)
+    except ValueError as e:
+        parser.error(str(e))
+    print(f"{args.run_dir} seed {args.seed_index}: return {returns.mean():.1f} +- {returns.std():.1f} "
+          f"(min {returns.min():.1f}, max {returns.max():.1f}) over {args.episodes} greedy episodes")  # fmt: skip
+    out = {"returns": returns}
+    if args.gif:
+        from lagomjax import vis
+
+        policy = runs.load_policy(args.run_dir, args.seed_index)
+        out["gif"] = vis.episode_gif(policy.env_id, policy.act_unit, jax.random.key(args.key), args.gif,
+                                     init_policy_state=policy.init_policy_state)  # fmt: skip
+        print(f"episode recorded in {out['gif']}")
+    return {k: np.asarray(v) if k == "returns" else v for k, v in out.items()}
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "evaluate":
+        return evaluate(argv[1:])
     if not argv or argv[0] not in algos.NAMES:
-        print(f"usage: python -m lagomjax.train {{{','.join(algos.NAMES)}}} [--flag value ...]\n{__doc__}")
+        print(f"usage: python -m lagomjax.train {{{','.join(algos.NAMES)},evaluate}} [--flag value ...]\n{__doc__}")
         raise SystemExit(0 if argv and argv[0] in ("-h", "--help") else 2)
     return driver.main(algos.get(argv[0]), argv[1:])
 

@@ -10,13 +10,16 @@ and ``lagomjax-train <name>`` call :func:`main`.
 from __future__ import annotations
 
 import functools
+import signal
+import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 
-from lagomjax import envs
+from lagomjax import algos, envs
 from lagomjax.experiment.layout import write_logs
-from lagomjax.train import gym_loop
+from lagomjax.train import gym_loop, runs
 from lagomjax.train.cli import config_from_args
 from lagomjax.train.seeds import run_seeds
 
@@ -33,30 +36,112 @@ def results_table(name, final_returns, timing) -> str:
     )
 
 
+def _flags(slug: str) -> dict:
+    return {
+        "num_seeds": (8, "seeds, vmapped in one compiled program"),
+        "seed": (0, "base seed: seed i trains from jax.random.split(key(seed))[i]"),
+        "log_dir": (None, f"run directory (default: runs/{slug}/<env>/<date-time>); must be new or empty"),
+        "resume": (None, "continue the run in this directory where its checkpoint left off (bit-identical)"),
+        "checkpoint_seconds": (60.0, "seconds between checkpoints (also saved on Ctrl-C, SIGTERM and at the end)"),
+        "plot": ("learning_curve.png", "learning-curve PNG, in the run directory"),
+    }  # fmt: skip
+
+
+class _StopOnSignal:
+    """SIGINT/SIGTERM ask the run to stop after the current chunk (saving a checkpoint); a second
+    SIGINT interrupts at once. Installed only in the main thread."""
+
+    def __init__(self):
+        self.asked = False
+        self.old = {}
+
+    def __call__(self, signum, frame):
+        if self.asked and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.asked = True
+        print(f"\n{signal.Signals(signum).name}: stopping after this chunk and saving a checkpoint "
+              "(Ctrl-C again to quit at once)", file=sys.stderr, flush=True)  # fmt: skip
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.old = {s: signal.signal(s, self) for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc):
+        for s, handler in self.old.items():
+            signal.signal(s, handler)
+
+
+def _resume(algo, slug, config, extra):
+    """The config, seeds and directory of the run to continue; flags that contradict it are refused."""
+    run_dir = Path(extra["resume"])
+    try:
+        module, saved, record = runs.read_run(run_dir)
+    except ValueError as e:
+        raise SystemExit(f"--resume: {e}") from None
+    if record["algorithm"] != slug:
+        raise SystemExit(f"--resume {run_dir}: that run is {record['algorithm']}, not {slug}")
+    wrong = [f"{f}: run {getattr(saved, f)!r}, given {getattr(config, f)!r}" for f in sorted(extra["_given"])
+             if hasattr(saved, f) and getattr(saved, f) != getattr(config, f)]  # fmt: skip
+    for name in ("num_seeds", "seed"):
+        if name in extra["_given"] and extra[name] != record[name]:
+            wrong.append(f"{name}: run {record[name]!r}, given {extra[name]!r}")
+    if wrong:
+        raise SystemExit(f"--resume {run_dir}: these flags differ from the run's settings: {'; '.join(wrong)}")
+    return saved, record["num_seeds"], record["seed"], run_dir
+
+
 def main(algo, argv=None, **defaults):
     """Train ``algo`` (an algorithm module) from command-line flags: every ``algo.Config`` field plus
-    ``--num-seeds``, ``--seed``, ``--log-dir``, ``--plot``. Writes lagom's log layout and a
-    learning-curve PNG and prints the results table. ``defaults`` override the script-level flag
-    defaults. Returns ``(metrics, timing)``."""
+    ``--num-seeds``, ``--seed``, ``--log-dir``, ``--resume``, ``--checkpoint-seconds``, ``--plot``.
+
+    Each run gets its own directory (:mod:`lagomjax.train.runs`): ``run.yml``, a checkpoint saved
+    periodically, on SIGINT/SIGTERM and at the end (it then holds the final parameters:
+    :func:`~lagomjax.train.runs.load_policy`), lagom's log layout, the learning-curve PNG; prints
+    the results table. ``defaults`` override the script-level flag defaults. Returns
+    ``(metrics, timing)``; an interrupted run exits with status 130 after saving.
+    """
     from lagomjax import vis
 
-    slug = algo.NAME.lower().replace("-", "_").replace(" ", "_")
-    flags = {"num_seeds": 8, "seed": 0, "log_dir": f"logs/{slug}", "plot": f"{slug}_learning_curve.png", **defaults}
+    slug = algo.__name__.rsplit(".", 1)[-1]
+    if slug not in algos.NAMES:  # a user's algorithm module (e.g. a script run as __main__)
+        slug = algo.NAME.lower().replace("-", "_").replace(" ", "_")
+    flags = _flags(slug)
+    flags.update({k: (v, flags[k][1]) for k, v in defaults.items()})
     config, extra = config_from_args(algo.Config, argv, description=algo.__doc__, prog=slug, **flags)
-    n = extra["num_seeds"]
+    if extra["resume"]:
+        config, n, seed, run_dir = _resume(algo, slug, config, extra)
+    else:
+        n, seed = extra["num_seeds"], extra["seed"]
+        record = runs.run_record(slug, config, n, seed)
+        try:
+            run_dir = runs.claim_run_dir(extra["log_dir"] or runs.new_run_dir("runs", slug, config.env_id), record)
+        except ValueError as e:
+            raise SystemExit(str(e)) from None
     functional = envs.is_registered(config.env_id)
     path = "functional env, seeds vmapped" if functional else "gymnasium env through lagom's runners"
-    print(f"{algo.NAME} on {config.env_id} ({path}): {config.num_updates} updates x {n} seeds")
+    print(f"{algo.NAME} on {config.env_id} ({path}): {config.num_updates} updates x {n} seeds; run directory {run_dir}")
     if functional:
-        _, metrics, timing = run_seeds(algo.make_parts(config), config, n, seed=extra["seed"])
+        print("compiling ...", end=" ", flush=True)
+        with _StopOnSignal() as stop:
+            _, metrics, timing = run_seeds(
+                algo.make_parts(config), config, n, seed=seed, checkpoint=run_dir / runs.CHECKPOINT,
+                checkpoint_every=10**9, checkpoint_seconds=extra["checkpoint_seconds"], should_stop=lambda: stop.asked,
+                on_compiled=lambda s: print(f"{s:.1f} s", flush=True),
+            )  # fmt: skip
+        if not timing["finished"]:
+            print(f"stopped; checkpoint saved in {run_dir}. Continue with:\n  python -m lagomjax.train {slug} "
+                  f"--resume {run_dir}", flush=True)  # fmt: skip
+            raise SystemExit(130)
     else:
         run_gym = getattr(algo, "run_gym", None) or functools.partial(
             gym_loop.run_seeds_gym, make_agent=algo.make_agent
         )
-        metrics, timing = run_gym(config, num_seeds=n, seed=extra["seed"])
-    seeds = [extra["seed"] * 1000 + i for i in range(n)]
-    log = write_logs(extra["log_dir"], [config], {k: np.asarray(v)[None] for k, v in metrics.items()}, seeds) / "0"
-    png = vis.plot_learning_curve(metrics, Path(extra["log_dir"]) / extra["plot"], f"{algo.NAME} {config.env_id}")
+        metrics, timing = run_gym(config, num_seeds=n, seed=seed)
+    seeds = [seed * 1000 + i for i in range(n)]
+    per_seed = {k: np.asarray(v)[None] for k, v in metrics.items()}
+    log = write_logs(run_dir, [config], per_seed, seeds) / "0"
+    png = vis.plot_learning_curve(metrics, run_dir / extra["plot"], f"{algo.NAME} {config.env_id}")
     halted = np.atleast_1d(metrics.get("halted_at", -1))
     for i in np.flatnonzero(halted >= 0):
         print(f"seed {seeds[i]} stopped learning at update {halted[i]}: non-finite values (its results are its last "

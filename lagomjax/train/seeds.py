@@ -22,6 +22,18 @@ def _keep_halted(halted, new, old):
     return jax.tree.map(pick, new, old)
 
 
+def run_meta(config, num_seeds: int, seed: int) -> dict:
+    """What a checkpoint of :func:`run_seeds` records about its run (compared on resume)."""
+    n = config.num_updates
+    return {
+        "num_seeds": num_seeds,
+        "seed": seed,
+        "num_updates": n,
+        "chunk": chunk_size(n),
+        "config": _fingerprint(config),
+    }
+
+
 def _fingerprint(config) -> dict:
     """A config as plain data, with its class, for the checkpoint's record of what the run is."""
     fields = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(vars(config))
@@ -46,6 +58,9 @@ def run_seeds(
     max_chunks: int | None = None,
     on_nonfinite: str = "halt",
     allow_changes=(),
+    checkpoint_seconds: float | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    on_compiled: Callable[[float], None] | None = None,
 ):
     """Train ``num_seeds`` seeds vmapped in one program, in compiled chunks of updates. Returns
     ``(final_state, metrics [seeds, updates], timing)``; the numbers equal
@@ -62,7 +77,11 @@ def run_seeds(
     file exists when called, training continues from it, and the result is bit-identical to an
     uninterrupted run on the same machine. The file records the full config: resuming with any other
     setting is refused naming the fields, unless they are listed in ``allow_changes``.
-    ``max_chunks`` stops after that many chunks in this call (then ``timing['finished']`` is False).
+    ``checkpoint_seconds`` also saves whenever that long has passed since the last save.
+    ``max_chunks`` stops after that many chunks in this call, and ``should_stop()`` (e.g. set by a
+    signal handler) is asked between chunks: when it says True the state is saved and the call
+    returns early (then ``timing['finished']`` is False). ``on_compiled(seconds)`` is called once
+    compiling is done (before the progress bar starts).
 
     Non-finite values: every update reports whether its observations, rewards and new agent state
     were finite (``metrics['finite']``, see :func:`~lagomjax.train.loop.functional_parts`), and this
@@ -107,18 +126,22 @@ def run_seeds(
     finish = jax.jit(jax.vmap(parts.finish)).lower(state, keys).compile()
     keep = jax.jit(_keep_halted).lower(jnp.zeros(num_seeds, bool), state, state).compile()
     compile_s = time.perf_counter() - t0
+    if on_compiled is not None:
+        on_compiled(compile_s)
     bar = tqdm(total=n, desc=f"{config.env_id} x {num_seeds} seeds", unit="update", disable=not progress)
     chunks, start = [], 0
-    meta = {"num_seeds": num_seeds, "seed": seed, "num_updates": n, "chunk": k, "config": _fingerprint(config)}
+    meta = run_meta(config, num_seeds, seed)
     halted_at = np.full(num_seeds, -1)
     if checkpoint is not None and Path(checkpoint).exists():
         state, saved = ckpt.restore(checkpoint, state, meta, allow_changes)
         chunks, start, halted_at = saved["chunks"], saved["next_update"], np.asarray(saved["halted_at"])
         bar.update(start)
-    t0 = time.perf_counter()
+    t0 = last_save = time.perf_counter()
     done_now = 0
     for begin in range(start, n, k):
-        if max_chunks is not None and done_now >= max_chunks:
+        if (max_chunks is not None and done_now >= max_chunks) or (should_stop is not None and should_stop()):
+            if checkpoint is not None and done_now:
+                ckpt.save(checkpoint, state, meta, chunks=chunks, next_update=begin, halted_at=halted_at)
             break
         (new, _), m = chunk((state, seed_ids), jnp.arange(begin, begin + k))
         m = jax.device_get(m)
@@ -136,13 +159,19 @@ def run_seeds(
         state = new
         chunks.append(m)
         done_now += 1
-        if checkpoint is not None and (len(chunks) % checkpoint_every == 0 or begin + k == n):
+        due = len(chunks) % checkpoint_every == 0 or begin + k == n
+        due |= checkpoint_seconds is not None and time.perf_counter() - last_save >= checkpoint_seconds
+        if checkpoint is not None and due:
             ckpt.save(checkpoint, state, meta, chunks=chunks, next_update=begin + k, halted_at=halted_at)
+            last_save = time.perf_counter()
     finished = len(chunks) * k == n
     eval_return = jax.block_until_ready(finish(state, keys)) if finished else None
     jax.effects_barrier()
     run_s = time.perf_counter() - t0
     bar.close()
+    if not chunks:
+        return state, {"halted_at": halted_at}, {"compile_s": compile_s, "run_s": run_s, "env_steps_per_s": 0.0,
+                                                 "finished": False}  # fmt: skip
     metrics = {key: np.concatenate([np.asarray(c[key]) for c in chunks], axis=1) for key in chunks[0]}
     metrics["halted_at"] = halted_at
     after = np.arange(metrics["finite"].shape[1]) >= np.where(halted_at < 0, n, halted_at)[:, None]

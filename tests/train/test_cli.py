@@ -45,7 +45,7 @@ def test_one_entry_for_every_algorithm_writes_lagom_layout(tmp_path, capsys):
     assert pickle_load(tmp_path / "configs.pkl")[0]["strategy"] == "cmaes"
     assert yaml_load(tmp_path / "0" / "config.yml")["ID"] == 0
     assert (tmp_path / "0" / "0" / "train_logs.pkl").exists() and (tmp_path / "0" / "1" / "train_logs.pkl").exists()
-    assert (tmp_path / "es_policy_learning_curve.png").exists()
+    assert (tmp_path / "learning_curve.png").exists() and (tmp_path / "run.yml").exists()
     assert metrics["episode_return"].shape == (2, 3) and timing["env_steps_per_s"] > 0
     assert "| ES-policy CartPole-v1 (deterministic eval) | 2 |" in capsys.readouterr().out
     with pytest.raises(SystemExit) as e:
@@ -59,4 +59,4 @@ def test_examples_ppo_script_runs_the_library_ppo(tmp_path):
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "| PPO CartPole-v1 (deterministic eval) | 2 |" in proc.stdout
-    assert (tmp_path / "ppo_learning_curve.png").exists() and (tmp_path / "0" / "1" / "train_logs.pkl").exists()
+    assert (tmp_path / "learning_curve.png").exists() and (tmp_path / "0" / "1" / "train_logs.pkl").exists()

@@ -1,0 +1,148 @@
+"""Runs from the command line: own directories, configs that load back, Ctrl-C/SIGTERM and SIGKILL
+then --resume ending bit-identical to an uninterrupted run, and the trained policy loaded, evaluated
+and recorded in a new process."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+from PIL import Image
+
+from lagomjax import checkpoint
+from lagomjax.algos import ppo
+from lagomjax.experiment.layout import read_csv
+from lagomjax.train import runs
+from lagomjax.train.cli import config_from_args
+from lagomjax.train.driver import main
+from lagomjax.train.seeds import run_meta
+
+FLAGS = ["--total-steps", str(4 * 128 * 600), "--num-seeds", "2", "--hidden-sizes", "32,32"]
+
+
+def _cli(*args):
+    return [sys.executable, "-m", "lagomjax.train", "ppo", *args]
+
+
+def _next_update(path):
+    try:
+        return checkpoint.load(path)["extra"]["next_update"]
+    except (FileNotFoundError, ValueError):
+        return -1
+
+
+def _wait_for_checkpoint(proc, path, beyond, timeout=300):
+    deadline = time.monotonic() + timeout
+    while _next_update(path) <= beyond:
+        assert proc.poll() is None, "the run ended before it could be interrupted"
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    return _next_update(path)
+
+
+def test_interrupted_and_resumed_runs_equal_an_uninterrupted_one(tmp_path):
+    ref = tmp_path / "ref"
+    main(ppo, [*FLAGS, "--log-dir", str(ref), "--checkpoint-seconds", "1000"])
+    run = tmp_path / "run"
+    ckpt = run / runs.CHECKPOINT
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+    proc = subprocess.Popen(_cli(*FLAGS, "--log-dir", str(run), "--checkpoint-seconds", "0"), env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    _wait_for_checkpoint(proc, ckpt, 0)
+    proc.send_signal(signal.SIGINT)  # Ctrl-C: stop after this chunk, save, exit 130
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err
+    stopped = _next_update(ckpt)
+    assert 0 < stopped < 600 and f"--resume {run}" in out
+
+    proc = subprocess.Popen(_cli("--resume", str(run), "--checkpoint-seconds", "0"), env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    _wait_for_checkpoint(proc, ckpt, stopped + 24)
+    proc.send_signal(signal.SIGKILL)  # no chance to save: resume from the last periodic checkpoint
+    proc.communicate(timeout=60)
+    assert stopped < _next_update(ckpt) < 600
+    with pytest.raises(subprocess.CalledProcessError):  # a flag that contradicts the run is refused
+        subprocess.run(_cli("--resume", str(run), "--lr", "0.1"), check=True, capture_output=True, timeout=300)
+
+    done = subprocess.run(_cli("--resume", str(run)), capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stderr
+    for seed in ("0", "1"):
+        a, b = read_csv(ref / "0" / seed / "train_logs.csv"), read_csv(run / "0" / seed / "train_logs.csv")
+        assert a.keys() == b.keys() and len(a["env_steps"]) == 600
+        for key in a:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    for x, y in zip(checkpoint.load(ref / runs.CHECKPOINT)["state"], checkpoint.load(ckpt)["state"], strict=True):
+        np.testing.assert_array_equal(x, y)
+
+    # the trained policy, loaded in a new process, acts as the checkpoint's parameters say
+    obs = np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32).tolist()
+    code = (f"import json, numpy as np; from lagomjax.train.runs import load_policy; p = load_policy({str(run)!r}, 1); "
+            f"print(json.dumps(np.asarray(p.act(np.asarray({obs}))[0]).tolist()))")  # fmt: skip
+    loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                       timeout=300).stdout)  # fmt: skip
+    config = runs.read_run(run)[1]
+    parts = ppo.make_parts(config)
+    like = jax.jit(jax.vmap(parts.init))(jax.random.split(jax.random.key(0), 2))
+    state, _ = checkpoint.restore(ckpt, like, run_meta(config, 2, 0))
+    agent = ppo.make_agent(config, parts_env_action_space(config))
+    mine, _ = agent.greedy(jax.tree.map(lambda x: x[1], state.agent), np.asarray(obs, np.float32), ())
+    assert loaded == np.asarray(mine).tolist()
+
+    ev = subprocess.run([sys.executable, "-m", "lagomjax.train", "evaluate", str(run), "--episodes", "8", "--gif",
+                         str(tmp_path / "ep.gif")], capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert ev.returncode == 0, ev.stderr
+    mean = float(ev.stdout.split("return ")[1].split(" ")[0])
+    assert mean >= 150.0, ev.stdout  # 600 PPO updates learn CartPole well past a random policy's ~22
+    with Image.open(tmp_path / "ep.gif") as gif:
+        assert gif.n_frames > 20
+
+
+def parts_env_action_space(config):
+    from lagomjax.train.loop import make_envs
+
+    return make_envs(config)[0].action_space
+
+
+def test_run_directories_are_never_mixed(tmp_path):
+    record = runs.run_record("ppo", ppo.Config(), 2, 0)
+    path = runs.claim_run_dir(tmp_path / "a", record)
+    assert runs.read_run(path)[1] == ppo.Config()
+    with pytest.raises(ValueError, match="already holds this run: continue it with --resume"):
+        runs.claim_run_dir(path, record)
+    with pytest.raises(ValueError, match=r"holds another run \(config\.env_id: 'CartPole-v1' -> 'Pendulum-v1'"):
+        runs.claim_run_dir(path, runs.run_record("ppo", ppo.Config(env_id="Pendulum-v1"), 2, 0))
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="not empty"):
+        runs.claim_run_dir(tmp_path / "b", record)
+    first = runs.new_run_dir(tmp_path, "ppo", "gymnax:Breakout-MinAtar")
+    second = runs.new_run_dir(tmp_path, "ppo", "gymnax:Breakout-MinAtar")
+    assert first != second and first.parent == second.parent and first.parent.name == "gymnax_Breakout-MinAtar"
+    assert oct(os.stat(path / runs.RUN_FILE).st_mode & 0o644) == "0o644"
+
+
+def test_a_written_config_loads_back_and_flags_override_it(tmp_path, capsys):
+    config = ppo.Config(env_id="Pendulum-v1", hidden_sizes=(32, 16), anneal_lr=False, lr=3e-4, lstm_size=8)
+    path = runs.claim_run_dir(tmp_path / "r", runs.run_record("ppo", config, 3, 1)) / runs.RUN_FILE
+    loaded, extra = config_from_args(ppo.Config, ["--config", str(path)])
+    assert loaded == config
+    loaded, extra = config_from_args(ppo.Config, ["--config", str(path), "--lr", "1e-3"])
+    assert loaded == config.__class__(**{**config.__dict__, "lr": 1e-3}) and "lr" in extra["_given"]
+    (tmp_path / "bad.yml").write_text("lr: 0.1\nno_such_field: 3\n")
+    with pytest.raises(SystemExit):
+        config_from_args(ppo.Config, ["--config", str(tmp_path / "bad.yml")])
+    assert "no_such_field" in capsys.readouterr().err
+
+
+def test_help_shows_meaning_type_default_and_choices(capsys):
+    with pytest.raises(SystemExit):
+        config_from_args(ppo.Config, ["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Adam learning rate" in text and "(float, default: 0.001)" in text
+    assert "one of relu, tanh, elu, gelu, silu" in text and "--config FILE" in text
