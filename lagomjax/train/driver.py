@@ -18,8 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from lagomjax import algos, envs
+from lagomjax import checkpoint as ckpt
 from lagomjax.experiment.layout import write_logs
 from lagomjax.train import gym_loop, runs
+from lagomjax.train import trackers as trackers_mod
 from lagomjax.train.cli import config_from_args
 from lagomjax.train.seeds import run_seeds
 
@@ -44,6 +46,9 @@ def _flags(slug: str) -> dict:
         "resume": (None, "continue the run in this directory where its checkpoint left off (bit-identical)"),
         "checkpoint_seconds": (60.0, "seconds between checkpoints (also saved on Ctrl-C, SIGTERM and at the end)"),
         "plot": ("learning_curve.png", "learning-curve PNG, in the run directory"),
+        "tensorboard": (False, "also log to TensorBoard event files in <run>/tb (needs lagomjax[tensorboard])"),
+        "wandb": (False, "also log to Weights & Biases, one run per seed (needs lagomjax[wandb])"),
+        "wandb_mode": ("", "W&B mode: online, offline or disabled (default: W&B's own, e.g. WANDB_MODE)"),
     }  # fmt: skip
 
 
@@ -91,6 +96,23 @@ def _resume(algo, slug, config, extra):
     return saved, record["num_seeds"], record["seed"], run_dir
 
 
+def _trackers(run_dir, seeds, config, extra) -> trackers_mod.Trackers:
+    """CSV always; TensorBoard and W&B when asked. On resume they continue from the checkpoint."""
+    start_update, start_step = 0, 0
+    if (run_dir / runs.CHECKPOINT).exists():
+        saved = ckpt.load(run_dir / runs.CHECKPOINT)["extra"]
+        start_update = int(saved["next_update"])
+        start_step = 1 + max((int(np.max(c["env_steps"])) for c in saved["chunks"]), default=-1)
+    out = [trackers_mod.CSVTracker(run_dir, seeds, start_update)]
+    if extra["tensorboard"]:
+        out.append(trackers_mod.TensorBoardTracker(run_dir, seeds, start_step))
+    if extra["wandb"]:
+        out.append(
+            trackers_mod.WandbTracker(run_dir, seeds, runs.config_to_dict(config), mode=extra["wandb_mode"] or None)
+        )
+    return trackers_mod.Trackers(*out)
+
+
 def main(algo, argv=None, **defaults):
     """Train ``algo`` (an algorithm module) from command-line flags: every ``algo.Config`` field plus
     ``--num-seeds``, ``--seed``, ``--log-dir``, ``--resume``, ``--checkpoint-seconds``, ``--plot``.
@@ -121,14 +143,20 @@ def main(algo, argv=None, **defaults):
     functional = envs.is_registered(config.env_id)
     path = "functional env, seeds vmapped" if functional else "gymnasium env through lagom's runners"
     print(f"{algo.NAME} on {config.env_id} ({path}): {config.num_updates} updates x {n} seeds; run directory {run_dir}")
+    seeds = [seed * 1000 + i for i in range(n)]
     if functional:
+        trackers = _trackers(run_dir, seeds, config, extra)
         print("compiling ...", end=" ", flush=True)
-        with _StopOnSignal() as stop:
-            _, metrics, timing = run_seeds(
-                algo.make_parts(config), config, n, seed=seed, checkpoint=run_dir / runs.CHECKPOINT,
-                checkpoint_every=10**9, checkpoint_seconds=extra["checkpoint_seconds"], should_stop=lambda: stop.asked,
-                on_compiled=lambda s: print(f"{s:.1f} s", flush=True),
-            )  # fmt: skip
+        try:
+            with _StopOnSignal() as stop:
+                _, metrics, timing = run_seeds(
+                    algo.make_parts(config), config, n, seed=seed, checkpoint=run_dir / runs.CHECKPOINT,
+                    checkpoint_every=10**9, checkpoint_seconds=extra["checkpoint_seconds"],
+                    should_stop=lambda: stop.asked, on_compiled=lambda s: print(f"{s:.1f} s", flush=True),
+                    on_metrics=trackers,
+                )  # fmt: skip
+        finally:
+            trackers.close()
         if not timing["finished"]:
             print(f"stopped; checkpoint saved in {run_dir}. Continue with:\n  python -m lagomjax.train {slug} "
                   f"--resume {run_dir}", flush=True)  # fmt: skip
@@ -138,7 +166,6 @@ def main(algo, argv=None, **defaults):
             gym_loop.run_seeds_gym, make_agent=algo.make_agent
         )
         metrics, timing = run_gym(config, num_seeds=n, seed=seed)
-    seeds = [seed * 1000 + i for i in range(n)]
     per_seed = {k: np.asarray(v)[None] for k, v in metrics.items()}
     log = write_logs(run_dir, [config], per_seed, seeds) / "0"
     png = vis.plot_learning_curve(metrics, run_dir / extra["plot"], f"{algo.NAME} {config.env_id}")
