@@ -79,16 +79,44 @@ def _ffill(y):
     return y
 
 
-def plot_mean_band(ax, x, ys, label=None, band="minmax", **kwargs):
-    """Mean over seeds (rows of ``ys``) and a band: ``'minmax'`` or ``'std'`` (one std)."""
+def bootstrap_ci(ys, ci: float = 0.95, n_boot: int = 2000, seed: int = 0):
+    """Percentile-bootstrap confidence interval of the mean over seeds (rows of ``ys [seeds, T]``),
+    per column: ``(low [T], high [T])``. Seeds are resampled with replacement ``n_boot`` times;
+    NaN entries are left out of each mean (a column with no value gives NaN)."""
     ys = np.asarray(ys, np.float64)
-    mean = np.nanmean(ys, axis=0)
-    if band == "std":
+    if ys.ndim != 2 or ys.shape[0] < 1:
+        raise ValueError(f"ys must be [seeds, T] with at least one seed, got shape {ys.shape}")
+    if not 0.0 < ci < 1.0:
+        raise ValueError(f"ci must lie in (0, 1), got {ci}")
+    idx = np.random.default_rng(seed).integers(0, ys.shape[0], (n_boot, ys.shape[0]))
+    samples = ys[idx]  # [n_boot, seeds, T]
+    count = np.isfinite(samples).sum(axis=1)
+    means = np.where(count > 0, np.nansum(samples, axis=1) / np.maximum(count, 1), np.nan)
+    alpha = (1.0 - ci) / 2.0
+    with np.errstate(all="ignore"):
+        lo, hi = np.nanquantile(means, [alpha, 1.0 - alpha], axis=0) if np.isfinite(means).any() else (means[0],) * 2
+    return lo, hi
+
+
+def _nanmean(ys, axis=0):
+    """``nanmean`` that gives NaN for all-NaN columns without a warning."""
+    count = np.isfinite(ys).sum(axis=axis)
+    return np.where(count > 0, np.nansum(ys, axis=axis) / np.maximum(count, 1), np.nan)
+
+
+def plot_mean_band(ax, x, ys, label=None, band="minmax", **kwargs):
+    """Mean over seeds (rows of ``ys``) and a band: ``'minmax'``, ``'std'`` (one std) or ``'ci95'``
+    (95% percentile-bootstrap confidence interval of the mean, :func:`bootstrap_ci`)."""
+    ys = np.asarray(ys, np.float64)
+    mean = _nanmean(ys, axis=0)
+    if band == "ci95":
+        lo, hi = bootstrap_ci(ys)
+    elif band == "std":
         lo, hi = mean - np.nanstd(ys, axis=0), mean + np.nanstd(ys, axis=0)
     elif band == "minmax":
         lo, hi = np.nanmin(ys, axis=0), np.nanmax(ys, axis=0)
     else:
-        raise ValueError(f"band must be 'minmax' or 'std', got {band!r}")
+        raise ValueError(f"band must be 'minmax', 'std' or 'ci95', got {band!r}")
     (line,) = ax.plot(x, mean, label=label, **kwargs)
     ax.fill_between(x, lo, hi, alpha=0.2, color=line.get_color())
     return line
@@ -105,16 +133,18 @@ def plot_curves(curves, ax=None, label=lambda c: f"ID {c['ID']}", band="minmax")
     return ax
 
 
-def save_figure(fig, path) -> Path:
-    """Save ``fig`` atomically (temp file + rename) and close it."""
+def save_figure(fig, path, dpi: int = 150, also=()) -> Path:
+    """Save ``fig`` atomically (temp file + rename) at ``dpi`` and, for each suffix in ``also``
+    (e.g. ``('.svg', '.pdf')``), beside it in that vector format; close it. Returns ``path``."""
     import matplotlib.pyplot as plt
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.savefig(tmp, dpi=120)
+    for out in [path, *(path.with_suffix(s) for s in also)]:
+        tmp = out.with_name(f".{out.stem}.tmp{out.suffix}")
+        fig.savefig(tmp, dpi=dpi)
+        tmp.replace(out)
     plt.close(fig)
-    tmp.replace(path)
     return path
 
 
@@ -208,9 +238,11 @@ class ImageViewer:
         self.isopen = False
 
 
-def plot_learning_curve(metrics, path, title: str, key: str = "episode_return") -> Path:
-    """Mean and min-max band over seeds of ``metrics[key]`` (``[seeds, updates]``, NaN where no
-    episode ended: the last value is carried forward) against ``metrics['env_steps']``, saved as a PNG."""
+def plot_learning_curve(metrics, path, title: str, key: str = "episode_return", also=(".svg",)) -> Path:
+    """The training curve (``metrics[key]``, ``[seeds, updates]``, NaN where no episode ended: the
+    last value is carried forward) and, if present, the periodic deterministic evaluation
+    (``metrics['eval_episode_return']``, NaN between evaluations) against ``metrics['env_steps']``:
+    mean over seeds with its 95% bootstrap confidence interval, as a 150-dpi PNG and an SVG beside it."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -218,15 +250,24 @@ def plot_learning_curve(metrics, path, title: str, key: str = "episode_return") 
 
     x = np.asarray(metrics["env_steps"])[0]
     y = np.asarray(metrics[key], dtype=np.float64)
+    n = y.shape[0]
     fig, ax = plt.subplots(figsize=(6, 4))
-    plot_mean_band(ax, x, np.stack([_ffill(row) for row in y]), label=f"mean, min-max over {y.shape[0]} seeds")
+    plot_mean_band(ax, x, np.stack([_ffill(row) for row in y]), band="ci95", label="training episodes")
+    if "eval_episode_return" in metrics:
+        ev = np.asarray(metrics["eval_episode_return"], np.float64)
+        at = np.flatnonzero(np.isfinite(ev).any(axis=0))
+        if at.size:
+            lo, hi = bootstrap_ci(ev[:, at])
+            mean = _nanmean(ev[:, at])
+            ax.errorbar(x[at], mean, yerr=[mean - lo, hi - mean], fmt="o-", capsize=3, ms=4,
+                        label="deterministic evaluation")  # fmt: skip
     ax.set_xlabel("environment steps")
-    ax.set_ylabel(key.replace("_", " "))
+    ax.set_ylabel(f"return (mean, 95% bootstrap CI over {n} seed{'s' if n > 1 else ''})")
     ax.set_title(title)
     set_ticker(ax, "x", num=6, KM_format=True)
     ax.legend(loc="lower right")
     fig.tight_layout()
-    return save_figure(fig, path)
+    return save_figure(fig, path, also=also)
 
 
 def render_frame(env_id: str, physics_state) -> np.ndarray:

@@ -83,3 +83,37 @@ def test_episode_gif(tmp_path):
     assert frame.shape == (160, 240, 3) and frame.dtype == np.uint8
     with pytest.raises(ValueError, match="registered"):
         vis.render_frame("Acrobot-v1", np.zeros(4))
+
+
+def test_bootstrap_ci_matches_a_plain_loop_and_covers_the_mean():
+    from lagomjax.vis import bootstrap_ci
+
+    ys = np.random.default_rng(1).normal(size=(10, 3))
+    ys[2, 1] = np.nan
+    lo, hi = bootstrap_ci(ys, n_boot=500, seed=4)
+    idx = np.random.default_rng(4).integers(0, 10, (500, 10))
+    for t in range(3):
+        means = [np.nanmean(ys[i, t]) for i in idx]
+        np.testing.assert_allclose([lo[t], hi[t]], np.quantile(means, [0.025, 0.975]), rtol=1e-12)
+        assert lo[t] < np.nanmean(ys[:, t]) < hi[t]
+    lo, hi = bootstrap_ci(np.full((4, 2), np.nan))
+    assert np.isnan(lo).all() and np.isnan(hi).all()
+    with pytest.raises(ValueError, match="ci"):
+        bootstrap_ci(ys, ci=1.5)
+
+
+def test_learning_curve_png_at_150_dpi_with_svg_and_no_warnings(tmp_path, recwarn):
+    from PIL import Image
+
+    from lagomjax.vis import plot_learning_curve
+
+    steps = np.tile(np.arange(1, 21) * 100, (3, 1))
+    ret = np.where(np.arange(20) % 3 == 0, np.nan, np.linspace(10, 200, 20))[None].repeat(3, 0)
+    ev = np.full((3, 20), np.nan)
+    ev[:, 9], ev[:, 19] = [50, 60, 70], [190, 200, 210]
+    path = plot_learning_curve({"env_steps": steps, "episode_return": ret, "eval_episode_return": ev},
+                               tmp_path / "c.png", "t")  # fmt: skip
+    with Image.open(path) as im:
+        assert im.size == (900, 600)  # 6 x 4 inches at 150 dpi
+    assert (tmp_path / "c.svg").read_text().startswith("<?xml")
+    assert not [w for w in recwarn if "empty slice" in str(w.message)]

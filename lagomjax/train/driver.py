@@ -45,7 +45,8 @@ def _flags(slug: str) -> dict:
         "log_dir": (None, f"run directory (default: runs/{slug}/<env>/<date-time>); must be new or empty"),
         "resume": (None, "continue the run in this directory where its checkpoint left off (bit-identical)"),
         "checkpoint_seconds": (60.0, "seconds between checkpoints (also saved on Ctrl-C, SIGTERM and at the end)"),
-        "plot": ("learning_curve.png", "learning-curve PNG, in the run directory"),
+        "eval_every": (-1, "updates between deterministic evaluations during training (-1: about 10 per run, 0: none)"),
+        "plot": ("learning_curve.png", "learning-curve PNG (and SVG), in the run directory"),
         "tensorboard": (False, "also log to TensorBoard event files in <run>/tb (needs lagomjax[tensorboard])"),
         "wandb": (False, "also log to Weights & Biases, one run per seed (needs lagomjax[wandb])"),
         "wandb_mode": ("", "W&B mode: online, offline or disabled (default: W&B's own, e.g. WANDB_MODE)"),
@@ -94,6 +95,12 @@ def _resume(algo, slug, config, extra):
     if wrong:
         raise SystemExit(f"--resume {run_dir}: these flags differ from the run's settings: {'; '.join(wrong)}")
     return saved, record["num_seeds"], record["seed"], run_dir
+
+
+def _eval_every(flag: int, num_updates: int) -> int | None:
+    if flag < -1:
+        raise SystemExit(f"--eval-every must be -1, 0 or a number of updates, got {flag}")
+    return None if flag == 0 else max(1, num_updates // 10) if flag == -1 else flag
 
 
 def _trackers(run_dir, seeds, config, extra) -> trackers_mod.Trackers:
@@ -153,7 +160,8 @@ def main(algo, argv=None, **defaults):
                     algo.make_parts(config), config, n, seed=seed, checkpoint=run_dir / runs.CHECKPOINT,
                     checkpoint_every=10**9, checkpoint_seconds=extra["checkpoint_seconds"],
                     should_stop=lambda: stop.asked, on_compiled=lambda s: print(f"{s:.1f} s", flush=True),
-                    on_metrics=trackers,
+                    on_metrics=trackers, eval_every=_eval_every(extra["eval_every"], config.num_updates),
+                    on_eval=trackers.log_eval,
                 )  # fmt: skip
         finally:
             trackers.close()

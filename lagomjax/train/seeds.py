@@ -61,6 +61,8 @@ def run_seeds(
     checkpoint_seconds: float | None = None,
     should_stop: Callable[[], bool] | None = None,
     on_compiled: Callable[[float], None] | None = None,
+    eval_every: int | None = None,
+    on_eval: Callable | None = None,
 ):
     """Train ``num_seeds`` seeds vmapped in one program, in compiled chunks of updates. Returns
     ``(final_state, metrics [seeds, updates], timing)``; the numbers equal
@@ -83,6 +85,13 @@ def run_seeds(
     returns early (then ``timing['finished']`` is False). ``on_compiled(seconds)`` is called once
     compiling is done (before the progress bar starts).
 
+    Periodic evaluation: with ``eval_every`` (updates, taken at the first chunk end at or past each
+    multiple) every seed's deterministic policy is evaluated as at the end (``parts.finish``, a
+    compiled program of its own; the train state is untouched, so resuming stays bit-identical);
+    ``metrics['eval_episode_return']`` holds the result at that update, NaN elsewhere (the same
+    evaluation episodes each time: the last equals ``eval_return``), and
+    ``on_eval(update, env_steps [seeds], returns [seeds])`` gets it as it comes.
+
     Non-finite values: every update reports whether its observations, rewards and new agent state
     were finite (``metrics['finite']``, see :func:`~lagomjax.train.loop.functional_parts`), and this
     is acted on between chunks.
@@ -100,13 +109,21 @@ def run_seeds(
     k = chunk_size(n)
     bar = None  # created after compiling, so that its rate and ETA count training only
 
+    latest = np.full(num_seeds, np.nan)  # each seed's latest finished-episode training return
+    reported = np.full(num_seeds, -1)
+
     def host(seed_index, update_index, metrics):
         seed_index, update_index = int(np.asarray(seed_index)), int(np.asarray(update_index))
-        if seed_index == 0 and update_index + 1 > bar.n:
-            bar.update(update_index + 1 - bar.n)
-            ret = float(np.asarray(metrics["episode_return"]))
-            if np.isfinite(ret):
-                bar.set_postfix(episode_return=f"{ret:.1f}", refresh=False)
+        ret = float(np.asarray(metrics["episode_return"]))
+        if np.isfinite(ret):
+            latest[seed_index] = ret
+        reported[seed_index] = update_index
+        done = int(reported.min()) + 1  # updates every seed has finished
+        if done > bar.n:
+            bar.update(done - bar.n)
+            if np.isfinite(latest).any():
+                mean, low = np.nanmean(latest), np.nanmin(latest)
+                bar.set_postfix_str(f"train return mean {mean:.1f} min {low:.1f}", refresh=False)
         if on_metrics is not None:
             on_metrics(seed_index, update_index, {key: np.asarray(v) for key, v in metrics.items()})
 
@@ -125,10 +142,13 @@ def run_seeds(
     chunk = chunk.lower((state, seed_ids), jnp.arange(k)).compile()
     finish = jax.jit(jax.vmap(parts.finish)).lower(state, keys).compile()
     keep = jax.jit(_keep_halted).lower(jnp.zeros(num_seeds, bool), state, state).compile()
+    if eval_every is not None and eval_every < 1:
+        raise ValueError(f"eval_every must be None or >= 1, got {eval_every}")
     compile_s = time.perf_counter() - t0
     if on_compiled is not None:
         on_compiled(compile_s)
-    bar = tqdm(total=n, desc=f"{config.env_id} x {num_seeds} seeds", unit="update", disable=not progress)
+    unit = "generation" if hasattr(config, "generations") else "update"
+    bar = tqdm(total=n, desc=f"{config.env_id} x {num_seeds} seeds", unit=unit, disable=not progress)
     chunks, start = [], 0
     meta = run_meta(config, num_seeds, seed)
     halted_at = np.full(num_seeds, -1)
@@ -136,6 +156,7 @@ def run_seeds(
         state, saved = ckpt.restore(checkpoint, state, meta, allow_changes)
         chunks, start, halted_at = saved["chunks"], saved["next_update"], np.asarray(saved["halted_at"])
         bar.update(start)
+        reported[:] = start - 1
     t0 = last_save = time.perf_counter()
     done_now = 0
     for begin in range(start, n, k):
@@ -145,6 +166,13 @@ def run_seeds(
             break
         (new, _), m = chunk((state, seed_ids), jnp.arange(begin, begin + k))
         m = jax.device_get(m)
+        if eval_every:
+            m["eval_episode_return"] = np.full((num_seeds, k), np.nan, np.float32)
+            if (begin + k) // eval_every > begin // eval_every or begin + k == n:
+                returns = np.asarray(finish(new, keys))  # the final evaluation's episodes, every time
+                m["eval_episode_return"][:, -1] = returns
+                if on_eval is not None:
+                    on_eval(begin + k - 1, np.asarray(m["env_steps"])[:, -1], returns)
         bad = ~m["finite"].all(axis=1) & (halted_at < 0)
         if bad.any() and on_nonfinite != "ignore":
             first = np.argmin(m["finite"], axis=1) + begin

@@ -35,10 +35,13 @@ def _scalars(metrics: dict) -> dict:
 
 
 class CSVTracker:
-    """``<run_dir>/<config id>/<seed>/progress.csv``: ``update`` then every scalar metric."""
+    """``<run_dir>/<config id>/<seed>/<name>``: ``update`` then every scalar metric; periodic
+    evaluations go to ``eval.csv`` beside it."""
 
-    def __init__(self, run_dir, seeds, start_update: int = 0, config_id=0):
-        self.paths = [Path(run_dir) / str(config_id) / str(s) / "progress.csv" for s in seeds]
+    def __init__(self, run_dir, seeds, start_update: int = 0, config_id=0, name: str = "progress.csv"):
+        self.run_dir, self.seeds, self.start_update, self.config_id = run_dir, seeds, start_update, config_id
+        self.evals = None
+        self.paths = [Path(run_dir) / str(config_id) / str(s) / name for s in seeds]
         self.files, self.writers, self.columns = [], [], [None] * len(seeds)
         for i, path in enumerate(self.paths):
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -64,6 +67,12 @@ class CSVTracker:
         row = [update] + [values.get(k, math.nan) for k in self.columns[seed_index][1:]]
         self.writers[seed_index].writerow(row)
 
+    def log_eval(self, update: int, env_steps, returns) -> None:
+        if self.evals is None:
+            self.evals = CSVTracker(self.run_dir, self.seeds, self.start_update, self.config_id, "eval.csv")
+        for i, (steps, ret) in enumerate(zip(env_steps, returns, strict=True)):
+            self.evals.log(i, update, {"env_steps": steps, "eval_episode_return": ret})
+
     def flush(self) -> None:
         for fh in self.files:
             fh.flush()
@@ -71,6 +80,8 @@ class CSVTracker:
     def close(self) -> None:
         for fh in self.files:
             fh.close()
+        if self.evals is not None:
+            self.evals.close()
 
 
 class TensorBoardTracker:
@@ -99,6 +110,10 @@ class TensorBoardTracker:
             if math.isfinite(v):
                 tag = f"eval/{k}" if k.startswith("eval_") else f"train/{k}"
                 self.writers[seed_index].add_scalar(tag, v, step)
+
+    def log_eval(self, update: int, env_steps, returns) -> None:
+        for i, (steps, ret) in enumerate(zip(env_steps, returns, strict=True)):
+            self.writers[i].add_scalar("eval/episode_return", float(ret), int(steps))
 
     def flush(self) -> None:
         for w in self.writers:
@@ -138,6 +153,10 @@ class WandbTracker:
         values = {k: v for k, v in _scalars(metrics).items() if math.isfinite(v)}
         self.runs[seed_index].log(values, step=update)
 
+    def log_eval(self, update: int, env_steps, returns) -> None:
+        for i, ret in enumerate(returns):
+            self.runs[i].log({"eval_episode_return": float(ret)}, step=update)
+
     def flush(self) -> None:
         pass
 
@@ -155,6 +174,10 @@ class Trackers:
     def __call__(self, seed_index, update, metrics) -> None:
         for t in self.trackers:
             t.log(seed_index, update, metrics)
+
+    def log_eval(self, update, env_steps, returns) -> None:
+        for t in self.trackers:
+            t.log_eval(update, env_steps, returns)
 
     def flush(self) -> None:
         for t in self.trackers:

@@ -21,7 +21,7 @@ def test_flags_come_from_the_dataclass():
                      "--num-seeds", "3"], num_seeds=8,
     )  # fmt: skip
     assert config == ppo.Config(env_id="Pendulum-v1", hidden_sizes=(32, 32), anneal_lr=False, lstm_size=8)
-    assert extra == {"num_seeds": 3}
+    assert extra == {"num_seeds": 3, "_given": {"env_id", "hidden_sizes", "anneal_lr", "lstm_size", "num_seeds"}}
 
 
 @pytest.mark.parametrize(

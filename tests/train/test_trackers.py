@@ -35,6 +35,12 @@ def test_cli_streams_to_csv_tensorboard_and_wandb(tmp_path, monkeypatch):
         tb = _scalars(run / "tb" / f"seed_{seed}", "train/v_loss")
         assert [s for s, _ in tb] == metrics["env_steps"][i].tolist()
         np.testing.assert_allclose([v for _, v in tb], metrics["v_loss"][i], rtol=1e-6)
+        evals = read_csv(run / "0" / seed / "eval.csv")  # about 10 evaluations per run: here every update
+        np.testing.assert_array_equal(evals["update"], np.arange(12))
+        np.testing.assert_array_equal(evals["eval_episode_return"], metrics["eval_episode_return"][i])
+        assert evals["eval_episode_return"][-1] == metrics["eval_return"][i]  # the last is the final evaluation
+        assert len(_scalars(run / "tb" / f"seed_{seed}", "eval/episode_return")) == 12
+    assert (run / "learning_curve.png").exists() and (run / "learning_curve.svg").exists()
     offline = list((run / "wandb").glob("offline-run-*"))
     assert len(offline) == 2 and all(any(p.glob("*.wandb")) for p in offline)
 
