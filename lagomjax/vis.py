@@ -98,6 +98,45 @@ def bootstrap_ci(ys, ci: float = 0.95, n_boot: int = 2000, seed: int = 0):
     return lo, hi
 
 
+def _iqm(x):
+    """Interquartile mean of a flat array: the mean of its middle 50% (scipy's 25%-trimmed mean)."""
+    x = np.sort(np.ravel(x))
+    cut = int(0.25 * x.size)
+    return x[cut : x.size - cut].mean()
+
+
+AGGREGATES = {
+    "IQM": lambda s, gamma: _iqm(s),
+    "mean": lambda s, gamma: s.mean(),
+    "median": lambda s, gamma: np.median(s.mean(axis=0)),
+    "optimality gap": lambda s, gamma: gamma - np.minimum(s, gamma).mean(),
+}
+
+
+def aggregate_metrics(scores, reps: int = 2000, ci: float = 0.95, gamma: float = 1.0, seed: int = 0) -> dict:
+    """Aggregate performance across runs and tasks as rliable defines it (Agarwal et al., NeurIPS
+    2021): ``scores [runs, tasks]`` (normalised scores) -> ``{name: (point, low, high)}`` for the
+    interquartile mean over all runs and tasks, the mean, the median of per-task means and the
+    optimality gap ``gamma - mean(min(score, gamma))``, each with a percentile confidence interval
+    from a *stratified* bootstrap (runs resampled with replacement within each task)."""
+    s = np.asarray(scores, np.float64)
+    if s.ndim != 2 or min(s.shape) < 1 or not np.isfinite(s).all():
+        raise ValueError(f"scores must be a finite [runs, tasks] array, got shape {s.shape}")
+    if not 0.0 < ci < 1.0:
+        raise ValueError(f"ci must lie in (0, 1), got {ci}")
+    rng = np.random.default_rng(seed)
+    runs, tasks = s.shape
+    idx = rng.integers(0, runs, (reps, runs, tasks))
+    boots = np.take_along_axis(np.broadcast_to(s, (reps, runs, tasks)), idx, axis=1)
+    alpha = (1.0 - ci) / 2.0
+    out = {}
+    for name, f in AGGREGATES.items():
+        values = np.array([f(b, gamma) for b in boots])
+        lo, hi = np.quantile(values, [alpha, 1.0 - alpha])
+        out[name] = (float(f(s, gamma)), float(lo), float(hi))
+    return out
+
+
 def _nanmean(ys, axis=0):
     """``nanmean`` that gives NaN for all-NaN columns without a warning."""
     count = np.isfinite(ys).sum(axis=axis)

@@ -117,3 +117,23 @@ def test_learning_curve_png_at_150_dpi_with_svg_and_no_warnings(tmp_path, recwar
         assert im.size == (900, 600)  # 6 x 4 inches at 150 dpi
     assert (tmp_path / "c.svg").read_text().startswith("<?xml")
     assert not [w for w in recwarn if "empty slice" in str(w.message)]
+
+
+def test_aggregate_metrics_follow_rliables_definitions():
+    from scipy import stats
+
+    from lagomjax.vis import aggregate_metrics
+
+    scores = np.random.default_rng(3).uniform(0, 1.4, size=(7, 5))
+    agg = aggregate_metrics(scores, reps=300, seed=9)
+    assert agg["IQM"][0] == pytest.approx(stats.trim_mean(scores.ravel(), 0.25))
+    assert agg["median"][0] == pytest.approx(np.median(scores.mean(axis=0)))
+    assert agg["optimality gap"][0] == pytest.approx(np.mean(np.maximum(1.0 - scores, 0.0)))
+    rng = np.random.default_rng(9)  # the stratified bootstrap as a plain loop: runs resampled per task
+    idx = rng.integers(0, 7, (300, 7, 5))
+    means = [np.mean([[scores[idx[r, i, t], t] for t in range(5)] for i in range(7)]) for r in range(300)]
+    np.testing.assert_allclose(agg["mean"][1:], np.quantile(means, [0.025, 0.975]))
+    for point, lo, hi in agg.values():
+        assert lo <= point <= hi
+    with pytest.raises(ValueError, match="scores"):
+        aggregate_metrics(np.ones(4))
