@@ -311,3 +311,13 @@ def test_segment_tree_index_out_of_range_is_named():
     with pytest.raises(IndexError, match="index"):
         tree.update(-1, 1.0)
     assert float(tree.update(3, 2.0).sum()) == 2.0
+
+
+def test_sweeps_refuse_structural_hyper_parameters_before_compiling():
+    from lagomjax import experiment
+
+    train = experiment.with_hparams(ppo.make_train, ppo.Config(total_steps=1024))
+    with pytest.raises(ValueError, match=r"\['num_minibatches'\] set shapes"):
+        experiment.sweep(train, experiment.grid(num_minibatches=[3, 4]), num_seeds=1)
+    with pytest.raises(ValueError, match=r"\['no_such'\] are not fields"):
+        experiment.sweep(train, experiment.grid(no_such=[1.0]), num_seeds=1)

@@ -40,7 +40,18 @@ def with_hparams(make_train, config):
     """``train(key, hparams)``: ``make_train(dataclasses.replace(config, **hparams))(key)``, so the
     numeric fields named in ``hparams`` are traced (and can be vmapped) while the rest stay static."""
 
+    fields = {f.name: f.default for f in dataclasses.fields(config)}
+
     def train(key, hparams):
+        unknown = sorted(set(hparams) - set(fields))
+        if unknown:
+            raise ValueError(f"hparams {unknown} are not fields of {type(config).__name__}")
+        static = sorted(k for k in hparams if not isinstance(fields[k], float))
+        if static:
+            raise ValueError(
+                f"hparams {static} set shapes or program structure (ints, booleans, names), so they cannot "
+                "vary inside one compiled program; sweep them with sweep_configs (one program per config)"
+            )
         return make_train(dataclasses.replace(config, **hparams))(key)
 
     return train
