@@ -11,6 +11,7 @@ Every module also gives ``make_parts(config)`` (the ``init / update / finish`` t
 line runs in chunks) and, except ``es_policy``, ``make_agent(config, action_space)`` (the
 :class:`~lagomjax.train.Agent`). What they share: :mod:`~lagomjax.algos.configs` (config fields),
 :mod:`~lagomjax.algos.actor_critic` (PPO and A2C), :mod:`~lagomjax.algos.offpolicy` (replay).
+:mod:`~lagomjax.algos.policies` loads a trained policy back from a command-line run's directory.
 The modules are imported on first use, so ``import lagomjax.algos`` stays light.
 """
 

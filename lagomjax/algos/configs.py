@@ -7,6 +7,7 @@ import dataclasses
 import math
 import numbers
 from dataclasses import dataclass
+from typing import ClassVar
 
 import jax
 import numpy as np
@@ -99,6 +100,8 @@ def _check_range(name: str, v: float) -> None:
 @dataclass(frozen=True)
 class RolloutConfig:
     """Training by rollouts of ``num_envs x num_steps`` environment steps, one update each."""
+
+    choices: ClassVar[dict] = CHOICES  # the allowed values of named settings (the command line lists them)
 
     env_id: str = "CartPole-v1"  # a registered functional environment, or any gymnasium id (Python path)
     num_envs: int = 1  # environments stepped in parallel per seed

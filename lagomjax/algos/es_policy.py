@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import ClassVar
 
 import flax.linen as nn
 import gymnasium as gym
@@ -23,7 +24,7 @@ import numpy as np
 from flax import struct
 
 from lagomjax import es, networks
-from lagomjax.algos.configs import check_fields
+from lagomjax.algos.configs import CHOICES, check_fields
 from lagomjax.envs import evaluate
 from lagomjax.train.loop import TrainParts, make_envs, train_from_parts
 
@@ -32,6 +33,8 @@ NAME = "ES-policy"
 
 @dataclass(frozen=True)
 class Config:
+    choices: ClassVar[dict] = CHOICES
+
     env_id: str = "CartPole-v1"  # a functional environment id, or any gymnasium id (Python path)
     strategy: str = "cmaes"  # 'cmaes', 'cem' or 'openai_es'
     popsize: int = 16

@@ -21,7 +21,7 @@ def evaluate(argv) -> dict:
     import jax
     import numpy as np
 
-    from lagomjax.train import runs
+    from lagomjax.algos import policies
 
     parser = argparse.ArgumentParser(prog="python -m lagomjax.train evaluate", description=evaluate.__doc__)
     parser.add_argument("run_dir", help="a run directory (it holds run.yml and checkpoint.ckpt)")
@@ -33,7 +33,7 @@ def evaluate(argv) -> dict:
     if args.episodes < 1:
         parser.error(f"--episodes must be >= 1, got {args.episodes}")
     try:
-        returns = runs.evaluate_run(args.run_dir, args.episodes, args.seed_index, args.key)
+        returns = policies.evaluate_run(args.run_dir, args.episodes, args.seed_index, args.key)
     except ValueError as e:
         parser.error(str(e))
     print(f"{args.run_dir} seed {args.seed_index}: return {returns.mean():.1f} +- {returns.std():.1f} "
@@ -42,7 +42,7 @@ def evaluate(argv) -> dict:
     if args.gif:
         from lagomjax import vis
 
-        policy = runs.load_policy(args.run_dir, args.seed_index)
+        policy = policies.load_policy(args.run_dir, args.seed_index)
         out["gif"] = vis.episode_gif(policy.env_id, policy.act_unit, jax.random.key(args.key), args.gif,
                                      init_policy_state=policy.init_policy_state)  # fmt: skip
         print(f"episode recorded in {out['gif']}")

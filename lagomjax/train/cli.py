@@ -70,21 +70,20 @@ def _from_file(path) -> dict:
 def build_parser(config_cls, description=None, prog=None, **extra_flags) -> argparse.ArgumentParser:
     """The parser of :func:`config_from_args`: every field as a flag with its type, default, meaning
     (the field's comment) and choices; ``extra_flags`` are ``name=(default, help)``."""
-    from lagomjax.algos.configs import CHOICES
-
     parser = argparse.ArgumentParser(
         prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--config", metavar="FILE", help="YAML file of config fields (a run's run.yml too); "
                         "flags given on the command line override it")  # fmt: skip
     comments = field_comments(config_cls)
+    choices = getattr(config_cls, "choices", {})  # named settings: field -> allowed values
     for f in dataclasses.fields(config_cls):
         names = [f"--{f.name.replace('_', '-')}"] + (["--env"] if f.name == "env_id" else [])
         meaning = comments.get(f.name, "")
-        if f.name in CHOICES:
-            meaning = f"{meaning}; one of {', '.join(CHOICES[f.name])}"
+        if f.name in choices:
+            meaning = f"{meaning}; one of {', '.join(choices[f.name])}"
         parser.add_argument(*names, dest=f.name, type=_parser_type(f.default), default=f.default,
-                            choices=CHOICES.get(f.name), metavar=_type_name(f.default).upper(),
+                            choices=choices.get(f.name), metavar=_type_name(f.default).upper(),
                             help=f"{meaning} ({_type_name(f.default)}, default: {f.default!r})".strip())  # fmt: skip
     for name, (default, meaning) in extra_flags.items():
         kind = str if default is None else parse_bool if isinstance(default, bool) else type(default)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lagomjax import algos, envs
 from lagomjax import checkpoint as ckpt
+from lagomjax import envs
 from lagomjax.experiment.layout import write_logs
 from lagomjax.train import gym_loop, runs
 from lagomjax.train import trackers as trackers_mod
@@ -82,11 +82,12 @@ def _resume(algo, slug, config, extra):
     """The config, seeds and directory of the run to continue; flags that contradict it are refused."""
     run_dir = Path(extra["resume"])
     try:
-        module, saved, record = runs.read_run(run_dir)
+        record = runs.read_record(run_dir)
+        if record["algorithm"] != slug:
+            raise ValueError(f"that run is {record['algorithm']}, not {slug}")
+        saved = runs.config_from_dict(algo.Config, record["config"])
     except ValueError as e:
-        raise SystemExit(f"--resume: {e}") from None
-    if record["algorithm"] != slug:
-        raise SystemExit(f"--resume {run_dir}: that run is {record['algorithm']}, not {slug}")
+        raise SystemExit(f"--resume {run_dir}: {e}") from None
     wrong = [f"{f}: run {getattr(saved, f)!r}, given {getattr(config, f)!r}" for f in sorted(extra["_given"])
              if hasattr(saved, f) and getattr(saved, f) != getattr(config, f)]  # fmt: skip
     for name in ("num_seeds", "seed"):
@@ -126,14 +127,14 @@ def main(algo, argv=None, **defaults):
 
     Each run gets its own directory (:mod:`lagomjax.train.runs`): ``run.yml``, a checkpoint saved
     periodically, on SIGINT/SIGTERM and at the end (it then holds the final parameters:
-    :func:`~lagomjax.train.runs.load_policy`), lagom's log layout, the learning-curve PNG; prints
+    :func:`~lagomjax.algos.policies.load_policy`), lagom's log layout, the learning-curve PNG; prints
     the results table. ``defaults`` override the script-level flag defaults. Returns
     ``(metrics, timing)``; an interrupted run exits with status 130 after saving.
     """
     from lagomjax import vis
 
     slug = algo.__name__.rsplit(".", 1)[-1]
-    if slug not in algos.NAMES:  # a user's algorithm module (e.g. a script run as __main__)
+    if not algo.__name__.startswith("lagomjax.algos."):  # a user's algorithm module (e.g. a script)
         slug = algo.NAME.lower().replace("-", "_").replace(" ", "_")
     flags = _flags(slug)
     flags.update({k: (v, flags[k][1]) for k, v in defaults.items()})

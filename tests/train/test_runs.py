@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from lagomjax import checkpoint
-from lagomjax.algos import ppo
+from lagomjax.algos import policies, ppo
 from lagomjax.experiment.layout import read_csv
 from lagomjax.train import runs
 from lagomjax.train.cli import config_from_args
@@ -82,11 +82,12 @@ def test_interrupted_and_resumed_runs_equal_an_uninterrupted_one(tmp_path):
 
     # the trained policy, loaded in a new process, acts as the checkpoint's parameters say
     obs = np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32).tolist()
-    code = (f"import json, numpy as np; from lagomjax.train.runs import load_policy; p = load_policy({str(run)!r}, 1); "
-            f"print(json.dumps(np.asarray(p.act(np.asarray({obs}))[0]).tolist()))")  # fmt: skip
+    code = (f"import json, numpy as np; from lagomjax.algos.policies import load_policy; "
+            f"p = load_policy({str(run)!r}, 1); a = p.act(np.asarray({obs}))[0]; "
+            "print(json.dumps(np.asarray(a).tolist()))")  # fmt: skip
     loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                                        timeout=300).stdout)  # fmt: skip
-    config = runs.read_run(run)[1]
+    config = policies.read_run(run)[1]
     parts = ppo.make_parts(config)
     like = jax.jit(jax.vmap(parts.init))(jax.random.split(jax.random.key(0), 2))
     state, _ = checkpoint.restore(ckpt, like, run_meta(config, 2, 0))
@@ -112,7 +113,7 @@ def parts_env_action_space(config):
 def test_run_directories_are_never_mixed(tmp_path):
     record = runs.run_record("ppo", ppo.Config(), 2, 0)
     path = runs.claim_run_dir(tmp_path / "a", record)
-    assert runs.read_run(path)[1] == ppo.Config()
+    assert policies.read_run(path)[1] == ppo.Config()
     with pytest.raises(ValueError, match="already holds this run: continue it with --resume"):
         runs.claim_run_dir(path, record)
     with pytest.raises(ValueError, match=r"holds another run \(config\.env_id: 'CartPole-v1' -> 'Pendulum-v1'"):
