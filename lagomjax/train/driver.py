@@ -9,7 +9,6 @@ and ``lagomjax-train <name>`` call :func:`main`.
 
 from __future__ import annotations
 
-import functools
 import signal
 import sys
 import threading
@@ -166,15 +165,19 @@ def main(algo, argv=None, **defaults):
                 )  # fmt: skip
         finally:
             trackers.close()
-        if not timing["finished"]:
-            print(f"stopped; checkpoint saved in {run_dir}. Continue with:\n  python -m lagomjax.train {slug} "
-                  f"--resume {run_dir}", flush=True)  # fmt: skip
-            raise SystemExit(130)
     else:
-        run_gym = getattr(algo, "run_gym", None) or functools.partial(
-            gym_loop.run_seeds_gym, make_agent=algo.make_agent
-        )
-        metrics, timing = run_gym(config, num_seeds=n, seed=seed)
+        with _StopOnSignal() as stop:
+            if hasattr(algo, "run_gym"):  # an algorithm with its own gymnasium loop (ES): no checkpoints
+                metrics, timing = algo.run_gym(config, num_seeds=n, seed=seed)
+            else:
+                metrics, timing = gym_loop.run_seeds_gym(
+                    config, algo.make_agent, n, seed=seed, checkpoint_dir=run_dir,
+                    checkpoint_seconds=extra["checkpoint_seconds"], should_stop=lambda: stop.asked,
+                )  # fmt: skip
+    if not timing.get("finished", True):
+        print(f"stopped; checkpoint saved in {run_dir}. Continue with:\n  python -m lagomjax.train {slug} "
+              f"--resume {run_dir}", flush=True)  # fmt: skip
+        raise SystemExit(130)
     per_seed = {k: np.asarray(v)[None] for k, v in metrics.items()}
     log = write_logs(run_dir, [config], per_seed, seeds) / "0"
     png = vis.plot_learning_curve(metrics, run_dir / extra["plot"], f"{algo.NAME} {config.env_id}")

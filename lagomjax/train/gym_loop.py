@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 
 import gymnasium as gym
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lagomjax import checkpoint as ckpt
 from lagomjax.agent import BaseAgent
 from lagomjax.envs.rollout import Rollout
 from lagomjax.runner import EpisodeRunner, StepRunner
 from lagomjax.train.loop import all_finite, finished_episode_mean
+from lagomjax.train.seeds import config_fingerprint
 from lagomjax.transform.ops import zero_where
 
 
@@ -132,7 +135,16 @@ def to_rollout(D, num_envs: int, num_steps: int, extras_treedef, running_returns
     return Rollout(**batch)
 
 
-def train_gym(config, make_agent, key, progress: bool = True, on_nonfinite: str = "halt"):
+def train_gym(
+    config,
+    make_agent,
+    key,
+    progress: bool = True,
+    on_nonfinite: str = "halt",
+    checkpoint=None,
+    checkpoint_seconds: float | None = None,
+    should_stop=None,
+):
     """Train one seed of ``make_agent(config, action_space)`` on gymnasium's ``config.env_id``.
 
     Returns ``(agent_state, metrics, timing)``; ``metrics`` hold per-update ``env_steps``,
@@ -140,6 +152,13 @@ def train_gym(config, make_agent, key, progress: bool = True, on_nonfinite: str 
     ``config.eval_episodes`` greedy episodes and ``halted_at``. Non-finite observations, rewards or
     agent state stop learning at the last finite state, as in
     :func:`~lagomjax.train.seeds.run_seeds` (``on_nonfinite='halt'``; ``'raise'``, ``'ignore'``).
+
+    Checkpoints: with ``checkpoint`` (a path) the agent state, its acting key and the metrics so far
+    are saved every ``checkpoint_seconds``, when ``should_stop()`` says so between updates (then
+    ``timing['finished']`` is False) and at the end; an existing file is continued from. The
+    gymnasium environments' Python internals are not saved: a resumed run continues the agent with
+    freshly reset environments (seeded from the update it resumes at), so unlike the functional
+    path it is not bit-identical to an uninterrupted run.
     """
     if on_nonfinite not in ("halt", "raise", "ignore"):
         raise ValueError(f"on_nonfinite must be 'halt', 'raise' or 'ignore', got {on_nonfinite!r}")
@@ -157,12 +176,34 @@ def train_gym(config, make_agent, key, progress: bool = True, on_nonfinite: str 
     extras_treedef = jax.tree.structure(extras)
     learn = jax.jit(agent.learn)
     finite = jax.jit(lambda ro, s: all_finite((ro.obs, ro.rewards, s)))
-    halted_at = -1
+    halted_at, rows, start = -1, [], 0
+    meta = {
+        "path": "gymnasium",
+        "key": np.asarray(jax.random.key_data(key)).tolist(),
+        "config": config_fingerprint(config),
+    }
+    if checkpoint is not None and Path(checkpoint).exists():
+        (state, actor.key), saved = ckpt.restore(checkpoint, (state, actor.key), meta)
+        actor.state = state
+        rows, start, halted_at = saved["rows"], int(saved["next_update"]), int(saved["halted_at"])
+        env.close()
+        env = make_vector_env(config.env_id, config.num_envs, seed=seed + start)
+        actor.env = env
     runner = StepRunner(reset_on_call=False)
     running = np.zeros(config.num_envs, np.float64)
-    rows, compile_s = [], None
+    compile_s, last_save, stopped = None, time.perf_counter(), False
+
+    def save(next_update):
+        if checkpoint is not None:
+            ckpt.save(checkpoint, (state, actor.key), meta, rows=rows, next_update=next_update, halted_at=halted_at)
+
     bar = tqdm(total=config.num_updates, desc=f"{config.env_id} (gymnasium)", unit="update", disable=not progress)
-    for i in range(config.num_updates):
+    bar.update(start)
+    for i in range(start, config.num_updates):
+        if should_stop is not None and should_stop():
+            save(i)
+            stopped = True
+            break
         D = runner(actor, env, config.num_steps)
         ro = to_rollout(D, config.num_envs, config.num_steps, extras_treedef, running)
         new, m = learn(state, ro, jax.random.fold_in(k_learn, i), jnp.int32(i))
@@ -180,15 +221,23 @@ def train_gym(config, make_agent, key, progress: bool = True, on_nonfinite: str 
             compile_s = time.perf_counter() - t0
             t0 = time.perf_counter()
         bar.update(1)
+        if checkpoint_seconds is not None and time.perf_counter() - last_save >= checkpoint_seconds:
+            save(i + 1)
+            last_save = time.perf_counter()
         if halted_at >= 0:  # the rest of the run is NaN rows: no point stepping a frozen policy
             steps = ro.rewards.size
             rows += [
                 {**rows[-1], "env_steps": (j + 1) * steps, "finite": False} for j in range(i + 1, config.num_updates)
             ]
             break
-    run_s = time.perf_counter() - t0
+    run_s = time.perf_counter() - (t0 if compile_s is not None else time.perf_counter())
+    compile_s = compile_s or 0.0
     bar.close()
     env.close()
+    if stopped:
+        metrics = {k: np.asarray([r[k] for r in rows]) for k in rows[0]} if rows else {}
+        return state, metrics, {"compile_s": compile_s, "run_s": run_s, "env_steps_per_s": 0.0, "finished": False}
+    save(config.num_updates)
     eval_env = make_vector_env(config.env_id, min(config.eval_episodes, 8), seed=seed + 1)
     D = EpisodeRunner()(JaxAgent(agent, state, k_eval, eval_env, greedy=True), eval_env, config.eval_episodes)
     eval_env.close()
@@ -196,16 +245,34 @@ def train_gym(config, make_agent, key, progress: bool = True, on_nonfinite: str 
     metrics["eval_return"] = np.float32(np.mean([traj.rewards.sum() for traj in D]))
     metrics["halted_at"] = np.int64(halted_at)
     steps = (config.num_updates - 1) * config.num_envs * config.num_steps
-    timing = {"compile_s": compile_s, "run_s": run_s, "env_steps_per_s": steps / max(run_s, 1e-9)}
+    timing = {"compile_s": compile_s, "run_s": run_s, "env_steps_per_s": steps / max(run_s, 1e-9), "finished": True}
     return state, metrics, timing
 
 
-def run_seeds_gym(config, make_agent, num_seeds: int, seed: int = 0, progress: bool = True):
-    """:func:`train_gym` for ``num_seeds`` seeds one after another; metrics stacked ``[seeds, ...]``."""
+def run_seeds_gym(
+    config,
+    make_agent,
+    num_seeds: int,
+    seed: int = 0,
+    progress: bool = True,
+    checkpoint_dir=None,
+    checkpoint_seconds: float | None = None,
+    should_stop=None,
+):
+    """:func:`train_gym` for ``num_seeds`` seeds one after another; metrics stacked ``[seeds, ...]``.
+    With ``checkpoint_dir`` each seed checkpoints to ``gym_seed_<i>.ckpt`` there (finished seeds are
+    only re-evaluated on resume); if ``should_stop()`` stops a seed, ``timing['finished']`` is False."""
     keys = jax.random.split(jax.random.key(seed), num_seeds)
-    runs = [train_gym(config, make_agent, k, progress) for k in keys]
+    runs = []
+    for i, k in enumerate(keys):
+        path = None if checkpoint_dir is None else Path(checkpoint_dir) / f"gym_seed_{i}.ckpt"
+        runs.append(train_gym(config, make_agent, k, progress, checkpoint=path,
+                              checkpoint_seconds=checkpoint_seconds, should_stop=should_stop))  # fmt: skip
+        if not runs[-1][2]["finished"]:
+            return {}, {**runs[-1][2], "finished": False}
     metrics = {k: np.stack([m[k] for _, m, _ in runs]) for k in runs[0][1]}
     timing = {
+        "finished": True,
         "compile_s": float(np.mean([t["compile_s"] for *_, t in runs])),
         "run_s": float(sum(t["run_s"] for *_, t in runs)),
         "env_steps_per_s": float(np.mean([t["env_steps_per_s"] for *_, t in runs])),

@@ -30,11 +30,11 @@ def run_meta(config, num_seeds: int, seed: int) -> dict:
         "seed": seed,
         "num_updates": n,
         "chunk": chunk_size(n),
-        "config": _fingerprint(config),
+        "config": config_fingerprint(config),
     }
 
 
-def _fingerprint(config) -> dict:
+def config_fingerprint(config) -> dict:
     """A config as plain data, with its class, for the checkpoint's record of what the run is."""
     fields = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(vars(config))
     return {"class": f"{type(config).__module__}.{type(config).__qualname__}", **fields}

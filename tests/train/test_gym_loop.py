@@ -69,3 +69,31 @@ def test_recurrent_policy_state_is_zeroed_where_a_sub_env_ended():
     actor.choose_action(np.zeros((3, 4), np.float32), last_info=True)
     jax.tree.map(np.testing.assert_array_equal, before, jax.tree.map(np.asarray, actor.policy_state))
     env.close()
+
+
+def test_gymnasium_path_checkpoints_and_resumes(tmp_path):
+    """Stopped between updates, then resumed: the agent continues from its saved state (the Python
+    envs restart fresh, so this path is documented as not bit-identical)."""
+    import jax
+    import numpy as np
+    import pytest
+
+    from lagomjax import checkpoint
+    from lagomjax.algos import vpg
+    from lagomjax.train import gym_loop
+
+    config = vpg.Config(num_envs=2, num_steps=8, total_steps=2 * 8 * 6)
+    path = tmp_path / "gym.ckpt"
+    calls = iter(range(100))
+    _, part, timing = gym_loop.train_gym(config, vpg.make_agent, jax.random.key(0), progress=False, checkpoint=path,
+                                         should_stop=lambda: next(calls) >= 3)  # fmt: skip
+    assert not timing["finished"] and len(part["env_steps"]) == 3
+    assert checkpoint.load(path)["extra"]["next_update"] == 3
+    _, full, timing = gym_loop.train_gym(config, vpg.make_agent, jax.random.key(0), progress=False, checkpoint=path)
+    assert timing["finished"] and np.isfinite(full["eval_return"])
+    np.testing.assert_array_equal(full["env_steps"], np.arange(1, 7) * 16)
+    np.testing.assert_array_equal(full["v_loss"][:3], part["v_loss"])
+    assert checkpoint.load(path)["extra"]["next_update"] == 6
+    with pytest.raises(ValueError, match="config.lr"):
+        gym_loop.train_gym(vpg.Config(num_envs=2, num_steps=8, total_steps=96, lr=0.1), vpg.make_agent,
+                           jax.random.key(0), progress=False, checkpoint=path)  # fmt: skip
