@@ -44,9 +44,10 @@ class Policy(NamedTuple):
     update: int  # the update the parameters come from
 
 
-def load_policy(run_dir, seed_index: int = 0) -> Policy:
+def load_policy(run_dir, seed_index: int = 0, best: bool = False) -> Policy:
     """The deterministic policy of seed ``seed_index`` from ``run_dir``'s checkpoint (the final
-    parameters once the run finished, else the latest saved)."""
+    parameters once the run finished, else the latest saved), or with ``best=True`` from
+    ``best.ckpt``: the parameters at that seed's best periodic evaluation."""
     module, config, record = read_run(run_dir)
     if not hasattr(module, "make_agent"):
         raise ValueError(f"load_policy supports the agent-based algorithms, not {record['algorithm']!r}")
@@ -64,7 +65,8 @@ def load_policy(run_dir, seed_index: int = 0) -> Policy:
     keys = jax.random.split(jax.random.key(record["seed"]), record["num_seeds"])
     like = jax.jit(jax.vmap(parts.init))(keys)  # the restore target: shapes, dtypes, key implementations
     meta = run_meta(config, record["num_seeds"], record["seed"])
-    state, extra = ckpt.restore(Path(run_dir) / runs.CHECKPOINT, like, meta)
+    state, extra = ckpt.restore(Path(run_dir) / (runs.BEST if best else runs.CHECKPOINT), like, meta)
+    update = int(extra["updates"][seed_index]) if best else int(extra["next_update"])
     one = jax.tree.map(lambda x: x[seed_index], state)
     norm = getattr(config, "normalize_obs", False)
     mean, var = obs_moments(one.env_state) if norm else (None, None)
@@ -89,15 +91,13 @@ def load_policy(run_dir, seed_index: int = 0) -> Policy:
             action = low + (jnp.clip(action, -1.0, 1.0) + 1.0) / 2.0 * (high - low)
         return action, pstate
 
-    return Policy(
-        jax.jit(act), jax.jit(act_unit), agent.init_policy_state, config, config.env_id, int(extra["next_update"])
-    )
+    return Policy(jax.jit(act), jax.jit(act_unit), agent.init_policy_state, config, config.env_id, update)
 
 
-def evaluate_run(run_dir, episodes: int = 16, seed_index: int = 0, key=0) -> np.ndarray:
+def evaluate_run(run_dir, episodes: int = 16, seed_index: int = 0, key=0, best: bool = False) -> np.ndarray:
     """Returns of ``episodes`` deterministic episodes of the run's policy (functional env, one jitted
-    program)."""
-    policy = load_policy(run_dir, seed_index)
+    program); ``best`` as :func:`load_policy`."""
+    policy = load_policy(run_dir, seed_index, best)
     env = envs.make(policy.env_id, num_envs=episodes)
     if isinstance(env.action_space, gym.spaces.Box):
         env = envs.RescaleAction(env)

@@ -29,11 +29,12 @@ def evaluate(argv) -> dict:
     parser.add_argument("--seed-index", type=int, default=0, help="which of the run's seeds (default: 0)")
     parser.add_argument("--key", type=int, default=0, help="PRNG key of the evaluation episodes (default: 0)")
     parser.add_argument("--gif", default=None, help="record one episode as an animated GIF at this path")
+    parser.add_argument("--best", action="store_true", help="the parameters of the best periodic evaluation")
     args = parser.parse_args(argv)
     if args.episodes < 1:
         parser.error(f"--episodes must be >= 1, got {args.episodes}")
     try:
-        returns = policies.evaluate_run(args.run_dir, args.episodes, args.seed_index, args.key)
+        returns = policies.evaluate_run(args.run_dir, args.episodes, args.seed_index, args.key, args.best)
     except ValueError as e:
         parser.error(str(e))
     print(f"{args.run_dir} seed {args.seed_index}: return {returns.mean():.1f} +- {returns.std():.1f} "
@@ -42,7 +43,7 @@ def evaluate(argv) -> dict:
     if args.gif:
         from lagomjax import vis
 
-        policy = policies.load_policy(args.run_dir, args.seed_index)
+        policy = policies.load_policy(args.run_dir, args.seed_index, args.best)
         out["gif"] = vis.episode_gif(policy.env_id, policy.act_unit, jax.random.key(args.key), args.gif,
                                      init_policy_state=policy.init_policy_state)  # fmt: skip
         print(f"episode recorded in {out['gif']}")

@@ -161,7 +161,7 @@ def main(algo, argv=None, **defaults):
                     checkpoint_every=10**9, checkpoint_seconds=extra["checkpoint_seconds"],
                     should_stop=lambda: stop.asked, on_compiled=lambda s: print(f"{s:.1f} s", flush=True),
                     on_metrics=trackers, eval_every=_eval_every(extra["eval_every"], config.num_updates),
-                    on_eval=trackers.log_eval,
+                    on_eval=trackers.log_eval, best_checkpoint=run_dir / runs.BEST,
                 )  # fmt: skip
         finally:
             trackers.close()

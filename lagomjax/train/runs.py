@@ -2,7 +2,8 @@
 
 A run directory holds ``run.yml`` (the algorithm, its full config, the seeds: it loads back with
 ``--config`` to an equal config), ``checkpoint.ckpt`` (the whole train state of every seed and the
-metrics so far, :mod:`lagomjax.checkpoint`; at the end it holds the final parameters), lagom's log
+metrics so far, :mod:`lagomjax.checkpoint`; at the end it holds the final parameters), ``best.ckpt``
+(each seed's state at its best periodic evaluation), lagom's log
 layout (``configs.pkl``, ``0/config.yml``, ``0/<seed>/train_logs.{pkl,csv}``), the learning curve
 and, for ``--tensorboard``, event files under ``tb/``.
 
@@ -18,7 +19,7 @@ from pathlib import Path
 from lagomjax import checkpoint as ckpt
 from lagomjax.utils import yaml_dump, yaml_load
 
-RUN_FILE, CHECKPOINT = "run.yml", "checkpoint.ckpt"
+RUN_FILE, CHECKPOINT, BEST = "run.yml", "checkpoint.ckpt", "best.ckpt"
 
 
 def config_to_dict(config) -> dict:

@@ -63,6 +63,7 @@ def run_seeds(
     on_compiled: Callable[[float], None] | None = None,
     eval_every: int | None = None,
     on_eval: Callable | None = None,
+    best_checkpoint=None,
 ):
     """Train ``num_seeds`` seeds vmapped in one program, in compiled chunks of updates. Returns
     ``(final_state, metrics [seeds, updates], timing)``; the numbers equal
@@ -90,7 +91,9 @@ def run_seeds(
     compiled program of its own; the train state is untouched, so resuming stays bit-identical);
     ``metrics['eval_episode_return']`` holds the result at that update, NaN elsewhere (the same
     evaluation episodes each time: the last equals ``eval_return``), and
-    ``on_eval(update, env_steps [seeds], returns [seeds])`` gets it as it comes.
+    ``on_eval(update, env_steps [seeds], returns [seeds])`` gets it as it comes. With
+    ``best_checkpoint`` (a path) the state of each seed at its best evaluation so far is kept and
+    saved there (``extra['returns']``, ``extra['updates']`` per seed) whenever one improves.
 
     Non-finite values: every update reports whether its observations, rewards and new agent state
     were finite (``metrics['finite']``, see :func:`~lagomjax.train.loop.functional_parts`), and this
@@ -157,6 +160,10 @@ def run_seeds(
         chunks, start, halted_at = saved["chunks"], saved["next_update"], np.asarray(saved["halted_at"])
         bar.update(start)
         reported[:] = start - 1
+    best_returns, best_updates, best_state = np.full(num_seeds, -np.inf), np.full(num_seeds, -1), None
+    if best_checkpoint is not None and start > 0 and Path(best_checkpoint).exists():
+        best_state, saved = ckpt.restore(best_checkpoint, state, meta, allow_changes)
+        best_returns, best_updates = np.asarray(saved["returns"], np.float64), np.asarray(saved["updates"])
     t0 = last_save = time.perf_counter()
     done_now = 0
     for begin in range(start, n, k):
@@ -166,6 +173,7 @@ def run_seeds(
             break
         (new, _), m = chunk((state, seed_ids), jnp.arange(begin, begin + k))
         m = jax.device_get(m)
+        returns = None
         if eval_every:
             m["eval_episode_return"] = np.full((num_seeds, k), np.nan, np.float32)
             if (begin + k) // eval_every > begin // eval_every or begin + k == n:
@@ -184,6 +192,13 @@ def run_seeds(
             halted_at = np.where(bad, first, halted_at)
         if (halted_at >= 0).any():  # halted seeds stay at their last finite state
             new = keep(jnp.asarray(halted_at >= 0), new, state)
+        if best_checkpoint is not None and returns is not None:
+            improved = (returns > best_returns) & (halted_at < 0)  # NaN never improves
+            if improved.any():
+                best_state = keep(jnp.asarray(~improved), new, new if best_state is None else best_state)
+                best_returns = np.where(improved, returns, best_returns)
+                best_updates = np.where(improved, begin + k - 1, best_updates)
+                ckpt.save(best_checkpoint, best_state, meta, returns=best_returns.tolist(), updates=best_updates)
         state = new
         chunks.append(m)
         done_now += 1

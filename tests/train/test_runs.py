@@ -102,6 +102,9 @@ def test_interrupted_and_resumed_runs_equal_an_uninterrupted_one(tmp_path):
     assert mean >= 150.0, ev.stdout  # 600 PPO updates learn CartPole well past a random policy's ~22
     with Image.open(tmp_path / "ep.gif") as gif:
         assert gif.n_frames > 20
+    evals = read_csv(run / "0" / "1" / "eval.csv")  # the best evaluation's parameters come out too
+    best = policies.load_policy(run, 1, best=True)
+    assert best.update == int(evals["update"][np.argmax(evals["eval_episode_return"])])
 
 
 def parts_env_action_space(config):
@@ -147,3 +150,32 @@ def test_help_shows_meaning_type_default_and_choices(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "Adam learning rate" in text and "(float, default: 0.001)" in text
     assert "one of relu, tanh, elu, gelu, silu" in text and "--config FILE" in text
+
+
+def test_best_evaluated_parameters_are_kept_per_seed_and_survive_a_resume(tmp_path):
+    from lagomjax.train import run_seeds
+
+    config = ppo.Config(total_steps=4 * 128 * 12, hidden_sizes=(32, 32), eval_episodes=4)
+    parts = ppo.make_parts(config)
+
+    def go(path, max_chunks=None):
+        return run_seeds(parts, config, 3, seed=0, progress=False, eval_every=2, checkpoint=path / "c.ckpt",
+                         best_checkpoint=path / "b.ckpt", max_chunks=max_chunks)  # fmt: skip
+
+    _, m, _ = go(tmp_path / "a")
+    ev = m["eval_episode_return"]
+    at = np.flatnonzero(np.isfinite(ev[0]))
+    np.testing.assert_array_equal(at, [1, 3, 5, 7, 9, 11])
+    saved = checkpoint.load(tmp_path / "a" / "b.ckpt")["extra"]
+    np.testing.assert_array_equal(saved["returns"], ev[:, at].max(axis=1))
+    np.testing.assert_array_equal(saved["updates"], at[np.argmax(ev[:, at], axis=1)])
+    like = jax.jit(jax.vmap(parts.init))(jax.random.split(jax.random.key(0), 3))
+    best, _ = checkpoint.restore(tmp_path / "a" / "b.ckpt", like, run_meta(config, 3, 0))
+    again = jax.jit(jax.vmap(parts.finish))(best, jax.random.split(jax.random.key(0), 3))
+    np.testing.assert_array_equal(np.asarray(again), saved["returns"])  # the kept state scores its best
+
+    go(tmp_path / "b", max_chunks=4)
+    go(tmp_path / "b")
+    for x, y in zip(checkpoint.load(tmp_path / "a" / "b.ckpt")["state"],
+                    checkpoint.load(tmp_path / "b" / "b.ckpt")["state"], strict=True):  # fmt: skip
+        np.testing.assert_array_equal(x, y)
