@@ -89,9 +89,7 @@ def bootstrap_ci(ys, ci: float = 0.95, n_boot: int = 2000, seed: int = 0):
     if not 0.0 < ci < 1.0:
         raise ValueError(f"ci must lie in (0, 1), got {ci}")
     idx = np.random.default_rng(seed).integers(0, ys.shape[0], (n_boot, ys.shape[0]))
-    samples = ys[idx]  # [n_boot, seeds, T]
-    count = np.isfinite(samples).sum(axis=1)
-    means = np.where(count > 0, np.nansum(samples, axis=1) / np.maximum(count, 1), np.nan)
+    means = _nanmean(ys[idx], axis=1)  # [n_boot, T]
     alpha = (1.0 - ci) / 2.0
     with np.errstate(all="ignore"):
         lo, hi = np.nanquantile(means, [alpha, 1.0 - alpha], axis=0) if np.isfinite(means).any() else (means[0],) * 2

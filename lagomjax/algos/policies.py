@@ -70,8 +70,6 @@ def load_policy(run_dir, seed_index: int = 0, best: bool = False) -> Policy:
     one = jax.tree.map(lambda x: x[seed_index], state)
     norm = getattr(config, "normalize_obs", False)
     mean, var = obs_moments(one.env_state) if norm else (None, None)
-    space = envs.spec(config.env_id).make_fn(**envs.spec(config.env_id).kwargs).action_space
-    box = isinstance(space, gym.spaces.Box)
 
     def act_unit(obs, pstate=None):
         obs = jnp.asarray(obs, jnp.float32)
@@ -86,9 +84,8 @@ def load_policy(run_dir, seed_index: int = 0, best: bool = False) -> Policy:
 
     def act(obs, pstate=None):
         action, pstate = act_unit(obs, pstate)
-        if box:
-            low, high = jnp.asarray(space.low), jnp.asarray(space.high)
-            action = low + (jnp.clip(action, -1.0, 1.0) + 1.0) / 2.0 * (high - low)
+        if isinstance(env, envs.RescaleAction):  # Box actions: from the algorithms' [-1, 1] to the env's own
+            action = env.to_inner(action)
         return action, pstate
 
     return Policy(jax.jit(act), jax.jit(act_unit), agent.init_policy_state, config, config.env_id, update)
@@ -102,9 +99,6 @@ def evaluate_run(run_dir, episodes: int = 16, seed_index: int = 0, key=0, best: 
     if isinstance(env.action_space, gym.spaces.Box):
         env = envs.RescaleAction(env)
 
-    def act(obs, pstate):
-        return policy.act_unit(obs, pstate)
-
     limit = envs.time_limit(policy.env_id)
-    _, returns, _ = envs.evaluate(env, act, jax.random.key(key), limit, policy.init_policy_state)
+    _, returns, _ = envs.evaluate(env, policy.act_unit, jax.random.key(key), limit, policy.init_policy_state)
     return np.asarray(returns)

@@ -318,9 +318,13 @@ class RescaleAction(Wrapper):
         self.low, self.high = low, high
         self.action_space = gym.spaces.Box(low, high, inner.shape, inner.dtype)
 
-    def step(self, key, state, action):
+    def to_inner(self, action):
+        """``action`` in ``[low, high]`` (clipped there) as an action of the wrapped space."""
         frac = (jnp.clip(action, self.low, self.high) - self.low) / (self.high - self.low)
-        return self.env.step(key, state, self.inner_low + frac * (self.inner_high - self.inner_low))
+        return self.inner_low + frac * (self.inner_high - self.inner_low)
+
+    def step(self, key, state, action):
+        return self.env.step(key, state, self.to_inner(action))
 
 
 class SelectObservation(Wrapper):

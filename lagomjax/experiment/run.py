@@ -90,10 +90,9 @@ def _run_in_workers(jobs, max_workers: int, chunksize: int, timeout: float | Non
             proc.kill()
         proc.join()
         conn.close()
-        unfinished = [(i, j) for i, j in chunk if i not in results]
         if current is not None and current not in results:
             results[current] = _record_failure(jobs[current], reason.format(code=proc.exitcode))
-        rest = [(i, j) for i, j in unfinished if i != current]
+        rest = [(i, j) for i, j in chunk if i not in results]  # never started: run them again
         if rest:
             pending.appendleft(rest)
 

@@ -230,18 +230,17 @@ def train_gym(
                 {**rows[-1], "env_steps": (j + 1) * steps, "finite": False} for j in range(i + 1, config.num_updates)
             ]
             break
-    run_s = time.perf_counter() - (t0 if compile_s is not None else time.perf_counter())
+    run_s = time.perf_counter() - t0 if compile_s is not None else 0.0  # 0: no update ran in this call
     compile_s = compile_s or 0.0
     bar.close()
     env.close()
+    metrics = {k: np.asarray([r[k] for r in rows]) for k in rows[0]} if rows else {}
     if stopped:
-        metrics = {k: np.asarray([r[k] for r in rows]) for k in rows[0]} if rows else {}
         return state, metrics, {"compile_s": compile_s, "run_s": run_s, "env_steps_per_s": 0.0, "finished": False}
     save(config.num_updates)
     eval_env = make_vector_env(config.env_id, min(config.eval_episodes, 8), seed=seed + 1)
     D = EpisodeRunner()(JaxAgent(agent, state, k_eval, eval_env, greedy=True), eval_env, config.eval_episodes)
     eval_env.close()
-    metrics = {k: np.asarray([r[k] for r in rows]) for k in rows[0]}
     metrics["eval_return"] = np.float32(np.mean([traj.rewards.sum() for traj in D]))
     metrics["halted_at"] = np.int64(halted_at)
     steps = (config.num_updates - 1) * config.num_envs * config.num_steps

@@ -106,6 +106,8 @@ def run_seeds(
     """
     if on_nonfinite not in ("halt", "raise", "ignore"):
         raise ValueError(f"on_nonfinite must be 'halt', 'raise' or 'ignore', got {on_nonfinite!r}")
+    if eval_every is not None and eval_every < 1:
+        raise ValueError(f"eval_every must be None or >= 1, got {eval_every}")
     from tqdm.auto import tqdm
 
     n = config.num_updates
@@ -145,8 +147,6 @@ def run_seeds(
     chunk = chunk.lower((state, seed_ids), jnp.arange(k)).compile()
     finish = jax.jit(jax.vmap(parts.finish)).lower(state, keys).compile()
     keep = jax.jit(_keep_halted).lower(jnp.zeros(num_seeds, bool), state, state).compile()
-    if eval_every is not None and eval_every < 1:
-        raise ValueError(f"eval_every must be None or >= 1, got {eval_every}")
     compile_s = time.perf_counter() - t0
     if on_compiled is not None:
         on_compiled(compile_s)
@@ -165,7 +165,7 @@ def run_seeds(
         best_state, saved = ckpt.restore(best_checkpoint, state, meta, allow_changes)
         best_returns, best_updates = np.asarray(saved["returns"], np.float64), np.asarray(saved["updates"])
     t0 = last_save = time.perf_counter()
-    done_now = 0
+    done_now, returns = 0, None  # returns: the latest periodic evaluation
     for begin in range(start, n, k):
         if (max_chunks is not None and done_now >= max_chunks) or (should_stop is not None and should_stop()):
             if checkpoint is not None and done_now:
@@ -173,14 +173,6 @@ def run_seeds(
             break
         (new, _), m = chunk((state, seed_ids), jnp.arange(begin, begin + k))
         m = jax.device_get(m)
-        returns = None
-        if eval_every:
-            m["eval_episode_return"] = np.full((num_seeds, k), np.nan, np.float32)
-            if (begin + k) // eval_every > begin // eval_every or begin + k == n:
-                returns = np.asarray(finish(new, keys))  # the final evaluation's episodes, every time
-                m["eval_episode_return"][:, -1] = returns
-                if on_eval is not None:
-                    on_eval(begin + k - 1, np.asarray(m["env_steps"])[:, -1], returns)
         bad = ~m["finite"].all(axis=1) & (halted_at < 0)
         if bad.any() and on_nonfinite != "ignore":
             first = np.argmin(m["finite"], axis=1) + begin
@@ -192,6 +184,14 @@ def run_seeds(
             halted_at = np.where(bad, first, halted_at)
         if (halted_at >= 0).any():  # halted seeds stay at their last finite state
             new = keep(jnp.asarray(halted_at >= 0), new, state)
+        returns = None
+        if eval_every:
+            m["eval_episode_return"] = np.full((num_seeds, k), np.nan, np.float32)
+            if (begin + k) // eval_every > begin // eval_every or begin + k == n:
+                returns = np.asarray(finish(new, keys))  # the final evaluation's episodes, every time
+                m["eval_episode_return"][:, -1] = returns
+                if on_eval is not None:
+                    on_eval(begin + k - 1, np.asarray(m["env_steps"])[:, -1], returns)
         if best_checkpoint is not None and returns is not None:
             improved = (returns > best_returns) & (halted_at < 0)  # NaN never improves
             if improved.any():
@@ -208,7 +208,10 @@ def run_seeds(
             ckpt.save(checkpoint, state, meta, chunks=chunks, next_update=begin + k, halted_at=halted_at)
             last_save = time.perf_counter()
     finished = len(chunks) * k == n
-    eval_return = jax.block_until_ready(finish(state, keys)) if finished else None
+    if finished and eval_every and returns is not None:  # the last chunk's evaluation is the final one
+        eval_return = returns
+    else:
+        eval_return = jax.block_until_ready(finish(state, keys)) if finished else None
     jax.effects_barrier()
     run_s = time.perf_counter() - t0
     bar.close()
