@@ -24,6 +24,7 @@ import numpy as np
 from lagomjax import experiment, vis
 from lagomjax.algos import ppo
 from lagomjax.experiment.layout import write_logs
+from lagomjax.train.loop import train_from_parts
 
 matplotlib.use("Agg")
 
@@ -42,10 +43,19 @@ def main(argv=None):
     n_runs = len(args.lrs) * args.num_seeds
     print(f"PPO CartPole-v1: {len(args.lrs)} learning rates x {args.num_seeds} seeds in one program on "
           f"{jax.local_device_count()} device(s)")  # fmt: skip
+    bar = experiment.SweepProgress(config.num_updates, n_runs, desc=f"{n_runs} runs")
+
+    def make_train(cfg):  # PPO's make_train with the bar's hook after every update
+        return train_from_parts(ppo.make_parts(cfg), cfg.num_updates, on_update=bar)
+
     t0 = time.perf_counter()
-    _, metrics = jax.block_until_ready(
-        experiment.sweep(experiment.with_hparams(ppo.make_train, config), hparams, args.num_seeds)
-    )
+    try:
+        _, metrics = jax.block_until_ready(
+            experiment.sweep(experiment.with_hparams(make_train, config), hparams, args.num_seeds)
+        )
+        jax.effects_barrier()
+    finally:
+        bar.close()
     sweep_s = time.perf_counter() - t0
 
     root = Path(args.log_dir)

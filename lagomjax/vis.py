@@ -91,8 +91,10 @@ def bootstrap_ci(ys, ci: float = 0.95, n_boot: int = 2000, seed: int = 0):
     idx = np.random.default_rng(seed).integers(0, ys.shape[0], (n_boot, ys.shape[0]))
     means = _nanmean(ys[idx], axis=1)  # [n_boot, T]
     alpha = (1.0 - ci) / 2.0
-    with np.errstate(all="ignore"):
-        lo, hi = np.nanquantile(means, [alpha, 1.0 - alpha], axis=0) if np.isfinite(means).any() else (means[0],) * 2
+    lo, hi = np.full(ys.shape[1], np.nan), np.full(ys.shape[1], np.nan)
+    some = np.isfinite(means).any(axis=0)  # columns with no value at all stay NaN (and warn nothing)
+    if some.any():
+        lo[some], hi[some] = np.nanquantile(means[:, some], [alpha, 1.0 - alpha], axis=0)
     return lo, hi
 
 
@@ -318,15 +320,64 @@ def render_frame(env_id: str, physics_state) -> np.ndarray:
     return np.asarray(render(physics_state))
 
 
-def episode_gif(
+def record_episode(
     env_id: str, act, key, path, max_steps: int | None = None, fps: int = 30, init_policy_state=None
 ) -> Path:
-    """Run one episode of the registered functional ``env_id`` with the deterministic policy
-    ``act(obs, policy_state) -> (action, policy_state)`` (one jitted scan) and write it as an animated
-    GIF (atomically), one frame per state from the registered ``render`` hook. Box actions are taken
-    in ``[-1, 1]`` (as the algorithms act). Returns the path."""
+    """Run one episode of ``env_id`` with the deterministic policy ``act(obs, policy_state) ->
+    (action, policy_state)`` (Box actions in ``[-1, 1]``, as the algorithms act) and write it as a
+    video: ``.gif`` (Pillow) or ``.mp4``/``.webm``/... (imageio with its ffmpeg plugin:
+    ``pip install "lagomjax[video]"``), atomically. Returns the path.
+
+    A registered functional ``env_id`` runs as one jitted scan and is drawn by its ``render`` hook;
+    any other id is gymnasium's, stepped in Python and drawn by its ``rgb_array`` render (MuJoCo
+    included; on a machine without a display set ``MUJOCO_GL=egl`` or ``osmesa``), seeded from ``key``.
+    """
     import jax
-    from PIL import Image
+
+    from lagomjax import envs
+
+    if envs.is_registered(env_id):
+        frames = _functional_frames(env_id, act, key, max_steps, init_policy_state)
+    else:
+        from lagomjax.envs.gym_wrappers import play_episode
+
+        first = () if init_policy_state is None else init_policy_state(())
+        seed = int(jax.random.randint(key, (), 0, 2**31 - 1))
+        frames = play_episode(env_id, lambda o, p: act(o, first if p is None else p), seed, True, max_steps)[2]
+    return write_video(frames, path, fps)
+
+
+def episode_gif(env_id: str, act, key, path, max_steps: int | None = None, fps: int = 30, init_policy_state=None):
+    """:func:`record_episode` (kept under its first name; the format follows ``path``'s suffix)."""
+    return record_episode(env_id, act, key, path, max_steps, fps, init_policy_state)
+
+
+def write_video(frames, path, fps: int = 30) -> Path:
+    """Write RGB frames ``[H, W, 3]`` (uint8) to ``path`` atomically: a ``.gif`` with Pillow, any other
+    suffix with imageio's ffmpeg plugin (the ``video`` extra). Returns the path."""
+    path = Path(path)
+    if not frames:
+        raise ValueError("write_video needs at least one frame")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    if path.suffix.lower() == ".gif":
+        from PIL import Image
+
+        images = [Image.fromarray(np.asarray(f, np.uint8)) for f in frames]
+        images[0].save(tmp, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
+    else:
+        try:
+            import imageio.v2 as imageio
+        except ImportError as e:
+            raise ImportError(f'writing {path.suffix} videos needs imageio: pip install "lagomjax[video]"') from e
+        imageio.mimwrite(tmp, [np.asarray(f, np.uint8) for f in frames], fps=fps, macro_block_size=8)
+    tmp.replace(path)
+    return path
+
+
+def _functional_frames(env_id: str, act, key, max_steps, init_policy_state) -> list:
+    """Frames of one episode of a registered functional environment (one jitted scan, then drawn)."""
+    import jax
 
     from lagomjax import envs
 
@@ -350,13 +401,7 @@ def episode_gif(
     inner = [_innermost(state)] + [
         _innermost(jax.tree.map(lambda x, i=i: x[i], states)) for i in range(steps) if not bool(done_before[i])
     ]
-    frames = [Image.fromarray(render_frame(env_id, s)) for s in inner]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.gif")
-    frames[0].save(tmp, save_all=True, append_images=frames[1:], duration=int(1000 / fps), loop=0)
-    tmp.replace(path)
-    return path
+    return [render_frame(env_id, s) for s in inner]
 
 
 def _innermost(state):

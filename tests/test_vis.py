@@ -1,5 +1,7 @@
 """lagomjax.vis: curves from lagom's layout, ticks, image grids, the viewer and episode GIFs."""
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import matplotlib
@@ -98,6 +100,10 @@ def test_bootstrap_ci_matches_a_plain_loop_and_covers_the_mean():
         assert lo[t] < np.nanmean(ys[:, t]) < hi[t]
     lo, hi = bootstrap_ci(np.full((4, 2), np.nan))
     assert np.isnan(lo).all() and np.isnan(hi).all()
+    with warnings.catch_warnings():  # a column without any value (no episode ended yet) warns nothing
+        warnings.simplefilter("error")
+        lo, hi = bootstrap_ci(np.asarray([[np.nan, 1.0], [np.nan, 3.0]]))
+    assert np.isnan(lo[0]) and 1.0 <= lo[1] <= hi[1] <= 3.0
     with pytest.raises(ValueError, match="ci"):
         bootstrap_ci(ys, ci=1.5)
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from lagomjax import algos, envs
 from lagomjax import checkpoint as ckpt
+from lagomjax.envs.functional import rescale
 from lagomjax.train import runs
 from lagomjax.train.runs import config_from_dict, read_record
 
@@ -47,14 +48,45 @@ class Policy(NamedTuple):
 def load_policy(run_dir, seed_index: int = 0, best: bool = False) -> Policy:
     """The deterministic policy of seed ``seed_index`` from ``run_dir``'s checkpoint (the final
     parameters once the run finished, else the latest saved), or with ``best=True`` from
-    ``best.ckpt``: the parameters at that seed's best periodic evaluation."""
+    ``best.ckpt``: the parameters at that seed's best periodic evaluation (functional runs only).
+
+    Runs of registered functional environments restore ``checkpoint.ckpt``; runs of gymnasium ids
+    (the Python runner path) restore the seed's ``gym_seed_<i>.ckpt``."""
     module, config, record = read_run(run_dir)
     if not hasattr(module, "make_agent"):
         raise ValueError(f"load_policy supports the agent-based algorithms, not {record['algorithm']!r}")
     if not 0 <= seed_index < record["num_seeds"]:
         raise ValueError(f"seed_index must lie in [0, {record['num_seeds']}), got {seed_index}")
-    if not envs.is_registered(config.env_id):
-        raise ValueError(f"load_policy needs a registered functional environment, got {config.env_id!r}")
+    if envs.is_registered(config.env_id):
+        agent, one, update, obs_space, act_space, normalize = _functional(module, config, record, run_dir, seed_index,
+                                                                          best)  # fmt: skip
+    else:
+        if best:
+            raise ValueError(f"{config.env_id!r} ran on the gymnasium path, which keeps no best.ckpt: drop --best")
+        agent, one, update, obs_space, act_space = _gymnasium(module, config, record, run_dir, seed_index)
+        normalize = None
+
+    def act_unit(obs, pstate=None):
+        obs = jnp.asarray(obs, jnp.float32)
+        single = obs.ndim == len(obs_space.shape)
+        batch = obs[None] if single else obs
+        if normalize is not None:
+            batch = normalize(batch)
+        if pstate is None:
+            pstate = agent.init_policy_state(batch.shape[:1])
+        action, pstate = agent.greedy(one, batch, pstate)
+        return (action[0] if single else action), pstate
+
+    def act(obs, pstate=None):
+        action, pstate = act_unit(obs, pstate)
+        if isinstance(act_space, gym.spaces.Box):  # from the algorithms' [-1, 1] to the env's own bounds
+            action = rescale(action, -1.0, 1.0, act_space.low, act_space.high)
+        return action, pstate
+
+    return Policy(jax.jit(act), jax.jit(act_unit), agent.init_policy_state, config, config.env_id, update)
+
+
+def _functional(module, config, record, run_dir, seed_index, best):
     from lagomjax.envs.functional import NormalizeObservation
     from lagomjax.train.loop import make_envs, obs_moments
     from lagomjax.train.seeds import run_meta
@@ -68,37 +100,47 @@ def load_policy(run_dir, seed_index: int = 0, best: bool = False) -> Policy:
     state, extra = ckpt.restore(Path(run_dir) / (runs.BEST if best else runs.CHECKPOINT), like, meta)
     update = int(extra["updates"][seed_index]) if best else int(extra["next_update"])
     one = jax.tree.map(lambda x: x[seed_index], state)
-    norm = getattr(config, "normalize_obs", False)
-    mean, var = obs_moments(one.env_state) if norm else (None, None)
+    normalize = None
+    if getattr(config, "normalize_obs", False):
+        frozen = NormalizeObservation(env, constant_moments=obs_moments(one.env_state))
+        normalize = lambda obs: frozen.normalize(None, obs)  # noqa: E731
+    raw = env.unwrapped.action_space
+    return agent, one.agent, update, env.observation_space, raw, normalize
 
-    def act_unit(obs, pstate=None):
-        obs = jnp.asarray(obs, jnp.float32)
-        single = obs.ndim == len(env.observation_space.shape)
-        batch = obs[None] if single else obs
-        if norm:
-            batch = NormalizeObservation(env, constant_moments=(mean, var))._normalize(None, batch)
-        if pstate is None:
-            pstate = agent.init_policy_state(batch.shape[:1])
-        action, pstate = agent.greedy(one.agent, batch, pstate)
-        return (action[0] if single else action), pstate
 
-    def act(obs, pstate=None):
-        action, pstate = act_unit(obs, pstate)
-        if isinstance(env, envs.RescaleAction):  # Box actions: from the algorithms' [-1, 1] to the env's own
-            action = env.to_inner(action)
-        return action, pstate
+def _gymnasium(module, config, record, run_dir, seed_index):
+    from lagomjax.train import gym_loop
 
-    return Policy(jax.jit(act), jax.jit(act_unit), agent.init_policy_state, config, config.env_id, update)
+    path = gym_loop.checkpoint_path(run_dir, seed_index)
+    if not path.exists():
+        raise ValueError(f"{path} does not exist: seed {seed_index} of this gymnasium-path run never saved")
+    single = gym.make(config.env_id)
+    obs_space, act_space = single.observation_space, single.action_space
+    single.close()
+    key = jax.random.split(jax.random.key(record["seed"]), record["num_seeds"])[seed_index]
+    agent, like, k_act, meta = gym_loop.init_agent(config, module.make_agent, key, obs_space, act_space)
+    (state, _), extra = ckpt.restore(path, (like, k_act), meta)
+    return agent, state, int(extra["next_update"]), obs_space, act_space
 
 
 def evaluate_run(run_dir, episodes: int = 16, seed_index: int = 0, key=0, best: bool = False) -> np.ndarray:
-    """Returns of ``episodes`` deterministic episodes of the run's policy (functional env, one jitted
-    program); ``best`` as :func:`load_policy`."""
+    """Returns of ``episodes`` deterministic episodes of the run's policy: on a functional environment
+    one jitted program; on a gymnasium id lagom's episode runner (``key`` seeds the environments).
+    ``best`` as :func:`load_policy`."""
     policy = load_policy(run_dir, seed_index, best)
+    if not envs.is_registered(policy.env_id):
+        return _evaluate_gymnasium(policy, episodes, key)
     env = envs.make(policy.env_id, num_envs=episodes)
     if isinstance(env.action_space, gym.spaces.Box):
         env = envs.RescaleAction(env)
-
     limit = envs.time_limit(policy.env_id)
     _, returns, _ = envs.evaluate(env, policy.act_unit, jax.random.key(key), limit, policy.init_policy_state)
     return np.asarray(returns)
+
+
+def _evaluate_gymnasium(policy: Policy, episodes: int, key: int) -> np.ndarray:
+    """One episode after another on gymnasium's env (seeds ``key * 100003 + i``)."""
+    from lagomjax.envs.gym_wrappers import play_episode
+
+    seeds = [int(key) * 100_003 + i for i in range(episodes)]
+    return np.asarray([play_episode(policy.env_id, policy.act_unit, s)[0] for s in seeds], np.float32)

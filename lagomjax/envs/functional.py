@@ -230,7 +230,7 @@ class NormalizeObservation(Wrapper):
             return moments.mean, moments.var
         return tuple(jnp.asarray(m, jnp.float32) for m in self.constant_moments)
 
-    def _normalize(self, moments, obs):
+    def normalize(self, moments, obs):
         mean, var = self._moments(moments)
         return jnp.clip((obs - mean) / jnp.sqrt(var + EPS), -self.clip, self.clip).astype(obs.dtype)
 
@@ -244,16 +244,16 @@ class NormalizeObservation(Wrapper):
     def reset(self, key):
         inner, obs = self.env.reset(key)
         moments = self._update(mean_var_init(self.observation_space.shape, jnp.float32), obs)
-        return NormalizeObservationState(inner, moments), self._normalize(moments, obs)
+        return NormalizeObservationState(inner, moments), self.normalize(moments, obs)
 
     def step(self, key, state, action):
         inner, obs, reward, terminated, truncated, info = self.env.step(key, state.inner, action)
         moments = self._update(state.moments, obs)
         if "next_obs" in info:
-            info = {**info, "next_obs": self._normalize(moments, info["next_obs"])}
+            info = {**info, "next_obs": self.normalize(moments, info["next_obs"])}
         return (
             NormalizeObservationState(inner, moments),
-            self._normalize(moments, obs),
+            self.normalize(moments, obs),
             reward,
             terminated,
             truncated,
@@ -308,6 +308,13 @@ class ClipAction(Wrapper):
         return self.env.step(key, state, jnp.clip(action, space.low, space.high))
 
 
+def rescale(action, low, high, to_low, to_high):
+    """The affine map of ``[low, high]`` onto ``[to_low, to_high]`` applied to ``action`` (clipped to
+    ``[low, high]`` first): how a policy's ``[-1, 1]`` action becomes the environment's."""
+    frac = (jnp.clip(action, low, high) - low) / (high - low)
+    return to_low + frac * (to_high - to_low)
+
+
 class RescaleAction(Wrapper):
     """Accept actions in ``[low, high]`` (default ``[-1, 1]``) and map them affinely onto the action space."""
 
@@ -320,8 +327,7 @@ class RescaleAction(Wrapper):
 
     def to_inner(self, action):
         """``action`` in ``[low, high]`` (clipped there) as an action of the wrapped space."""
-        frac = (jnp.clip(action, self.low, self.high) - self.low) / (self.high - self.low)
-        return self.inner_low + frac * (self.inner_high - self.inner_low)
+        return rescale(action, self.low, self.high, self.inner_low, self.inner_high)
 
     def step(self, key, state, action):
         return self.env.step(key, state, self.to_inner(action))

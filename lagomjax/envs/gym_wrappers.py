@@ -133,3 +133,28 @@ class TimeStepEnv(gym.Wrapper):
         if truncated and not terminated:
             info = {**info, "TimeLimit.truncated": True}
         return TimeStep(StepType.LAST if done else StepType.MID, obs, float(reward), done, info)
+
+
+def play_episode(env_id: str, act, seed: int, render: bool = False, max_steps: int | None = None, **make_kwargs):
+    """One episode of gymnasium's ``env_id`` with ``act(obs, policy_state) -> (action, policy_state)``
+    in the algorithms' convention (Box actions in ``[-1, 1]``, rescaled onto the env's bounds; the
+    first call gets ``policy_state=None``). Returns ``(return, length, frames)``: with ``render`` the
+    env's ``rgb_array`` frames (the first after reset, then one per step; MuJoCo needs
+    ``MUJOCO_GL=egl`` or ``osmesa`` on a machine without a display), else ``[]``."""
+    env = gym.make(env_id, render_mode="rgb_array" if render else None, **make_kwargs)
+    if isinstance(env.action_space, gym.spaces.Box):
+        env = gym.wrappers.RescaleAction(env, np.float32(-1), np.float32(1))
+    obs, _ = env.reset(seed=int(seed))
+    frames = [np.asarray(env.render())] if render else []
+    total, length, pstate, done = 0.0, 0, None, False
+    while not done and (max_steps is None or length < max_steps):
+        action, pstate = act(np.asarray(obs, np.float32), pstate)
+        action = np.asarray(action)
+        if isinstance(env.action_space, gym.spaces.Box):
+            action = action.astype(env.action_space.dtype)
+        obs, reward, terminated, truncated, _ = env.step(action)
+        total, length, done = total + float(reward), length + 1, bool(terminated or truncated)
+        if render:
+            frames.append(np.asarray(env.render()))
+    env.close()
+    return total, length, frames

@@ -3,13 +3,14 @@
 
 from lagomjax.experiment.config import Condition, Config, Grid, Sample
 from lagomjax.experiment.run import run_experiment
-from lagomjax.experiment.sweep import grid, sweep, sweep_configs, with_hparams
+from lagomjax.experiment.sweep import SweepProgress, grid, sweep, sweep_configs, with_hparams
 
 __all__ = [
     "Condition",
     "Config",
     "Grid",
     "Sample",
+    "SweepProgress",
     "grid",
     "run_experiment",
     "sweep",

@@ -86,6 +86,41 @@ def sweep(train, hparams: dict, num_seeds: int, seed: int = 0, devices=None):
     return jax.tree.map(lambda x: x[:batch].reshape(c, num_seeds, *x.shape[1:]), out)
 
 
+class SweepProgress:
+    """A progress bar for many runs inside one compiled program: pass it as the ``on_update`` hook of
+    :func:`~lagomjax.train.loop.train_from_parts` (called once per run and update from inside the
+    program). The bar counts the updates all runs have finished and shows the mean and min of the
+    latest ``num_runs`` finite training returns reported (about one per run: the hook does not know
+    which run calls); it appears with the first update, so compiling is not in its rate. ``close()``
+    it after the sweep."""
+
+    def __init__(self, num_updates: int, num_runs: int, desc: str = "sweep", disable: bool = False):
+        self.num_updates, self.num_runs, self.desc, self.disable = num_updates, num_runs, desc, disable
+        self.calls, self.done, self.bar = 0, 0, None  # done: updates every run has finished
+        self.latest: list[float] = []
+
+    def __call__(self, update_index, metrics):
+        from tqdm.auto import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=self.num_updates, desc=self.desc, unit="update", disable=self.disable)
+        self.calls += 1
+        ret = float(np.asarray(metrics.get("episode_return", np.nan)))
+        if np.isfinite(ret):
+            self.latest = (self.latest + [ret])[-self.num_runs :]
+        done = self.calls // self.num_runs
+        if done > self.done:
+            self.bar.update(done - self.done)
+            self.done = done
+            if self.latest:
+                self.bar.set_postfix_str(f"train return mean {np.mean(self.latest):.1f} min {np.min(self.latest):.1f}",
+                                         refresh=False)  # fmt: skip
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
 def sweep_configs(make_train, configs, num_seeds: int, seed: int = 0):
     """Configs that differ in shapes or structure: each compiles separately and runs its seeds vmapped,
     one config after another. Returns a list of outputs with a leading seed axis."""

@@ -1,9 +1,10 @@
 """``python -m lagomjax.train <algorithm> [--flag value ...]`` (also the ``lagomjax-train`` command),
-and ``python -m lagomjax.train evaluate RUN_DIR [--episodes N] [--seed-index I] [--gif PATH]``.
+and ``python -m lagomjax.train evaluate RUN_DIR [--episodes N] [--seed-index I] [--video PATH]``.
 
 python -m lagomjax.train ppo --env CartPole-v1 --num-seeds 8 --total-steps 500000
 python -m lagomjax.train ppo --resume runs/ppo/CartPole-v1/20261130-213000
-python -m lagomjax.train evaluate runs/ppo/CartPole-v1/20261130-213000 --episodes 32 --gif ppo.gif
+python -m lagomjax.train evaluate runs/ppo/CartPole-v1/20261130-213000 --episodes 32 --video ppo.gif
+MUJOCO_GL=egl python -m lagomjax.train evaluate runs/sac/HalfCheetah-v5/20261130-220000 --video cheetah.mp4
 python -m lagomjax.train sac --env Pendulum-v1 --help
 """
 
@@ -17,7 +18,7 @@ from lagomjax.train import driver
 
 
 def evaluate(argv) -> dict:
-    """Load a run's trained policy in this process, evaluate it, optionally record a GIF."""
+    """Load a run's trained policy in this process, evaluate it, optionally record a video."""
     import jax
     import numpy as np
 
@@ -28,7 +29,8 @@ def evaluate(argv) -> dict:
     parser.add_argument("--episodes", type=int, default=16, help="deterministic episodes (default: 16)")
     parser.add_argument("--seed-index", type=int, default=0, help="which of the run's seeds (default: 0)")
     parser.add_argument("--key", type=int, default=0, help="PRNG key of the evaluation episodes (default: 0)")
-    parser.add_argument("--gif", default=None, help="record one episode as an animated GIF at this path")
+    parser.add_argument("--video", "--gif", dest="video", default=None,
+                        help="record one episode here: .gif, or .mp4/.webm (lagomjax[video])")  # fmt: skip
     parser.add_argument("--best", action="store_true", help="the parameters of the best periodic evaluation")
     args = parser.parse_args(argv)
     if args.episodes < 1:
@@ -40,13 +42,13 @@ def evaluate(argv) -> dict:
     print(f"{args.run_dir} seed {args.seed_index}: return {returns.mean():.1f} +- {returns.std():.1f} "
           f"(min {returns.min():.1f}, max {returns.max():.1f}) over {args.episodes} greedy episodes")  # fmt: skip
     out = {"returns": returns}
-    if args.gif:
+    if args.video:
         from lagomjax import vis
 
         policy = policies.load_policy(args.run_dir, args.seed_index, args.best)
-        out["gif"] = vis.episode_gif(policy.env_id, policy.act_unit, jax.random.key(args.key), args.gif,
-                                     init_policy_state=policy.init_policy_state)  # fmt: skip
-        print(f"episode recorded in {out['gif']}")
+        out["video"] = vis.record_episode(policy.env_id, policy.act_unit, jax.random.key(args.key), args.video,
+                                          init_policy_state=policy.init_policy_state)  # fmt: skip
+        print(f"episode recorded in {out['video']}")
     return {k: np.asarray(v) if k == "returns" else v for k, v in out.items()}
 
 

@@ -50,7 +50,7 @@ def make_vector_env(env_id: str, num_envs: int, seed: int | None = None, **make_
     single = gym.make(env_id, **make_kwargs)
     box = isinstance(single.action_space, gym.spaces.Box)
     single.close()
-    wrappers = [lambda e: gym.wrappers.RescaleAction(e, -1.0, 1.0)] if box else None
+    wrappers = [lambda e: gym.wrappers.RescaleAction(e, np.float32(-1), np.float32(1))] if box else None
     env = gym.make_vec(
         env_id,
         num_envs=num_envs,
@@ -135,6 +135,42 @@ def to_rollout(D, num_envs: int, num_steps: int, extras_treedef, running_returns
     return Rollout(**batch)
 
 
+def env_seed(key) -> int:
+    """The gymnasium seed a run's ``key`` gives its training environments (evaluation takes +1)."""
+    return int(jax.random.randint(jax.random.fold_in(key, 7), (), 0, 2**31 - 1))
+
+
+def init_agent(config, make_agent, key, observation_space, action_space):
+    """``(agent, initial state, acting key, checkpoint meta)`` of one gymnasium-path seed: what
+    :func:`train_gym` starts from and what a saved ``gym_seed_<i>.ckpt`` is restored into."""
+    if isinstance(action_space, gym.spaces.Box):  # the algorithms act in [-1, 1] (make_vector_env rescales)
+        action_space = gym.spaces.Box(-1.0, 1.0, action_space.shape, np.float32)
+    agent = make_agent(config, action_space)
+    k_init, k_act = jax.random.split(key, 4)[:2]
+    obs0 = jnp.zeros((config.num_envs, *observation_space.shape), jnp.float32)
+    state = jax.jit(agent.init)(k_init, obs0)
+    meta = {
+        "path": "gymnasium",
+        "key": np.asarray(jax.random.key_data(key)).tolist(),
+        "config": config_fingerprint(config),
+    }
+    return agent, state, k_act, meta
+
+
+def checkpoint_path(run_dir, seed_index: int) -> Path:
+    """Where seed ``seed_index`` of a gymnasium-path run checkpoints in ``run_dir``."""
+    return Path(run_dir) / f"gym_seed_{seed_index}.ckpt"
+
+
+def evaluate_gym(agent, state, env_id: str, episodes: int, seed: int) -> np.ndarray:
+    """Returns of ``episodes`` deterministic episodes of ``agent.greedy`` on gymnasium's ``env_id``
+    (lagom's :class:`~lagomjax.runner.EpisodeRunner`, at most 8 environments at once)."""
+    env = make_vector_env(env_id, min(episodes, 8), seed=seed)
+    D = EpisodeRunner()(JaxAgent(agent, state, jax.random.key(0), env, greedy=True), env, episodes)
+    env.close()
+    return np.asarray([traj.rewards.sum() for traj in D], np.float32)
+
+
 def train_gym(
     config,
     make_agent,
@@ -164,24 +200,19 @@ def train_gym(
         raise ValueError(f"on_nonfinite must be 'halt', 'raise' or 'ignore', got {on_nonfinite!r}")
     from tqdm.auto import tqdm
 
-    seed = int(jax.random.randint(jax.random.fold_in(key, 7), (), 0, 2**31 - 1))
+    seed = env_seed(key)
     env = make_vector_env(config.env_id, config.num_envs, seed=seed)
-    agent = make_agent(config, env.single_action_space)
-    k_init, k_act, k_learn, k_eval = jax.random.split(key, 4)
-    obs0 = jnp.zeros((config.num_envs, *env.single_observation_space.shape), jnp.float32)
     t0 = time.perf_counter()
-    state = jax.jit(agent.init)(k_init, obs0)
+    agent, state, k_act, meta = init_agent(config, make_agent, key, env.single_observation_space,
+                                           env.single_action_space)  # fmt: skip
+    k_learn = jax.random.split(key, 4)[2]
+    obs0 = jnp.zeros((config.num_envs, *env.single_observation_space.shape), jnp.float32)
     actor = JaxAgent(agent, state, k_act, env)
     _, extras, _ = jax.eval_shape(agent.act, state, k_act, obs0, actor.policy_state)
     extras_treedef = jax.tree.structure(extras)
     learn = jax.jit(agent.learn)
     finite = jax.jit(lambda ro, s: all_finite((ro.obs, ro.rewards, s)))
     halted_at, rows, start = -1, [], 0
-    meta = {
-        "path": "gymnasium",
-        "key": np.asarray(jax.random.key_data(key)).tolist(),
-        "config": config_fingerprint(config),
-    }
     if checkpoint is not None and Path(checkpoint).exists():
         (state, actor.key), saved = ckpt.restore(checkpoint, (state, actor.key), meta)
         actor.state = state
@@ -238,10 +269,8 @@ def train_gym(
     if stopped:
         return state, metrics, {"compile_s": compile_s, "run_s": run_s, "env_steps_per_s": 0.0, "finished": False}
     save(config.num_updates)
-    eval_env = make_vector_env(config.env_id, min(config.eval_episodes, 8), seed=seed + 1)
-    D = EpisodeRunner()(JaxAgent(agent, state, k_eval, eval_env, greedy=True), eval_env, config.eval_episodes)
-    eval_env.close()
-    metrics["eval_return"] = np.float32(np.mean([traj.rewards.sum() for traj in D]))
+    returns = evaluate_gym(agent, state, config.env_id, config.eval_episodes, seed + 1)
+    metrics["eval_return"] = np.float32(np.mean(returns))
     metrics["halted_at"] = np.int64(halted_at)
     steps = (config.num_updates - 1) * config.num_envs * config.num_steps
     timing = {"compile_s": compile_s, "run_s": run_s, "env_steps_per_s": steps / max(run_s, 1e-9), "finished": True}
@@ -264,7 +293,7 @@ def run_seeds_gym(
     keys = jax.random.split(jax.random.key(seed), num_seeds)
     runs = []
     for i, k in enumerate(keys):
-        path = None if checkpoint_dir is None else Path(checkpoint_dir) / f"gym_seed_{i}.ckpt"
+        path = None if checkpoint_dir is None else checkpoint_path(checkpoint_dir, i)
         runs.append(train_gym(config, make_agent, k, progress, checkpoint=path,
                               checkpoint_seconds=checkpoint_seconds, should_stop=should_stop))  # fmt: skip
         if not runs[-1][2]["finished"]:

@@ -31,11 +31,20 @@ class TrainParts(NamedTuple):
     finish: Callable  # (state, key) -> final evaluation return
 
 
-def train_from_parts(parts: TrainParts, num_updates: int):
-    """``train(key) -> (state, metrics)``: every update in one ``lax.scan``, then the evaluation."""
+def train_from_parts(parts: TrainParts, num_updates: int, on_update: Callable | None = None):
+    """``train(key) -> (state, metrics)``: every update in one ``lax.scan``, then the evaluation.
+    ``on_update(update_index, metrics)`` (optional) is called on the host after every update, from
+    inside the compiled program (``jax.debug.callback``; once per run when vmapped), e.g. a
+    :class:`~lagomjax.experiment.SweepProgress` bar."""
+
+    def update(state, i):
+        state, metrics = parts.update(state, i)
+        if on_update is not None:
+            jax.debug.callback(on_update, i, metrics)
+        return state, metrics
 
     def train(key):
-        state, metrics = jax.lax.scan(parts.update, parts.init(key), jnp.arange(num_updates))
+        state, metrics = jax.lax.scan(update, parts.init(key), jnp.arange(num_updates))
         return state, {**metrics, "eval_return": parts.finish(state, key)}
 
     return train

@@ -17,11 +17,13 @@ def load(name):
     return SimpleNamespace(**runpy.run_path(str(EXAMPLES / f"{name}.py"), run_name=f"example_{name}"))
 
 
-def test_sweep_example_writes_layout_and_plot(tmp_path):
+def test_sweep_example_writes_layout_and_plot(tmp_path, capsys):
     sweep = load("sweep")
     metrics, wall = sweep.main(["--lrs", "1e-3,1e-4", "--num-seeds", "2", "--total-steps", "4096",
                                 "--log-dir", str(tmp_path)])  # fmt: skip
     assert metrics["eval_return"].shape == (2, 2) and wall > 0
+    err = capsys.readouterr().err  # the bar: 8 updates (4096 steps / 512 per update), every run finished
+    assert "4 runs: 100%" in err and "8/8" in err
     assert [c["lr"] for c in pickle_load(tmp_path / "configs.pkl")] == [1e-3, 1e-4]
     for cid in (0, 1):
         assert (tmp_path / str(cid) / "config.yml").exists()

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from lagomjax import experiment
 from lagomjax.experiment import grid, sweep
 
 
@@ -93,3 +94,30 @@ def test_sweep_under_jax_distributed_single_process():
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu"}
     proc = subprocess.run([sys.executable, "-c", DISTRIBUTED], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and "OK" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_sweep_progress_counts_updates_every_run_finished():
+    bar = experiment.SweepProgress(num_updates=3, num_runs=2, disable=True)
+    for i, ret in [(0, 1.0), (0, 3.0), (1, float("nan")), (1, 5.0), (2, 7.0)]:
+        bar(np.int32(i), {"episode_return": np.float32(ret)})
+    assert bar.done == 2  # 5 calls from 2 runs: both finished 2 updates
+    assert bar.latest == [5.0, 7.0]
+    bar.close()
+
+
+def test_a_progress_hook_leaves_the_numbers_alone():
+    from lagomjax.algos import ppo
+    from lagomjax.train.loop import train_from_parts
+
+    config = ppo.Config(total_steps=2048, hidden_sizes=(16,))
+    bar = experiment.SweepProgress(config.num_updates, 2, disable=True)
+    plain = jax.jit(jax.vmap(ppo.make_train(config)))(jax.random.split(jax.random.key(0), 2))
+    hooked = jax.jit(jax.vmap(train_from_parts(ppo.make_parts(config), config.num_updates, on_update=bar)))(
+        jax.random.split(jax.random.key(0), 2)
+    )
+    jax.effects_barrier()
+    bar.close()
+    assert bar.calls == 2 * config.num_updates and bar.done == config.num_updates
+    raw = lambda x: jax.random.key_data(x) if jnp.issubdtype(x.dtype, jax.dtypes.prng_key) else x  # noqa: E731
+    for a, b in zip(jax.tree.leaves(plain), jax.tree.leaves(hooked), strict=True):
+        np.testing.assert_array_equal(np.asarray(raw(a)), np.asarray(raw(b)))

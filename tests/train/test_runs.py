@@ -179,3 +179,58 @@ def test_best_evaluated_parameters_are_kept_per_seed_and_survive_a_resume(tmp_pa
     for x, y in zip(checkpoint.load(tmp_path / "a" / "b.ckpt")["state"],
                     checkpoint.load(tmp_path / "b" / "b.ckpt")["state"], strict=True):  # fmt: skip
         np.testing.assert_array_equal(x, y)
+
+
+def test_a_gymnasium_path_mujoco_run_gives_its_policy_and_an_mp4(tmp_path):
+    """A MuJoCo env (no functional twin) trains on the gymnasium path; its policy loads from the
+    seed's checkpoint, acts in the env's own bounds, evaluates, and records an mp4 through rgb_array."""
+    pytest.importorskip("mujoco", reason="the mujoco extra is not installed")
+    pytest.importorskip("imageio_ffmpeg", reason="the video extra is not installed")
+    import imageio.v3 as iio
+
+    from lagomjax.algos import sac
+    from lagomjax.train import gym_loop
+
+    run = tmp_path / "run"
+    main(sac, ["--env", "InvertedPendulum-v5", "--num-seeds", "1", "--total-steps", "300", "--learning-starts", "100",
+               "--eval-episodes", "2", "--hidden-sizes", "16,16", "--log-dir", str(run)])  # fmt: skip
+    assert (run / "gym_seed_0.ckpt").exists() and not (run / runs.BEST).exists()
+    policy = policies.load_policy(run)
+    assert policy.update == policy.config.num_updates
+    config = policy.config
+    agent, like, k_act, meta = gym_loop.init_agent(config, sac.make_agent, jax.random.split(jax.random.key(0), 1)[0],
+                                                   *_spaces("InvertedPendulum-v5"))  # fmt: skip
+    (state, _), _ = checkpoint.restore(run / "gym_seed_0.ckpt", (like, k_act), meta)
+    obs = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+    unit, _ = agent.greedy(state, obs, ())
+    np.testing.assert_allclose(policy.act_unit(obs)[0], unit, rtol=1e-6)
+    np.testing.assert_allclose(policy.act(obs)[0], 3.0 * np.clip(unit, -1, 1), rtol=1e-5)  # InvertedPendulum: [-3, 3]
+    with pytest.raises(ValueError, match="gymnasium path, which keeps no best.ckpt"):
+        policies.load_policy(run, best=True)
+
+    env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
+    video = tmp_path / "pendulum.mp4"
+    ev = subprocess.run([sys.executable, "-m", "lagomjax.train", "evaluate", str(run), "--episodes", "2",
+                         "--video", str(video), "--key", "3"], capture_output=True, text=True, timeout=300,
+                        env=env)  # fmt: skip
+    assert ev.returncode == 0, ev.stderr
+    returns = policies.evaluate_run(run, episodes=2, key=3)
+    assert f"return {returns.mean():.1f}" in ev.stdout
+    frames = iio.imread(video, plugin="pyav") if _has("av") else np.stack(list(iio.imiter(video)))
+    assert frames.ndim == 4 and frames.shape[-1] == 3 and len(frames) >= 2
+    assert frames.std() > 1.0  # a rendered scene, not a blank frame
+
+
+def _spaces(env_id):
+    import gymnasium as gym
+
+    env = gym.make(env_id)
+    spaces = env.observation_space, env.action_space
+    env.close()
+    return spaces
+
+
+def _has(module):
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
