@@ -84,7 +84,7 @@ def test_episode_gif(tmp_path):
     frame = vis.render_frame("Pendulum-v1", np.array([0.5, 0.0]))
     assert frame.shape == (160, 240, 3) and frame.dtype == np.uint8
     with pytest.raises(ValueError, match="registered"):
-        vis.render_frame("Acrobot-v1", np.zeros(4))
+        vis.render_frame("LunarLander-v3", np.zeros(8))
 
 
 def test_bootstrap_ci_matches_a_plain_loop_and_covers_the_mean():

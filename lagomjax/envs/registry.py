@@ -1,9 +1,13 @@
 """The registry of functional environments: ``register`` an id once, then ``make(id, num_envs)``.
 
 A functional environment is one module that defines the physics (a :class:`~lagomjax.envs.JaxEnv`,
-e.g. a gymnasium ``FuncEnv`` behind :class:`~lagomjax.envs.FuncEnvAdapter`) and one call::
+or any gymnasium ``FuncEnv``) and one call::
 
     envs.register("MyEnv-v0", make_fn=MyEnv, max_episode_steps=200, render=draw_my_env)
+
+A gymnasium ``FuncEnv`` class (or instance) is registered as it is: ``make`` puts it behind
+:class:`~lagomjax.envs.FuncEnvAdapter`, and keyword arguments of ``make`` become its parameters
+(``get_default_params(**kwargs)``), which may be traced values (a sweep can vmap over them).
 
 ``make`` then stacks the standard wrappers around it, the algorithms train on it by id (the
 command line too), and ``vis.episode_gif`` draws it through its ``render`` hook. Ids that are not
@@ -19,6 +23,7 @@ from lagomjax._checks import check_int, check_unit_interval
 from lagomjax.envs.functional import (
     AutoReset,
     EpisodeStatistics,
+    FuncEnvAdapter,
     JaxEnv,
     NormalizeObservation,
     NormalizeReward,
@@ -54,7 +59,8 @@ def register(
 
     Args:
       id: the name ``make`` and the algorithms' ``env_id`` use (e.g. ``'CartPole-v1'``).
-      make_fn: builds one unwrapped environment (no time limit, no batch axis).
+      make_fn: builds one unwrapped environment (no time limit, no batch axis); or a gymnasium
+        ``FuncEnv`` class or instance (its keyword arguments are then its parameters' fields).
       max_episode_steps: the time limit; episodes are truncated (never terminated) there.
       render: a drawing hook, ``state -> uint8 [H, W, 3]``, given the innermost (physics) state.
       kwargs: default keyword arguments for ``make_fn`` (``make`` can override them).
@@ -62,6 +68,7 @@ def register(
     """
     if not isinstance(id, str) or not id:
         raise TypeError(f"id must be a non-empty string, got {id!r}")
+    make_fn = _func_env_maker(make_fn)
     if not callable(make_fn):
         raise TypeError(f"make_fn must be callable, got {type(make_fn).__name__}")
     if max_episode_steps is not None and (not isinstance(max_episode_steps, int) or max_episode_steps <= 0):
@@ -72,6 +79,22 @@ def register(
         raise ValueError(f"environment {id!r} is already registered (pass overwrite=True to replace it)")
     _REGISTRY[id] = EnvSpec(id, make_fn, max_episode_steps, render, dict(kwargs or {}))
     return _REGISTRY[id]
+
+
+def _func_env_maker(make_fn):
+    """A gymnasium ``FuncEnv`` class or instance as ``(**params) -> FuncEnvAdapter``; anything else as is."""
+    from gymnasium.experimental.functional import FuncEnv
+
+    if isinstance(make_fn, type) and issubclass(make_fn, FuncEnv):
+        make_fn = make_fn()
+    if not isinstance(make_fn, FuncEnv):
+        return make_fn
+    func_env = make_fn
+
+    def make_func_env(**params):
+        return FuncEnvAdapter(func_env, func_env.get_default_params(**params))
+
+    return make_func_env
 
 
 def spec(id: str) -> EnvSpec:

@@ -44,10 +44,12 @@ def counter_id():
 
 
 def test_builtin_ids_and_specs():
-    assert {"CartPole-v1", "CartPoleNoVel-v1", "Pendulum-v1"} <= set(envs.registered())
+    twins = {"CartPole-v1", "CartPoleNoVel-v1", "Pendulum-v1", "Acrobot-v1", "MountainCar-v0"}
+    twins.add("MountainCarContinuous-v0")
+    assert twins <= set(envs.registered())
     assert envs.spec("CartPole-v1").max_episode_steps == 500 and envs.time_limit("Pendulum-v1") == 200
     assert envs.spec("Pendulum-v1").render is not None and envs.is_registered("CartPole-v1")
-    assert not envs.is_registered("Acrobot-v1")
+    assert not envs.is_registered("LunarLander-v3")  # a gymnasium id without a functional twin
 
 
 def test_a_registered_env_gets_the_standard_stack(counter_id):
