@@ -39,10 +39,10 @@ def make_model(config, action_space) -> Model:
     """``networks.RecurrentActorCritic`` if ``config.lstm_size > 0``, else ``networks.ActorCritic``."""
     if config.lstm_size > 0:
         net = networks.RecurrentActorCritic(
-            action_space, config.hidden_sizes, config.activation, config.lstm_size, config.std0
+            action_space, config.hidden_sizes, config.activation, config.lstm_size, config.std0, config.torso
         )
         return Model(net.init, net.apply, net.initial_state, True)
-    net = networks.ActorCritic(action_space, config.hidden_sizes, config.activation, config.std0)
+    net = networks.ActorCritic(action_space, config.hidden_sizes, config.activation, config.std0, config.torso)
     return Model(
         lambda key, pstate, obs: net.init(key, obs),
         lambda params, pstate, obs: (pstate, *net.apply(params, obs)),

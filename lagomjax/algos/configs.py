@@ -13,6 +13,7 @@ import jax
 import numpy as np
 
 from lagomjax._checks import concrete
+from lagomjax.networks.actor_critic import TORSOS
 from lagomjax.networks.layers import ACTIVATIONS
 
 # every config field's allowed values (beyond its type, which the default's type gives)
@@ -24,7 +25,7 @@ _UNIT = {"gamma", "gae_lambda", "exploration_fraction", "exploration_final_eps",
 _OPEN_UNIT = {"tau", "elite_ratio"}  # (0, 1]
 _POSITIVE = {"lr", "actor_lr", "critic_lr", "es_lr", "max_grad_norm", "std0", "init_alpha", "clip_eps", "sigma0"}
 _NONNEGATIVE = {"ent_coef", "vf_coef", "exploration_noise", "target_noise", "target_noise_clip"}
-CHOICES = {"activation": tuple(ACTIVATIONS), "strategy": ("cmaes", "cem", "openai_es")}  # named settings
+CHOICES = {"activation": tuple(ACTIVATIONS), "strategy": ("cmaes", "cem", "openai_es"), "torso": TORSOS}  # named
 
 
 def check_fields(config, skip=()) -> None:
@@ -136,6 +137,7 @@ class ActorCriticConfig(RolloutConfig):
     max_grad_norm: float = 0.5  # global gradient-norm clip
     hidden_sizes: tuple = (64, 64)  # MLP torso (actor and critic apart; shared under the LSTM)
     activation: str = "tanh"  # torso nonlinearity
+    torso: str = "mlp"  # mlp (image observations flattened), or cnn for image observations [H, W, C]
     lstm_size: int = 0  # > 0: a recurrent policy, MLP -> LayerNorm-LSTM of this size, trained by BPTT
     normalize_obs: bool = False  # running observation normalisation (shared by the seed's envs)
     normalize_reward: bool = False  # reward scaling by the std of the discounted return

@@ -49,6 +49,7 @@ class Config(OffPolicyConfig):
     per_alpha: float = 0.6
     per_beta0: float = 0.4  # annealed linearly to 1 over training
     hidden_sizes: tuple = (256, 256)
+    torso: str = "mlp"  # mlp (image observations flattened), or cnn for image observations [H, W, C]
 
 
 @struct.dataclass
@@ -61,7 +62,7 @@ class Learner:
 def make_agent(config: Config, action_space):
     offpolicy.check_action_space("DQN", action_space, gym.spaces.Discrete)
     num_actions = int(action_space.n)
-    q = networks.DiscreteQ(num_actions, config.hidden_sizes, config.activation)
+    q = networks.DiscreteQ(num_actions, config.hidden_sizes, config.activation, config.torso)
     total_grad_steps = config.num_updates * config.gradient_steps
     lr = optax.linear_schedule(config.lr, 0.0, total_grad_steps) if config.anneal_lr else config.lr
     optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(lr))

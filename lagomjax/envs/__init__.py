@@ -11,11 +11,13 @@ adds them). Each kind refuses the other kind of environment with a ``TypeError``
 from lagomjax.envs import (
     classic_control,  # noqa: F401  (registers CartPole-v1, CartPoleNoVel-v1, Pendulum-v1)
     functional,
+    suites,  # noqa: F401  (makes the suites' ids, e.g. gymnax:Breakout-MinAtar, resolvable)
 )
 from lagomjax.envs.functional import (
     AutoReset,
     ClipAction,
     EpisodeStatistics,
+    FlattenObservation,
     FuncEnvAdapter,
     JaxEnv,
     RescaleAction,
@@ -32,6 +34,7 @@ __all__ = [
     "ClipAction",
     "EnvSpec",
     "EpisodeStatistics",
+    "FlattenObservation",
     "FuncEnvAdapter",
     "JaxEnv",
     "NormalizeObservation",

@@ -21,7 +21,8 @@ an inner environment and extending its state:
   environment of a batch, so put them outside :class:`VmapEnv` (inside it each environment would
   keep its own moments).
 
-:class:`SelectObservation` keeps some observation entries (partial observability).
+:class:`SelectObservation` keeps some observation entries (partial observability);
+:class:`FlattenObservation` turns image or structured (dict) observations into one vector.
 :func:`~lagomjax.envs.registry.make` builds the standard stacks: ``make('CartPole-v1', num_envs=8)``.
 """
 
@@ -356,3 +357,45 @@ class SelectObservation(Wrapper):
         if "next_obs" in info:
             info = {**info, "next_obs": info["next_obs"][..., self.indices]}
         return state, obs[..., self.indices], reward, terminated, truncated, info
+
+
+class FlattenObservation(Wrapper):
+    """Observations as one float32 vector: a ``Box`` of any rank is reshaped, a ``Dict``/``Tuple`` of
+    Boxes (structured observations) has its parts flattened and concatenated in
+    ``jax.tree.leaves`` order (dict keys sorted). ``info['next_obs']`` is flattened the same way.
+    The algorithms add it for an MLP torso on image or structured observations."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        leaves = jax.tree.leaves(_space_tree(env.observation_space), is_leaf=lambda x: isinstance(x, gym.spaces.Box))
+        if not leaves or not all(isinstance(b, gym.spaces.Box) for b in leaves):
+            raise TypeError(f"FlattenObservation needs Box observations (or a Dict/Tuple of them), got "
+                            f"{env.observation_space}")  # fmt: skip
+        self._shapes = [b.shape for b in leaves]
+        low = np.concatenate([np.asarray(b.low, np.float32).ravel() for b in leaves])
+        high = np.concatenate([np.asarray(b.high, np.float32).ravel() for b in leaves])
+        self.observation_space = gym.spaces.Box(low, high, low.shape, np.float32)
+
+    def flatten(self, obs):
+        parts = jax.tree.leaves(obs)
+        batch = tuple(jnp.shape(parts[0])[: jnp.ndim(parts[0]) - len(self._shapes[0])])
+        return jnp.concatenate([jnp.reshape(x, (*batch, -1)).astype(jnp.float32) for x in parts], axis=-1)
+
+    def reset(self, key):
+        state, obs = self.env.reset(key)
+        return state, self.flatten(obs)
+
+    def step(self, key, state, action):
+        state, obs, reward, terminated, truncated, info = self.env.step(key, state, action)
+        if "next_obs" in info:
+            info = {**info, "next_obs": self.flatten(info["next_obs"])}
+        return state, self.flatten(obs), reward, terminated, truncated, info
+
+
+def _space_tree(space):
+    """A gymnasium Dict/Tuple space as the dict/tuple of its Boxes (the pytree its observations form)."""
+    if isinstance(space, gym.spaces.Dict):
+        return {k: _space_tree(v) for k, v in space.spaces.items()}
+    if isinstance(space, gym.spaces.Tuple):
+        return tuple(_space_tree(v) for v in space.spaces)
+    return space

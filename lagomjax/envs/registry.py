@@ -97,20 +97,78 @@ def _func_env_maker(make_fn):
     return make_func_env
 
 
+@dataclass(frozen=True)
+class Suite:
+    """A JAX environment suite behind the registry: its ids are ``<prefix>:<the suite's own id>``,
+    registered on first use (so the suite is imported only when one of its ids is asked for)."""
+
+    prefix: str
+    ids: Callable[[], list[str]]  # the suite's own ids (imports the suite)
+    register: Callable[[str], EnvSpec]  # registers '<prefix>:<id>' for the suite's id and returns its spec
+    extra: str  # the pip extra that installs it: lagomjax[<extra>]
+
+
+_SUITES: dict[str, Suite] = {}
+
+
+def register_suite(suite: Suite) -> None:
+    """Make ``<suite.prefix>:<id>`` resolvable by :func:`make`, :func:`spec` and :func:`is_registered`."""
+    _SUITES[suite.prefix] = suite
+
+
+def _suite_of(id: str) -> Suite | None:
+    prefix = id.split(":", 1)[0] if ":" in id else None
+    return _SUITES.get(prefix)
+
+
+def _resolve(id: str) -> EnvSpec | None:
+    """The spec of a suite id, registering it on first use; None if ``id`` names no known suite.
+    A suite that is not installed raises ``ImportError`` naming the extra that installs it."""
+    suite = _suite_of(id)
+    if suite is None:
+        return None
+    name = id.split(":", 1)[1]
+    try:
+        ids = suite.ids()
+    except ImportError as e:
+        raise ImportError(f'{id!r} needs the {suite.prefix} suite: pip install "lagomjax[{suite.extra}]" ({e})') from e
+    if name not in ids:
+        raise ValueError(f"{suite.prefix} has no environment {name!r}; its ids: {', '.join(ids)}")
+    return suite.register(name)
+
+
 def spec(id: str) -> EnvSpec:
     """The :class:`EnvSpec` registered under ``id``; a ``ValueError`` lists the registered ids."""
     if id not in _REGISTRY:
+        resolved = _resolve(id)
+        if resolved is not None:
+            return resolved
         raise ValueError(f"no functional environment registered as {id!r}; registered: {registered()}")
     return _REGISTRY[id]
 
 
-def registered() -> list[str]:
-    """The registered ids, sorted."""
-    return sorted(_REGISTRY)
+def registered(suites: bool = False) -> list[str]:
+    """The registered ids, sorted; with ``suites`` also every id of the installed suites."""
+    ids = set(_REGISTRY)
+    if suites:
+        for suite in _SUITES.values():
+            try:
+                ids |= {f"{suite.prefix}:{name}" for name in suite.ids()}
+            except ImportError:
+                pass
+    return sorted(ids)
 
 
 def is_registered(id: str) -> bool:
-    return id in _REGISTRY
+    """Whether ``id`` is a functional environment (registered, or an id of a known suite; an id of a
+    suite that is not installed raises ``ImportError`` naming its extra, rather than falling back to
+    gymnasium)."""
+    if id in _REGISTRY:
+        return True
+    try:
+        return _resolve(id) is not None
+    except ValueError:
+        return False
 
 
 def make(

@@ -10,6 +10,7 @@ from lagomjax.networks.actor_critic import (
     SquashedGaussianActor,
     mode,
     policy_head,
+    torso,
 )
 from lagomjax.networks.heads import (
     CategoricalHead,
@@ -34,6 +35,7 @@ __all__ = [
     "SquashedGaussianActor",
     "mode",
     "policy_head",
+    "torso",
     "CategoricalHead",
     "DiagGaussianHead",
     "LSTMLayer",

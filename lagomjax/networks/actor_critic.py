@@ -36,19 +36,37 @@ def mode(dist):
     return dist.mode() if isinstance(dist, distrax.Categorical) else dist.mean()
 
 
+TORSOS = ("mlp", "cnn")
+
+
+def torso(kind: str, hidden_sizes: tuple, activation: str, obs):
+    """The features of ``obs``; call it inside a compact module (its layers become that module's).
+    ``mlp``: an MLP on vector observations ``[..., D]``. ``cnn``: MinAtar's network (Young and Tian,
+    2019) for image observations ``[..., H, W, C]``: one 3x3 convolution of 16 channels and a ReLU,
+    flattened, then the MLP."""
+    if kind == "cnn":
+        x = nn.relu(nn.Conv(16, (3, 3), padding="SAME")(obs))
+        obs = x.reshape(*x.shape[:-3], -1)
+    elif kind != "mlp":
+        raise ValueError(f"torso must be one of {TORSOS}, got {kind!r}")
+    return MLP(hidden_sizes, activation)(obs)
+
+
 class ActorCritic(nn.Module):
-    """``obs [..., D] -> (distribution, value [...])`` with separate actor and critic MLP torsos."""
+    """``obs -> (distribution, value [...])`` with separate actor and critic torsos (:func:`torso`)."""
 
     action_space: gym.spaces.Space
     hidden_sizes: tuple = (64, 64)
     activation: str = "tanh"
     std0: float = 1.0
+    torso: str = "mlp"
 
     @nn.compact
     def __call__(self, obs):
         h = self.hidden_sizes[-1]
-        dist = policy_head(self.action_space, h, self.std0)(MLP(self.hidden_sizes, self.activation)(obs))
-        value = ValueHead(h)(MLP(self.hidden_sizes, self.activation)(obs))
+        features = lambda: torso(self.torso, self.hidden_sizes, self.activation, obs)  # noqa: E731
+        dist = policy_head(self.action_space, h, self.std0)(features())
+        value = ValueHead(h)(features())
         return dist, value
 
 
@@ -62,10 +80,11 @@ class RecurrentActorCritic(nn.Module):
     activation: str = "tanh"
     lstm_size: int = 64
     std0: float = 1.0
+    torso: str = "mlp"
 
     @nn.compact
     def __call__(self, carry, obs):
-        x = MLP(self.hidden_sizes, self.activation)(obs)
+        x = torso(self.torso, self.hidden_sizes, self.activation, obs)
         carry, h = LayerNormLSTMCell(self.lstm_size)(carry, x)
         return carry, policy_head(self.action_space, self.lstm_size, self.std0)(h), ValueHead(self.lstm_size)(h)
 
@@ -75,15 +94,16 @@ class RecurrentActorCritic(nn.Module):
 
 
 class DiscreteQ(nn.Module):
-    """``obs [..., D] -> Q(obs, .) [..., num_actions]``."""
+    """``obs -> Q(obs, .) [..., num_actions]`` (:func:`torso`)."""
 
     num_actions: int
     hidden_sizes: tuple = (64, 64)
     activation: str = "relu"
+    torso: str = "mlp"
 
     @nn.compact
     def __call__(self, obs):
-        return nn.Dense(self.num_actions)(MLP(self.hidden_sizes, self.activation)(obs))
+        return nn.Dense(self.num_actions)(torso(self.torso, self.hidden_sizes, self.activation, obs))
 
 
 class ContinuousQ(nn.Module):

@@ -70,6 +70,7 @@ def make_envs(config):
     """
     norm_obs = getattr(config, "normalize_obs", False)
     norm_reward = getattr(config, "normalize_reward", False)
+    flatten = observation_layout(config)
 
     def build(n, training, moments=None):
         env = envs.make(
@@ -81,12 +82,27 @@ def make_envs(config):
         )
         if norm_obs and not training:
             env = NormalizeObservation(env, constant_moments=moments)
+        if flatten:
+            env = envs.FlattenObservation(env)
         return envs.RescaleAction(env) if isinstance(env.action_space, gym.spaces.Box) else env
 
     def eval_env_fn(env_state):
         return build(config.eval_episodes, False, obs_moments(env_state) if norm_obs else None)
 
     return build(config.num_envs, True), eval_env_fn, envs.time_limit(config.env_id)
+
+
+def observation_layout(config) -> bool:
+    """Whether ``config``'s networks need ``config.env_id``'s observations flattened (an MLP torso on
+    image or structured observations). A CNN torso on anything but images ``[H, W, C]`` is refused
+    here, before anything compiles."""
+    space = envs.make(config.env_id, auto_reset=False, episode_statistics=False).observation_space
+    torso = getattr(config, "torso", "mlp")
+    if torso == "cnn":
+        if not (isinstance(space, gym.spaces.Box) and len(space.shape) == 3):
+            raise ValueError(f"torso='cnn' needs image observations [H, W, C]; {config.env_id} observes {space}")
+        return False
+    return not (isinstance(space, gym.spaces.Box) and len(space.shape) == 1)
 
 
 def obs_moments(env_state):

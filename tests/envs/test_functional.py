@@ -166,3 +166,42 @@ def test_make_errors():
         envs.make("Ant-v5")
     with pytest.raises(ValueError, match="num_envs"):
         envs.VmapEnv(envs.make("CartPole-v1", auto_reset=False), 0)
+
+
+class _DictObsEnv(envs.JaxEnv):
+    """A toy env with structured observations: {'pos': [2], 'grid': [3, 3]}."""
+
+    observation_space = gym.spaces.Dict(
+        {"pos": gym.spaces.Box(-1.0, 1.0, (2,), np.float32), "grid": gym.spaces.Box(0.0, 1.0, (3, 3), np.float32)}
+    )
+    action_space = gym.spaces.Discrete(2)
+
+    def _obs(self, t):
+        return {"pos": jnp.stack([t, -t]) / 10.0, "grid": jnp.full((3, 3), t / 10.0)}
+
+    def reset(self, key):
+        return jnp.float32(0.0), self._obs(jnp.float32(0.0))
+
+    def step(self, key, state, action):
+        t = state + 1.0
+        return t, self._obs(t), jnp.float32(1.0), t >= 3, jnp.bool_(False), {}
+
+
+def test_flatten_observation_turns_structured_and_image_observations_into_vectors():
+    env = envs.AutoReset(envs.FlattenObservation(envs.VmapEnv(_DictObsEnv(), 4)))
+    assert env.observation_space == gym.spaces.Box(
+        np.r_[np.zeros(9), -np.ones(2)].astype(np.float32), np.ones(11, np.float32), (11,), np.float32
+    )  # keys in sorted order: grid (9), then pos (2)
+    state, obs = env.reset(jax.random.key(0))
+    assert obs.shape == (4, 11) and obs.dtype == jnp.float32
+    for _ in range(3):
+        state, obs, _, terminated, _, info = env.step(jax.random.key(1), state, jnp.zeros(4, jnp.int32))
+    np.testing.assert_allclose(info["next_obs"][0], np.r_[np.full(9, 0.3), 0.3, -0.3], rtol=1e-6)  # the final one
+    assert bool(terminated.all()) and float(jnp.abs(obs).max()) == 0.0  # the new episodes' first
+    with pytest.raises(TypeError, match="FlattenObservation needs Box observations"):
+        envs.FlattenObservation(_DiscreteObs())
+
+
+class _DiscreteObs(envs.JaxEnv):
+    observation_space = gym.spaces.Discrete(3)
+    action_space = gym.spaces.Discrete(2)

@@ -1,0 +1,124 @@
+"""gymnax behind the registry: ``gymnax:<id>`` for every id gymnax registers (classic control,
+MinAtar, bsuite, misc) except ``MNISTBandit-bsuite``, which downloads MNIST when made.
+
+:class:`GymnaxEnv` calls gymnax's ``reset_env``/``step_env`` (not ``step``, which auto-resets and
+returns the new episode's first observation in place of the final one, and one ``done`` for both
+kinds of episode end). ``terminated`` is gymnax's ``is_terminal`` with the time limit lifted, and the
+time limit (the suite's ``max_steps_in_episode``) is lagomjax's :class:`~lagomjax.envs.TimeLimit`,
+so ``truncated`` is never a termination. Keyword arguments of ``make`` replace fields of the
+environment's ``EnvParams`` and may be traced (a sweep can vmap over them); the episode length is
+``make(..., max_episode_steps=N)``.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lagomjax.envs.functional import JaxEnv
+from lagomjax.envs.registry import EnvSpec, Suite, register
+
+NEEDS_NETWORK = ("MNISTBandit-bsuite",)
+_NEVER = 2**30  # a time limit no episode reaches: gymnax's is_terminal then reports terminations only
+
+
+def to_gym_space(space, dtype=None) -> gym.spaces.Space:
+    """A gymnax space as the gymnasium space the algorithms read (Box bounds broadcast to its shape)."""
+    kind = type(space).__name__
+    if kind == "Discrete":
+        return gym.spaces.Discrete(int(space.n))
+    if kind == "Box":
+        dtype = dtype or np.dtype(space.dtype)
+        low = np.broadcast_to(np.asarray(space.low, dtype), space.shape)
+        high = np.broadcast_to(np.asarray(space.high, dtype), space.shape)
+        return gym.spaces.Box(low, high, tuple(space.shape), dtype)
+    if kind == "Dict":
+        return gym.spaces.Dict({k: to_gym_space(v, dtype) for k, v in space.spaces.items()})
+    if kind == "Tuple":
+        return gym.spaces.Tuple([to_gym_space(v, dtype) for v in space.spaces])
+    raise TypeError(f"no gymnasium equivalent for the gymnax space {kind}")
+
+
+def gym_spaces(env, params) -> tuple[gym.spaces.Space, gym.spaces.Space]:
+    """``(observation_space, action_space)`` of a gymnax env as gymnasium spaces (observations float32)."""
+    with jax.ensure_compile_time_eval():  # concrete even when first asked for inside a trace
+        action, observation = env.action_space(params), env.observation_space(params)
+        box = type(action).__name__ == "Box"
+        return to_gym_space(observation, np.dtype(np.float32)), to_gym_space(
+            action, np.dtype(np.float32) if box else None
+        )
+
+
+class GymnaxEnv(JaxEnv):
+    """One gymnax environment with its ``EnvParams`` as a :class:`~lagomjax.envs.JaxEnv` (observations
+    float32, rewards float32, ``terminated`` bool, never truncates by itself). ``spaces`` (from
+    :func:`gym_spaces` of concrete params) lets ``params`` hold traced values."""
+
+    def __init__(self, env, params, spaces=None):
+        self.env, self.params = env, params
+        lifted = hasattr(params, "max_steps_in_episode")
+        self._terminal_params = params.replace(max_steps_in_episode=_NEVER) if lifted else None
+        self.observation_space, self.action_space = spaces or gym_spaces(env, params)
+
+    def _obs(self, obs):
+        return jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), obs)
+
+    def reset(self, key):
+        obs, state = self.env.reset_env(key, self.params)
+        return state, self._obs(obs)
+
+    def step(self, key, state, action):
+        obs, state, reward, done, _ = self.env.step_env(key, state, action, self.params)
+        if self._terminal_params is not None:
+            terminated = self.env.is_terminal(state, self._terminal_params)
+        else:  # no time limit of its own: every end is a termination
+            terminated = done
+        return state, self._obs(obs), jnp.asarray(reward, jnp.float32), jnp.asarray(terminated, bool), \
+            jnp.zeros((), bool), {}  # fmt: skip
+
+
+def _ids() -> list[str]:
+    import gymnax
+
+    return [name for name in gymnax.registered_envs if name not in NEEDS_NETWORK]
+
+
+def _draw_image(env, params):
+    """A drawing hook for image observations ``[H, W, C]`` (MinAtar): one colour per channel."""
+    colours = np.asarray(
+        [[230, 85, 13], [49, 130, 189], [49, 163, 84], [117, 107, 177], [253, 174, 107], [158, 202, 225],
+         [161, 217, 155], [188, 189, 220], [99, 99, 99], [222, 45, 38]], np.float32,
+    )  # fmt: skip
+
+    def draw(state) -> np.ndarray:
+        obs = np.asarray(env.get_obs(state, params), np.float32)
+        weights = obs / np.maximum(obs.sum(-1, keepdims=True), 1.0)
+        rgb = 255.0 - (weights[..., None] * (255.0 - colours[np.arange(obs.shape[-1]) % len(colours)])).sum(-2)
+        return np.kron(rgb, np.ones((16, 16, 1))).astype(np.uint8)  # 16x16 pixels per cell
+
+    return draw
+
+
+def _register(name: str) -> EnvSpec:
+    import gymnax
+
+    env, params = gymnax.make(name)
+    spaces = gym_spaces(env, params)  # computed here, outside any trace
+
+    def make_fn(**fields):
+        if "max_steps_in_episode" in fields:
+            raise ValueError("set the episode length with make(..., max_episode_steps=N), not max_steps_in_episode")
+        unknown = sorted(set(fields) - set(vars(params)))
+        if unknown:
+            raise TypeError(f"gymnax:{name} params have no fields {unknown}; its fields: {sorted(vars(params))}")
+        return GymnaxEnv(env, params.replace(**fields), spaces)
+
+    limit = getattr(params, "max_steps_in_episode", None)
+    image = len(env.observation_space(params).shape) == 3 and hasattr(env, "get_obs")
+    return register(f"gymnax:{name}", make_fn, int(limit) if limit else None,
+                    render=_draw_image(env, params) if image else None, overwrite=True)  # fmt: skip
+
+
+SUITE = Suite("gymnax", _ids, _register, "gymnax")
