@@ -136,6 +136,10 @@ RECURRENT_PPO = {"env_id": "CartPoleNoVel-v1", "total_steps": 500_000, "lstm_siz
                  "num_envs": 8, "num_steps": 32, "num_minibatches": 1, "update_epochs": 20, "gamma": 0.98,
                  "gae_lambda": 0.98, "lr": 3e-4}  # fmt: skip
 
+MINATAR_PPO = {"env_id": "gymnax:Breakout-MinAtar", "total_steps": 1_000_000, "num_envs": 64, "num_steps": 32,
+               "num_minibatches": 4, "update_epochs": 4, "lr": 5e-3, "ent_coef": 0.01, "hidden_sizes": (64, 64),
+               "activation": "relu"}  # fmt: skip
+
 # (name, algorithm, overrides, target); deterministic evaluation, mean over 8 seeds
 TARGETS = [
     ("PPO CartPole-v1 100k", "ppo", {"total_steps": 100_000}, 475.0),
@@ -167,6 +171,39 @@ TARGETS = [
     # CartPoleNoVel-v1 (8 envs x 32 steps, one minibatch, 20 epochs, gamma = lambda = 0.98), LSTM 64
     ("Recurrent PPO CartPoleNoVel-v1 500k", "ppo", RECURRENT_PPO, 450.0),
     ("PPO (feed-forward) CartPoleNoVel-v1 500k", "ppo", {**RECURRENT_PPO, "lstm_size": 0}, None),
+    # the classic-control twins: RL Zoo's PPO settings for Acrobot-v1 (16 envs x 256 steps, lambda 0.94,
+    # 4 epochs, normalised observations); MountainCarContinuous-v0 with normalised observations and
+    # rewards and gamma 0.999 (no gSDE)
+    (
+        "PPO Acrobot-v1 500k",
+        "ppo",
+        {
+            "env_id": "Acrobot-v1",
+            "total_steps": 500_000,
+            "normalize_obs": True,
+            "num_envs": 16,
+            "num_steps": 256,
+            "gae_lambda": 0.94,
+            "update_epochs": 4,
+        },
+        -100.0,
+    ),  # fmt: skip
+    (
+        "PPO MountainCarContinuous-v0 500k",
+        "ppo",
+        {
+            "env_id": "MountainCarContinuous-v0",
+            "total_steps": 500_000,
+            "normalize_obs": True,
+            "normalize_reward": True,
+            "num_envs": 16,
+            "num_steps": 64,
+            "gamma": 0.999,
+        },
+        90.0,
+    ),  # fmt: skip
+    # gymnax MinAtar through the adapter, image flattened for a 64-64 ReLU MLP
+    ("PPO gymnax:Breakout-MinAtar 1M", "ppo", MINATAR_PPO, None),
 ]
 
 

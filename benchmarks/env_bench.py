@@ -6,7 +6,12 @@
 * gymnasium's NumPy vector CartPole (``make_vec(..., vectorization_mode='vector_entry_point')``);
 * gymnasium's ``FunctionalJaxVectorEnv`` (``CartPoleJaxVectorEnv``), stepped from Python.
 
-    python benchmarks/env_bench.py [--num-envs 1024] [--steps 1000] [--repeats 3]
+    python benchmarks/env_bench.py [--num-envs 1024] [--steps 1000] [--repeats 3] [--adapter-steps 200]
+
+Suite adapters (with gymnax installed): for each ``gymnax:<id>`` the same random-action scan through
+lagomjax's stack (adapter, time limit, auto-reset keeping the final observation, episode statistics)
+against the suite's own ``step`` (its auto-reset) vmapped in the same scan; the target is at most
+10% overhead.
 
 gymnax comes from the ``bench`` extra; without it its row is skipped. Slow contenders run fewer
 steps; throughput is reported per second either way.
@@ -31,8 +36,9 @@ except ImportError:  # pragma: no cover - optional peer
     gymnax = None
 
 
-def lagomjax_scan(n, steps):
-    env = envs.make("CartPole-v1", num_envs=n)
+def lagomjax_scan(n, steps, env_id="CartPole-v1"):
+    env = envs.make(env_id, num_envs=n)
+    num_actions = env.action_space.n
 
     @jax.jit
     def run(key):
@@ -41,7 +47,7 @@ def lagomjax_scan(n, steps):
         def step(carry, key):
             state, total = carry
             k_a, k_e = jax.random.split(key)
-            action = jax.random.randint(k_a, (n,), 0, 2)
+            action = jax.random.randint(k_a, (n,), 0, num_actions)
             state, _, reward, *_ = env.step(k_e, state, action)
             return (state, total + reward.sum()), None
 
@@ -62,8 +68,9 @@ def lagomjax_rollout(n, steps):
     return lambda: run(jax.random.key(0))
 
 
-def gymnax_scan(n, steps):
-    env, params = gymnax.make("CartPole-v1")
+def gymnax_scan(n, steps, name="CartPole-v1"):
+    env, params = gymnax.make(name)
+    num_actions = env.action_space(params).n
     reset = jax.vmap(env.reset, in_axes=(0, None))
     step_fn = jax.vmap(env.step, in_axes=(0, 0, 0, None))
 
@@ -74,7 +81,7 @@ def gymnax_scan(n, steps):
         def step(carry, key):
             state, total = carry
             k_a, k_e = jax.random.split(key)
-            action = jax.random.randint(k_a, (n,), 0, 2)
+            action = jax.random.randint(k_a, (n,), 0, num_actions)
             _, state, reward, *_ = step_fn(jax.random.split(k_e, n), state, action, params)
             return (state, total + reward.sum()), None
 
@@ -118,6 +125,7 @@ def main():
     parser.add_argument("--num-envs", type=int, default=1024)
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--adapter-steps", type=int, default=200, help="scan length of the adapter rows (0: none)")
     args = parser.parse_args()
     n, T = args.num_envs, args.steps
     print(f"jax {jax.__version__}, gymnasium {gym.__version__}, gymnax {'yes' if gymnax else 'not installed'}")
@@ -138,6 +146,22 @@ def main():
     print("|---|---:|---:|")
     for name, rate in rates.items():
         print(f"| {name} | {rate / 1e6:.3f} M | {ours / rate:.1f}x |")
+    if gymnax is not None and args.adapter_steps:
+        adapters(n, args.adapter_steps, args.repeats)
+
+
+ADAPTED = ["CartPole-v1", "Acrobot-v1", "Breakout-MinAtar", "SpaceInvaders-MinAtar", "Asterix-MinAtar", "Catch-bsuite"]
+
+
+def adapters(n, steps, repeats):
+    """Each gymnax id through lagomjax's stack against the suite's own auto-resetting step."""
+    print(f"\nsuite adapters: {n} environments, random actions, {steps}-step scan, best of {repeats}\n")
+    print("| environment | gymnax's own step | through lagomjax's wrappers | overhead |")
+    print("|---|---:|---:|---:|")
+    for name in ADAPTED:
+        bare = n * steps / best_of(gymnax_scan(n, steps, name), repeats)
+        ours = n * steps / best_of(lagomjax_scan(n, steps, f"gymnax:{name}"), repeats)
+        print(f"| gymnax:{name} | {bare / 1e6:.3f} M/s | {ours / 1e6:.3f} M/s | {100 * (bare / ours - 1):+.0f}% |")
 
 
 if __name__ == "__main__":
