@@ -42,7 +42,11 @@ EPS = 1e-8
 
 
 def _batch_shape(space, obs) -> tuple:
-    """Leading axes of ``obs`` beyond one observation of ``space`` (``()`` for a single environment)."""
+    """Leading axes of ``obs`` beyond one observation of ``space`` (``()`` for a single environment);
+    a Dict/Tuple space and its structured observations are read through their first part."""
+    if isinstance(space, gym.spaces.Dict | gym.spaces.Tuple):
+        space = jax.tree.leaves(_space_tree(space), is_leaf=lambda x: isinstance(x, gym.spaces.Space))[0]
+        obs = jax.tree.leaves(obs)[0]
     return tuple(jnp.shape(obs)[: jnp.ndim(obs) - len(space.shape)])
 
 
@@ -54,6 +58,20 @@ def _where(done, new, old):
         return jnp.where(d, n, o)
 
     return jax.tree.map(pick, new, old)
+
+
+def strong_types(tree):
+    """``tree`` with weakly typed leaves (from Python scalars) made strongly typed, so a state from
+    ``reset`` has the dtypes a stepped one has and a jitted rollout does not compile twice."""
+
+    def strong(x):
+        if isinstance(x, bool | int | float):  # a Python scalar in a state: an array of its default dtype
+            return jnp.asarray(x, dtype=jnp.result_type(x))
+        if getattr(x, "weak_type", False) or getattr(getattr(x, "aval", None), "weak_type", False):
+            return jnp.asarray(x, dtype=x.dtype)
+        return x
+
+    return jax.tree.map(strong, tree)
 
 
 class JaxEnv:
@@ -367,7 +385,7 @@ class FlattenObservation(Wrapper):
 
     def __init__(self, env):
         super().__init__(env)
-        leaves = jax.tree.leaves(_space_tree(env.observation_space), is_leaf=lambda x: isinstance(x, gym.spaces.Box))
+        leaves = jax.tree.leaves(_space_tree(env.observation_space), is_leaf=lambda x: isinstance(x, gym.spaces.Space))
         if not leaves or not all(isinstance(b, gym.spaces.Box) for b in leaves):
             raise TypeError(f"FlattenObservation needs Box observations (or a Dict/Tuple of them), got "
                             f"{env.observation_space}")  # fmt: skip
@@ -378,7 +396,7 @@ class FlattenObservation(Wrapper):
 
     def flatten(self, obs):
         parts = jax.tree.leaves(obs)
-        batch = tuple(jnp.shape(parts[0])[: jnp.ndim(parts[0]) - len(self._shapes[0])])
+        batch = _batch_shape(self.env.observation_space, obs)
         return jnp.concatenate([jnp.reshape(x, (*batch, -1)).astype(jnp.float32) for x in parts], axis=-1)
 
     def reset(self, key):

@@ -104,12 +104,14 @@ def evaluate(env, act, key, max_steps: int, init_policy_state=None):
 def random_policy(env):
     """``(key, obs, policy_state) -> (action, {}, policy_state)`` sampling uniformly from
     ``env.action_space`` (``Discrete`` or ``Box``), batched over the leading axes of ``obs``."""
-    space, obs_ndim = env.action_space, len(env.observation_space.shape)
+    from lagomjax.envs.functional import _batch_shape
+
+    space = env.action_space
     if not isinstance(space, gym.spaces.Discrete | gym.spaces.Box):
         raise TypeError(f"random_policy supports Discrete and Box spaces, got {type(space).__name__}")
 
     def policy(key, obs, policy_state=()):
-        batch = obs.shape[: obs.ndim - obs_ndim]
+        batch = _batch_shape(env.observation_space, obs)
         if isinstance(space, gym.spaces.Discrete):
             return jax.random.randint(key, batch, space.start, space.start + space.n), {}, policy_state
         return jax.random.uniform(key, batch + space.shape, minval=space.low, maxval=space.high), {}, policy_state

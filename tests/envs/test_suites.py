@@ -62,9 +62,8 @@ def test_auto_reset_keeps_the_final_observation_where_gymnax_returns_the_reset_o
         state, obs = carry
         action = jax.random.randint(key, (8,), 0, 3)
         before = state.inner  # the gymnax states (inside TimeLimit) the step starts from
-        keys = jax.random.split(jax.random.fold_in(key, 1), 8)
         new, obs, _, te, tr, info = env.step(jax.random.fold_in(key, 1), state, action)
-        k_step = jax.vmap(lambda k: jax.random.split(k)[0])(keys)  # AutoReset's split: (step, reset)
+        k_step = jax.random.split(jax.random.split(jax.random.fold_in(key, 1))[0], 8)  # AutoReset's, then VmapEnv's
         ref_obs, _, _, ref_done, _ = jax.vmap(genv.step_env, in_axes=(0, 0, 0, None))(k_step, before, action, params)
         return (new, obs), (info["next_obs"], ref_obs, obs, te, tr, ref_done)
 

@@ -5,9 +5,17 @@ lagomjax's :class:`~lagomjax.envs.AutoReset` keeps the true final observation, a
 stays apart from ``truncated``.
 
 - ``gymnax:`` (``pip install "lagomjax[gymnax]"``): classic control, MinAtar, bsuite, misc.
+- ``craftax:`` (``pip install "lagomjax[craftax]"``): Craftax and Craftax-Classic, symbolic or pixels.
+- ``brax:`` (``pip install "lagomjax[brax]"``): brax's MuJoCo-class locomotion on MJX.
+- ``jumanji:`` (``pip install "lagomjax[jumanji]"``): Jumanji's games and combinatorial problems.
 """
 
 from lagomjax.envs.registry import register_suite
+from lagomjax.envs.suites import brax as _brax
 from lagomjax.envs.suites import gymnax as _gymnax
+from lagomjax.envs.suites import jumanji as _jumanji
 
 register_suite(_gymnax.SUITE)
+register_suite(_gymnax.CRAFTAX)
+register_suite(_brax.SUITE)
+register_suite(_jumanji.SUITE)

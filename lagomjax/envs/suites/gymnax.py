@@ -1,13 +1,17 @@
-"""gymnax behind the registry: ``gymnax:<id>`` for every id gymnax registers (classic control,
-MinAtar, bsuite, misc) except ``MNISTBandit-bsuite``, which downloads MNIST when made.
+"""gymnax and the suites written on its interface behind the registry:
 
-:class:`GymnaxEnv` calls gymnax's ``reset_env``/``step_env`` (not ``step``, which auto-resets and
+- ``gymnax:<id>`` for every id gymnax registers (classic control, MinAtar, bsuite, misc) except
+  ``MNISTBandit-bsuite``, which downloads MNIST when made;
+- ``craftax:<id>`` for Craftax (``Craftax-Symbolic-v1``, ``Craftax-Classic-Symbolic-v1`` and the
+  pixel versions), whose achievements come out in ``info``.
+
+:class:`GymnaxEnv` calls the suite's ``reset_env``/``step_env`` (not ``step``, which auto-resets and
 returns the new episode's first observation in place of the final one, and one ``done`` for both
-kinds of episode end). ``terminated`` is gymnax's ``is_terminal`` with the time limit lifted, and the
-time limit (the suite's ``max_steps_in_episode``) is lagomjax's :class:`~lagomjax.envs.TimeLimit`,
-so ``truncated`` is never a termination. Keyword arguments of ``make`` replace fields of the
-environment's ``EnvParams`` and may be traced (a sweep can vmap over them); the episode length is
-``make(..., max_episode_steps=N)``.
+kinds of episode end). ``terminated`` is the suite's ``is_terminal`` with the time limit lifted, and
+the time limit (``max_steps_in_episode``; Craftax: ``max_timesteps``) is lagomjax's
+:class:`~lagomjax.envs.TimeLimit`, so ``truncated`` is never a termination. Keyword arguments of
+``make`` replace fields of the environment's ``EnvParams`` and may be traced (a sweep can vmap over
+them); the episode length is ``make(..., max_episode_steps=N)``.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lagomjax.envs.functional import JaxEnv
+from lagomjax.envs.functional import JaxEnv, strong_types
 from lagomjax.envs.registry import EnvSpec, Suite, register
 
 NEEDS_NETWORK = ("MNISTBandit-bsuite",)
@@ -56,10 +60,10 @@ class GymnaxEnv(JaxEnv):
     float32, rewards float32, ``terminated`` bool, never truncates by itself). ``spaces`` (from
     :func:`gym_spaces` of concrete params) lets ``params`` hold traced values."""
 
-    def __init__(self, env, params, spaces=None):
+    def __init__(self, env, params, spaces=None, time_field: str = "max_steps_in_episode"):
         self.env, self.params = env, params
-        lifted = hasattr(params, "max_steps_in_episode")
-        self._terminal_params = params.replace(max_steps_in_episode=_NEVER) if lifted else None
+        lifted = hasattr(params, time_field)
+        self._terminal_params = params.replace(**{time_field: _NEVER}) if lifted else None
         self.observation_space, self.action_space = spaces or gym_spaces(env, params)
 
     def _obs(self, obs):
@@ -67,16 +71,17 @@ class GymnaxEnv(JaxEnv):
 
     def reset(self, key):
         obs, state = self.env.reset_env(key, self.params)
-        return state, self._obs(obs)
+        return strong_types(state), self._obs(obs)
 
     def step(self, key, state, action):
-        obs, state, reward, done, _ = self.env.step_env(key, state, action, self.params)
+        obs, state, reward, done, info = self.env.step_env(key, state, action, self.params)
+        info = {k: v for k, v in info.items() if k != "discount"}  # the suite's own: 0 at both kinds of end
         if self._terminal_params is not None:
             terminated = self.env.is_terminal(state, self._terminal_params)
         else:  # no time limit of its own: every end is a termination
             terminated = done
         return state, self._obs(obs), jnp.asarray(reward, jnp.float32), jnp.asarray(terminated, bool), \
-            jnp.zeros((), bool), {}  # fmt: skip
+            jnp.zeros((), bool), info  # fmt: skip
 
 
 def _ids() -> list[str]:
@@ -101,24 +106,46 @@ def _draw_image(env, params):
     return draw
 
 
-def _register(name: str) -> EnvSpec:
-    import gymnax
-
-    env, params = gymnax.make(name)
+def register_env(suite: str, name: str, env, params, time_field: str = "max_steps_in_episode") -> EnvSpec:
+    """Register the gymnax-interface ``env`` (with default ``params``) as ``<suite>:<name>``."""
     spaces = gym_spaces(env, params)  # computed here, outside any trace
 
     def make_fn(**fields):
-        if "max_steps_in_episode" in fields:
-            raise ValueError("set the episode length with make(..., max_episode_steps=N), not max_steps_in_episode")
+        if time_field in fields:
+            raise ValueError(f"set the episode length with make(..., max_episode_steps=N), not {time_field}")
         unknown = sorted(set(fields) - set(vars(params)))
         if unknown:
-            raise TypeError(f"gymnax:{name} params have no fields {unknown}; its fields: {sorted(vars(params))}")
-        return GymnaxEnv(env, params.replace(**fields), spaces)
+            raise TypeError(f"{suite}:{name} params have no fields {unknown}; its fields: {sorted(vars(params))}")
+        return GymnaxEnv(env, params.replace(**fields), spaces, time_field)
 
-    limit = getattr(params, "max_steps_in_episode", None)
+    limit = getattr(params, time_field, None)
     image = len(env.observation_space(params).shape) == 3 and hasattr(env, "get_obs")
-    return register(f"gymnax:{name}", make_fn, int(limit) if limit else None,
+    return register(f"{suite}:{name}", make_fn, int(limit) if limit else None,
                     render=_draw_image(env, params) if image else None, overwrite=True)  # fmt: skip
 
 
+def _register(name: str) -> EnvSpec:
+    import gymnax
+
+    return register_env("gymnax", name, *gymnax.make(name))
+
+
 SUITE = Suite("gymnax", _ids, _register, "gymnax")
+
+CRAFTAX_IDS = ("Craftax-Symbolic-v1", "Craftax-Classic-Symbolic-v1", "Craftax-Pixels-v1", "Craftax-Classic-Pixels-v1")
+
+
+def _craftax_ids() -> list[str]:
+    import craftax.craftax_env  # noqa: F401  (ImportError when not installed)
+
+    return list(CRAFTAX_IDS)
+
+
+def _register_craftax(name: str) -> EnvSpec:
+    from craftax.craftax_env import make_craftax_env_from_name
+
+    env = make_craftax_env_from_name(name, auto_reset=False)
+    return register_env("craftax", name, env, env.default_params, time_field="max_timesteps")
+
+
+CRAFTAX = Suite("craftax", _craftax_ids, _register_craftax, "craftax")

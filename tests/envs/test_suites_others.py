@@ -1,0 +1,97 @@
+"""The Craftax, brax and Jumanji adapters: each steps as the suite's own (bare) environment from the
+same states, keeps terminated and truncated apart and compiles once across episode ends. Each is
+skipped with its reason when its extra is not installed."""
+
+import gymnasium as gym
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lagomjax import envs
+
+
+def test_craftax_classic_steps_as_the_suites_step_env_with_the_flags_apart():
+    craftax_env = pytest.importorskip("craftax.craftax_env", reason='pip install "lagomjax[craftax]"')
+    bare = craftax_env.make_craftax_env_from_name("Craftax-Classic-Symbolic-v1", auto_reset=False)
+    params = bare.default_params
+    env = envs.make("craftax:Craftax-Classic-Symbolic-v1", num_envs=4, episode_statistics=False,
+                    max_episode_steps=12)  # fmt: skip
+    assert env.observation_space.shape == (1345,) and env.action_space == gym.spaces.Discrete(17)
+    assert envs.time_limit("craftax:Craftax-Classic-Symbolic-v1") == int(params.max_timesteps)
+
+    def step(carry, key):
+        state, _ = carry
+        action = jax.random.randint(key, (4,), 0, 17)
+        k_step = jax.random.split(jax.random.split(jax.random.fold_in(key, 1))[0], 4)  # AutoReset's, then VmapEnv's
+        ref = jax.vmap(bare.step_env, in_axes=(0, 0, 0, None))(k_step, state.inner, action, params)
+        new, obs, reward, te, tr, info = env.step(jax.random.fold_in(key, 1), state, action)
+        return (new, obs), (info["next_obs"], ref[0], reward, ref[2], te, tr, ref[3], info["Achievements/collect_wood"])
+
+    run = jax.jit(lambda s, o, k: jax.lax.scan(step, (s, o), jax.random.split(k, 30)))
+    (state, obs), out = run(*env.reset(jax.random.key(0)), jax.random.key(1))
+    next_obs, ref_obs, reward, ref_reward, te, tr, ref_done, wood = out
+    np.testing.assert_allclose(next_obs, ref_obs, atol=1e-6)
+    np.testing.assert_allclose(reward, ref_reward, atol=1e-6)
+    assert bool(tr.any()) and not bool((te & ~ref_done).any()) and wood.shape == (30, 4)
+    run(state, obs, jax.random.key(2))
+    assert run._cache_size() == 1
+
+
+def test_brax_steps_as_the_bare_env_and_truncates_by_the_time_limit():
+    brax_envs = pytest.importorskip("brax.envs", reason='pip install "lagomjax[brax]"')
+    bare = brax_envs.get_environment("inverted_pendulum")
+    env = envs.make("brax:inverted_pendulum", num_envs=3, episode_statistics=False, max_episode_steps=5)
+    assert env.action_space == gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+    assert envs.time_limit("brax:inverted_pendulum") == 1000
+
+    def step(carry, key):
+        state, _ = carry
+        action = jax.random.uniform(key, (3, 1), minval=-1.0, maxval=1.0)
+        ref = jax.vmap(bare.step)(state.inner, action)
+        new, obs, reward, te, tr, info = env.step(key, state, action)
+        return (new, obs), (info["next_obs"], ref.obs, reward, ref.reward, te, tr, ref.done)
+
+    run = jax.jit(lambda s, o, k: jax.lax.scan(step, (s, o), jax.random.split(k, 40)))
+    _, (next_obs, ref_obs, reward, ref_reward, te, tr, ref_done) = run(*env.reset(jax.random.key(0)),
+                                                                       jax.random.key(1))  # fmt: skip
+    np.testing.assert_allclose(next_obs, ref_obs, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(reward, ref_reward, atol=1e-6)
+    np.testing.assert_array_equal(te, ref_done > 0)  # the pole fell: a termination
+    assert bool(te.any()) and bool(tr.any())  # random torques drop the pole; survivors reach the limit
+    assert not bool((te & tr).any()) or bool(te.any())
+
+
+def test_jumanji_snake_ends_by_time_as_a_truncation_not_a_termination():
+    """Jumanji's Snake ends at its own time limit with discount 0 (a termination); through the
+    adapter the time limit is lagomjax's TimeLimit, a truncation, and only deaths terminate."""
+    jumanji = pytest.importorskip("jumanji", reason='pip install "lagomjax[jumanji]"')
+    env = envs.make("jumanji:Snake-v1", num_envs=8, episode_statistics=False, max_episode_steps=3)
+    assert isinstance(env.observation_space, gym.spaces.Dict) and env.action_space == gym.spaces.Discrete(4)
+    assert set(env.observation_space.spaces) == {"grid", "step_count", "action_mask"}
+    assert envs.time_limit("jumanji:Snake-v1") == jumanji.make("Snake-v1").time_limit
+    bare = jumanji.make("Snake-v1", time_limit=2**30)
+
+    def step(carry, key):
+        state, _ = carry
+        action = jax.random.randint(key, (8,), 0, 4)
+        _, ts = jax.vmap(bare.step)(state.inner, action)  # the TimeLimit state holds the suite's
+        new, obs, reward, te, tr, info = env.step(key, state, action)
+        last = ts.step_type == 2
+        return (new, obs), (info["next_obs"]["grid"], ts.observation.grid, reward, ts.reward, te, tr, last,
+                            ts.discount, state.t)  # fmt: skip
+
+    run = jax.jit(lambda s, o, k: jax.lax.scan(step, (s, o), jax.random.split(k, 60)))
+    _, out = run(*env.reset(jax.random.key(0)), jax.random.key(1))
+    grid, ref_grid, reward, ref_reward, te, tr, last, discount, t = out
+    np.testing.assert_array_equal(grid, ref_grid)
+    np.testing.assert_array_equal(reward, ref_reward)
+    np.testing.assert_array_equal(te, last & (discount == 0))  # deaths only
+    np.testing.assert_array_equal(tr, t + 1 >= 3)  # the time limit, never a termination
+    assert bool(te.any()) and bool(tr.any())
+    with pytest.raises(ValueError, match="max_episode_steps"):
+        envs.make("jumanji:Snake-v1", time_limit=10)
+    flat = envs.FlattenObservation(env)
+    assert flat.observation_space.shape == (12 * 12 * 5 + 1 + 4,)
+    state, obs = flat.reset(jax.random.key(0))
+    assert obs.shape == (8, 725) and obs.dtype == jnp.float32
