@@ -107,13 +107,16 @@ def random_policy(env):
     from lagomjax.envs.functional import _batch_shape
 
     space = env.action_space
-    if not isinstance(space, gym.spaces.Discrete | gym.spaces.Box):
-        raise TypeError(f"random_policy supports Discrete and Box spaces, got {type(space).__name__}")
+    if not isinstance(space, gym.spaces.Discrete | gym.spaces.MultiDiscrete | gym.spaces.Box):
+        raise TypeError(f"random_policy supports Discrete, MultiDiscrete and Box spaces, got {type(space).__name__}")
 
     def policy(key, obs, policy_state=()):
         batch = _batch_shape(env.observation_space, obs)
         if isinstance(space, gym.spaces.Discrete):
             return jax.random.randint(key, batch, space.start, space.start + space.n), {}, policy_state
+        if isinstance(space, gym.spaces.MultiDiscrete):
+            nvec = jnp.asarray(space.nvec, jnp.int32)
+            return jax.random.randint(key, batch + nvec.shape, 0, nvec), {}, policy_state
         return jax.random.uniform(key, batch + space.shape, minval=space.low, maxval=space.high), {}, policy_state
 
     return policy

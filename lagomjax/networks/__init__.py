@@ -15,6 +15,7 @@ from lagomjax.networks.actor_critic import (
 from lagomjax.networks.heads import (
     CategoricalHead,
     DiagGaussianHead,
+    MultiCategoricalHead,
     TanhGaussianHead,
     ValueHead,
     tanh_gaussian,
@@ -38,6 +39,7 @@ __all__ = [
     "torso",
     "CategoricalHead",
     "DiagGaussianHead",
+    "MultiCategoricalHead",
     "LSTMLayer",
     "LayerNormLSTMCell",
     "MDNHead",

@@ -16,24 +16,37 @@ import flax.linen as nn
 import gymnasium as gym
 import jax.numpy as jnp
 
-from lagomjax.networks.heads import CategoricalHead, DiagGaussianHead, TanhGaussianHead, ValueHead
+from lagomjax.networks.heads import (
+    CategoricalHead,
+    DiagGaussianHead,
+    MultiCategoricalHead,
+    TanhGaussianHead,
+    ValueHead,
+)
 from lagomjax.networks.layers import MLP
 from lagomjax.networks.lstm import LayerNormLSTMCell
 
 
 def policy_head(action_space, feature_dim: int, std0: float = 1.0) -> nn.Module:
-    """The head for ``action_space``: categorical for ``Discrete``, a diagonal Gaussian (initial std
+    """The head for ``action_space``: categorical for ``Discrete``, one categorical per dimension for
+    ``MultiDiscrete``, a diagonal Gaussian (initial std
     ``std0``) for ``Box``. Call it inside a compact module, so the head is that module's child."""
     if isinstance(action_space, gym.spaces.Discrete):
         return CategoricalHead(feature_dim, int(action_space.n))
+    if isinstance(action_space, gym.spaces.MultiDiscrete) and action_space.nvec.ndim == 1:
+        return MultiCategoricalHead(feature_dim, tuple(int(n) for n in action_space.nvec))
     if isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1:
         return DiagGaussianHead(feature_dim, action_space.shape[0], std0)
-    raise TypeError(f"policy_head supports Discrete and 1-D Box action spaces, got {action_space}")
+    raise TypeError(f"policy_head supports Discrete, 1-D MultiDiscrete and 1-D Box action spaces, got {action_space}")
 
 
 def mode(dist):
-    """The deterministic action: argmax of a categorical, the mean of a Gaussian."""
-    return dist.mode() if isinstance(dist, distrax.Categorical) else dist.mean()
+    """The deterministic action: argmax of a categorical (per dimension of a multi-categorical), the
+    mean of a Gaussian."""
+    discrete = isinstance(dist, distrax.Categorical) or (
+        isinstance(dist, distrax.Independent) and isinstance(dist.distribution, distrax.Categorical)
+    )
+    return dist.mode() if discrete else dist.mean()
 
 
 TORSOS = ("mlp", "cnn")

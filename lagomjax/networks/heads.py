@@ -32,6 +32,28 @@ class CategoricalHead(nn.Module):
         return distrax.Categorical(logits=logits)
 
 
+class MultiCategoricalHead(nn.Module):
+    """``x [..., feature_dim] -> Independent(Categorical)`` over ``len(nvec)`` discrete actions, the
+    ``d``-th of ``nvec[d]`` choices (a ``MultiDiscrete`` space): actions ``[..., len(nvec)]``, their
+    log-probabilities and entropies summed over the dimensions. Shorter dimensions are padded with
+    logits of -1e9 (probability exactly 0, contributing nothing to the entropy)."""
+
+    feature_dim: int
+    nvec: tuple
+
+    @nn.compact
+    def __call__(self, x) -> distrax.Independent:
+        _check_features(self, x)
+        nvec, width = tuple(int(n) for n in self.nvec), max(int(n) for n in self.nvec)
+        logits = nn.Dense(sum(nvec), **ortho_init(weight_scale=0.01))(x)
+        parts, start = [], 0
+        for n in nvec:  # a static loop over action dimensions (a few), not over time or batch
+            part = logits[..., start : start + n]
+            parts.append(jnp.pad(part, [(0, 0)] * (part.ndim - 1) + [(0, width - n)], constant_values=-1e9))
+            start += n
+        return distrax.Independent(distrax.Categorical(logits=jnp.stack(parts, axis=-2)), 1)
+
+
 class DiagGaussianHead(nn.Module):
     """``x [..., feature_dim] -> N(mean(x), diag(std^2))`` with a state-independent log-std.
 
