@@ -15,7 +15,7 @@ import numpy as np
 
 from lagomjax import algos, envs
 from lagomjax import checkpoint as ckpt
-from lagomjax.envs.functional import rescale
+from lagomjax.envs.functional import _batch_shape, rescale
 from lagomjax.train import runs
 from lagomjax.train.runs import config_from_dict, read_record
 
@@ -58,20 +58,20 @@ def load_policy(run_dir, seed_index: int = 0, best: bool = False) -> Policy:
     if not 0 <= seed_index < record["num_seeds"]:
         raise ValueError(f"seed_index must lie in [0, {record['num_seeds']}), got {seed_index}")
     if envs.is_registered(config.env_id):
-        agent, one, update, obs_space, act_space, normalize = _functional(module, config, record, run_dir, seed_index,
-                                                                          best)  # fmt: skip
+        agent, one, update, obs_space, act_space, prepare = _functional(module, config, record, run_dir, seed_index,
+                                                                        best)  # fmt: skip
     else:
         if best:
             raise ValueError(f"{config.env_id!r} ran on the gymnasium path, which keeps no best.ckpt: drop --best")
         agent, one, update, obs_space, act_space = _gymnasium(module, config, record, run_dir, seed_index)
-        normalize = None
+        prepare = None
 
     def act_unit(obs, pstate=None):
-        obs = jnp.asarray(obs, jnp.float32)
-        single = obs.ndim == len(obs_space.shape)
-        batch = obs[None] if single else obs
-        if normalize is not None:
-            batch = normalize(batch)
+        obs = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), obs)
+        single = _batch_shape(obs_space, obs) == ()
+        batch = jax.tree.map(lambda x: x[None], obs) if single else obs
+        if prepare is not None:
+            batch = prepare(batch)
         if pstate is None:
             pstate = agent.init_policy_state(batch.shape[:1])
         action, pstate = agent.greedy(one, batch, pstate)
@@ -87,7 +87,7 @@ def load_policy(run_dir, seed_index: int = 0, best: bool = False) -> Policy:
 
 
 def _functional(module, config, record, run_dir, seed_index, best):
-    from lagomjax.envs.functional import NormalizeObservation
+    from lagomjax.envs.functional import FlattenObservation, NormalizeObservation
     from lagomjax.train.loop import make_envs, obs_moments
     from lagomjax.train.seeds import run_meta
 
@@ -100,12 +100,26 @@ def _functional(module, config, record, run_dir, seed_index, best):
     state, extra = ckpt.restore(Path(run_dir) / (runs.BEST if best else runs.CHECKPOINT), like, meta)
     update = int(extra["updates"][seed_index]) if best else int(extra["next_update"])
     one = jax.tree.map(lambda x: x[seed_index], state)
-    normalize = None
+    flatten = _find(env, FlattenObservation)
+    raw_space = env.observation_space if flatten is None else flatten.env.observation_space
+    frozen = None
     if getattr(config, "normalize_obs", False):
         frozen = NormalizeObservation(env, constant_moments=obs_moments(one.env_state))
-        normalize = lambda obs: frozen.normalize(None, obs)  # noqa: E731
-    raw = env.unwrapped.action_space
-    return agent, one.agent, update, env.observation_space, raw, normalize
+
+    def prepare(obs):  # as the training stack saw it: normalised with the run's moments, then flattened
+        obs = obs if frozen is None else frozen.normalize(None, obs)
+        return obs if flatten is None else flatten.flatten(obs)
+
+    return agent, one.agent, update, raw_space, env.unwrapped.action_space, prepare
+
+
+def _find(env, kind):
+    """The first wrapper of type ``kind`` in ``env``'s chain, or None."""
+    while env is not None:
+        if isinstance(env, kind):
+            return env
+        env = getattr(env, "env", None)
+    return None
 
 
 def _gymnasium(module, config, record, run_dir, seed_index):

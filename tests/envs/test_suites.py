@@ -171,3 +171,32 @@ def test_dqn_trains_on_minatar_through_the_cnn_torso_and_a_cnn_needs_images():
         ppo.make_parts(ppo.Config(torso="cnn"))
     with pytest.raises(ValueError, match="torso must be one of mlp, cnn"):
         ppo.Config(torso="resnet")
+
+
+def test_a_policy_trained_on_image_observations_loads_and_acts_on_raw_ones(tmp_path):
+    """A command-line run on Catch-bsuite ([10, 5] images, flattened for the MLP): the loaded policy
+    takes the environment's own observations, single or batched, as training saw them."""
+    from lagomjax import checkpoint
+    from lagomjax.algos import policies, ppo
+    from lagomjax.train import runs
+    from lagomjax.train.driver import main
+    from lagomjax.train.loop import make_envs
+    from lagomjax.train.seeds import run_meta
+
+    run = tmp_path / "run"
+    main(ppo, ["--env", "gymnax:Catch-bsuite", "--num-seeds", "2", "--total-steps", "2048", "--hidden-sizes", "16",
+               "--log-dir", str(run)])  # fmt: skip
+    policy = policies.load_policy(run, seed_index=1)
+    obs = np.asarray(envs.make("gymnax:Catch-bsuite", num_envs=3).reset(jax.random.key(5))[1])
+    batch, _ = policy.act(obs)
+    single, _ = policy.act(obs[0])
+    assert batch.shape == (3,) and single.shape == () and int(single) == int(batch[0])
+    config = policy.config
+    parts = ppo.make_parts(config)
+    like = jax.jit(jax.vmap(parts.init))(jax.random.split(jax.random.key(0), 2))
+    state, _ = checkpoint.restore(run / runs.CHECKPOINT, like, run_meta(config, 2, 0))
+    agent = ppo.make_agent(config, make_envs(config)[0].action_space)
+    mine, _ = agent.greedy(jax.tree.map(lambda x: x[1], state.agent), jnp.asarray(obs.reshape(3, -1)), ())
+    np.testing.assert_array_equal(batch, mine)
+    returns = policies.evaluate_run(run, episodes=4, seed_index=1)
+    assert returns.shape == (4,) and np.all(np.isin(returns, [-1.0, 1.0]))
