@@ -204,6 +204,7 @@ TARGETS = [
     ),  # fmt: skip
     # gymnax MinAtar through the adapter, image flattened for a 64-64 ReLU MLP
     ("PPO gymnax:Breakout-MinAtar 1M", "ppo", MINATAR_PPO, None),
+    ("PPO gymnax:Breakout-MinAtar 10M", "ppo", {**MINATAR_PPO, "total_steps": 10_000_000}, None),
 ]
 
 
