@@ -1,6 +1,7 @@
 """Trained policies out of command-line runs: :func:`load_policy` rebuilds a run's deterministic
 policy from its directory (``run.yml`` and ``checkpoint.ckpt``, :mod:`lagomjax.train.runs`) in a
-new process; :func:`evaluate_run` plays it. ``python -m lagomjax.train evaluate RUN_DIR`` calls them.
+new process; :func:`evaluate_policy` (or :func:`evaluate_run`, from the directory) plays it.
+``python -m lagomjax.train evaluate RUN_DIR`` calls them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 
 from lagomjax import algos, envs
 from lagomjax import checkpoint as ckpt
-from lagomjax.envs.functional import _batch_shape, rescale
+from lagomjax.envs.functional import batch_shape, rescale
 from lagomjax.train import runs
 from lagomjax.train.runs import config_from_dict, read_record
 
@@ -68,7 +69,7 @@ def load_policy(run_dir, seed_index: int = 0, best: bool = False) -> Policy:
 
     def act_unit(obs, pstate=None):
         obs = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), obs)
-        single = _batch_shape(obs_space, obs) == ()
+        single = batch_shape(obs_space, obs) == ()
         batch = jax.tree.map(lambda x: x[None], obs) if single else obs
         if prepare is not None:
             batch = prepare(batch)
@@ -138,10 +139,14 @@ def _gymnasium(module, config, record, run_dir, seed_index):
 
 
 def evaluate_run(run_dir, episodes: int = 16, seed_index: int = 0, key=0, best: bool = False) -> np.ndarray:
-    """Returns of ``episodes`` deterministic episodes of the run's policy: on a functional environment
-    one jitted program; on a gymnasium id lagom's episode runner (``key`` seeds the environments).
+    """Returns of ``episodes`` deterministic episodes of the run's policy (:func:`evaluate_policy`);
     ``best`` as :func:`load_policy`."""
-    policy = load_policy(run_dir, seed_index, best)
+    return evaluate_policy(load_policy(run_dir, seed_index, best), episodes, key)
+
+
+def evaluate_policy(policy: Policy, episodes: int = 16, key=0) -> np.ndarray:
+    """Returns of ``episodes`` deterministic episodes of a loaded policy: on a functional environment
+    one jitted program; on a gymnasium id one episode after another (``key`` seeds the environments)."""
     if not envs.is_registered(policy.env_id):
         return _evaluate_gymnasium(policy, episodes, key)
     env = envs.make(policy.env_id, num_envs=episodes)

@@ -41,12 +41,11 @@ from lagomjax.transform.running_mean_var import MeanVarState, mean_var_init, mea
 EPS = 1e-8
 
 
-def _batch_shape(space, obs) -> tuple:
+def batch_shape(space, obs) -> tuple:
     """Leading axes of ``obs`` beyond one observation of ``space`` (``()`` for a single environment);
     a Dict/Tuple space and its structured observations are read through their first part."""
     if isinstance(space, gym.spaces.Dict | gym.spaces.Tuple):
-        space = jax.tree.leaves(_space_tree(space), is_leaf=lambda x: isinstance(x, gym.spaces.Space))[0]
-        obs = jax.tree.leaves(obs)[0]
+        space, obs = _space_leaves(space)[0], jax.tree.leaves(obs)[0]
     return tuple(jnp.shape(obs)[: jnp.ndim(obs) - len(space.shape)])
 
 
@@ -161,7 +160,7 @@ class TimeLimit(Wrapper):
 
     def reset(self, key):
         inner, obs = self.env.reset(key)
-        return TimeLimitState(inner, jnp.zeros(_batch_shape(self.observation_space, obs), jnp.int32)), obs
+        return TimeLimitState(inner, jnp.zeros(batch_shape(self.observation_space, obs), jnp.int32)), obs
 
     def step(self, key, state, action):
         inner, obs, reward, terminated, truncated, info = self.env.step(key, state.inner, action)
@@ -215,7 +214,7 @@ class EpisodeStatistics(Wrapper):
 
     def reset(self, key):
         inner, obs = self.env.reset(key)
-        batch = _batch_shape(self.observation_space, obs)
+        batch = batch_shape(self.observation_space, obs)
         return EpisodeStatisticsState(inner, jnp.zeros(batch, jnp.float32), jnp.zeros(batch, jnp.int32)), obs
 
     def step(self, key, state, action):
@@ -301,7 +300,7 @@ class NormalizeReward(Wrapper):
 
     def reset(self, key):
         inner, obs = self.env.reset(key)
-        batch = _batch_shape(self.observation_space, obs)
+        batch = batch_shape(self.observation_space, obs)
         return NormalizeRewardState(inner, jnp.zeros(batch, jnp.float32), mean_var_init((), jnp.float32)), obs
 
     def step(self, key, state, action):
@@ -385,18 +384,17 @@ class FlattenObservation(Wrapper):
 
     def __init__(self, env):
         super().__init__(env)
-        leaves = jax.tree.leaves(_space_tree(env.observation_space), is_leaf=lambda x: isinstance(x, gym.spaces.Space))
+        leaves = _space_leaves(env.observation_space)
         if not leaves or not all(isinstance(b, gym.spaces.Box) for b in leaves):
             raise TypeError(f"FlattenObservation needs Box observations (or a Dict/Tuple of them), got "
                             f"{env.observation_space}")  # fmt: skip
-        self._shapes = [b.shape for b in leaves]
         low = np.concatenate([np.asarray(b.low, np.float32).ravel() for b in leaves])
         high = np.concatenate([np.asarray(b.high, np.float32).ravel() for b in leaves])
         self.observation_space = gym.spaces.Box(low, high, low.shape, np.float32)
 
     def flatten(self, obs):
         parts = jax.tree.leaves(obs)
-        batch = _batch_shape(self.env.observation_space, obs)
+        batch = batch_shape(self.env.observation_space, obs)
         return jnp.concatenate([jnp.reshape(x, (*batch, -1)).astype(jnp.float32) for x in parts], axis=-1)
 
     def reset(self, key):
@@ -410,10 +408,15 @@ class FlattenObservation(Wrapper):
         return state, self.flatten(obs), reward, terminated, truncated, info
 
 
-def _space_tree(space):
-    """A gymnasium Dict/Tuple space as the dict/tuple of its Boxes (the pytree its observations form)."""
-    if isinstance(space, gym.spaces.Dict):
-        return {k: _space_tree(v) for k, v in space.spaces.items()}
-    if isinstance(space, gym.spaces.Tuple):
-        return tuple(_space_tree(v) for v in space.spaces)
-    return space
+def _space_leaves(space) -> list:
+    """The leaf spaces of a (possibly Dict/Tuple) gymnasium space in the order ``jax.tree.leaves``
+    gives its observations' parts (dict keys sorted)."""
+
+    def tree(space):
+        if isinstance(space, gym.spaces.Dict):
+            return {k: tree(v) for k, v in space.spaces.items()}
+        if isinstance(space, gym.spaces.Tuple):
+            return tuple(tree(v) for v in space.spaces)
+        return space
+
+    return jax.tree.leaves(tree(space), is_leaf=lambda x: isinstance(x, gym.spaces.Space))

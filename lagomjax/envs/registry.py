@@ -116,18 +116,13 @@ def register_suite(suite: Suite) -> None:
     _SUITES[suite.prefix] = suite
 
 
-def _suite_of(id: str) -> Suite | None:
-    prefix = id.split(":", 1)[0] if ":" in id else None
-    return _SUITES.get(prefix)
-
-
 def _resolve(id: str) -> EnvSpec | None:
     """The spec of a suite id, registering it on first use; None if ``id`` names no known suite.
     A suite that is not installed raises ``ImportError`` naming the extra that installs it."""
-    suite = _suite_of(id)
+    prefix, colon, name = id.partition(":")
+    suite = _SUITES.get(prefix) if colon else None
     if suite is None:
         return None
-    name = id.split(":", 1)[1]
     try:
         ids = suite.ids()
     except ImportError as e:

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 from flax import struct
 from jax import lax
 
+from lagomjax.envs.functional import batch_shape
 from lagomjax.transform.ops import zero_where
 
 
@@ -104,14 +105,12 @@ def evaluate(env, act, key, max_steps: int, init_policy_state=None):
 def random_policy(env):
     """``(key, obs, policy_state) -> (action, {}, policy_state)`` sampling uniformly from
     ``env.action_space`` (``Discrete`` or ``Box``), batched over the leading axes of ``obs``."""
-    from lagomjax.envs.functional import _batch_shape
-
     space = env.action_space
     if not isinstance(space, gym.spaces.Discrete | gym.spaces.MultiDiscrete | gym.spaces.Box):
         raise TypeError(f"random_policy supports Discrete, MultiDiscrete and Box spaces, got {type(space).__name__}")
 
     def policy(key, obs, policy_state=()):
-        batch = _batch_shape(env.observation_space, obs)
+        batch = batch_shape(env.observation_space, obs)
         if isinstance(space, gym.spaces.Discrete):
             return jax.random.randint(key, batch, space.start, space.start + space.n), {}, policy_state
         if isinstance(space, gym.spaces.MultiDiscrete):

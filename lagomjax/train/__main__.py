@@ -36,16 +36,16 @@ def evaluate(argv) -> dict:
     if args.episodes < 1:
         parser.error(f"--episodes must be >= 1, got {args.episodes}")
     try:
-        returns = policies.evaluate_run(args.run_dir, args.episodes, args.seed_index, args.key, args.best)
+        policy = policies.load_policy(args.run_dir, args.seed_index, args.best)
     except ValueError as e:
         parser.error(str(e))
+    returns = policies.evaluate_policy(policy, args.episodes, args.key)
     print(f"{args.run_dir} seed {args.seed_index}: return {returns.mean():.1f} +- {returns.std():.1f} "
           f"(min {returns.min():.1f}, max {returns.max():.1f}) over {args.episodes} greedy episodes")  # fmt: skip
     out = {"returns": returns}
     if args.video:
         from lagomjax import vis
 
-        policy = policies.load_policy(args.run_dir, args.seed_index, args.best)
         out["video"] = vis.record_episode(policy.env_id, policy.act_unit, jax.random.key(args.key), args.video,
                                           init_policy_state=policy.init_policy_state)  # fmt: skip
         print(f"episode recorded in {out['video']}")

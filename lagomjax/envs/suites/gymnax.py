@@ -119,7 +119,7 @@ def register_env(suite: str, name: str, env, params, time_field: str = "max_step
         return GymnaxEnv(env, params.replace(**fields), spaces, time_field)
 
     limit = getattr(params, time_field, None)
-    image = len(env.observation_space(params).shape) == 3 and hasattr(env, "get_obs")
+    image = len(spaces[0].shape) == 3 and hasattr(env, "get_obs")
     return register(f"{suite}:{name}", make_fn, int(limit) if limit else None,
                     render=_draw_image(env, params) if image else None, overwrite=True)  # fmt: skip
 
