@@ -14,6 +14,7 @@ e.g. its full config) is stored as JSON and compared on restore field by field.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -69,6 +70,12 @@ def _plain(x):
     if isinstance(x, jax.Array):
         return np.asarray(x)
     return x
+
+
+def config_fingerprint(config) -> dict:
+    """A config as plain data, with its class, for a checkpoint's record of what the run is."""
+    fields = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(vars(config))
+    return {"class": f"{type(config).__module__}.{type(config).__qualname__}", **fields}
 
 
 def save(path, state, meta: dict, **extra) -> Path:

@@ -309,6 +309,32 @@ def plot_learning_curve(metrics, path, title: str, key: str = "episode_return", 
     return save_figure(fig, path, also=also)
 
 
+def plot_pbt(history: dict, path, title: str, steps_per_interval: int = 1, log=(), also=(".svg",)) -> Path:
+    """A population based training run's schedules: each searched hyper-parameter and the fitness of
+    every member slot over intervals (``history`` from :func:`lagomjax.experiment.pbt`: ``'hparams'``
+    ``{name: [K, P]}`` and ``'fitness'`` ``[K, P]``), a panel each, against environment steps
+    (``steps_per_interval`` per interval); parameters named in ``log`` on a log axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [*history["hparams"].items(), ("fitness", history["fitness"])]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(6, 2.2 * len(panels)), sharex=True, squeeze=False)
+    for ax, (name, values) in zip(axes[:, 0], panels, strict=True):
+        values = np.asarray(values, np.float64)
+        x = np.arange(values.shape[0]) * steps_per_interval
+        ax.step(x, values, where="post", lw=1, alpha=0.8)
+        ax.set_ylabel(name)
+        if name in log:
+            ax.set_yscale("log")
+    axes[0, 0].set_title(title)
+    axes[-1, 0].set_xlabel("environment steps (start of each interval, per member)")
+    set_ticker(axes[-1, 0], "x", num=6, KM_format=True)
+    fig.tight_layout()
+    return save_figure(fig, path, also=also)
+
+
 def render_frame(env_id: str, physics_state) -> np.ndarray:
     """An RGB frame ``[H, W, 3]`` of a functional environment's innermost state, drawn by the
     ``render`` hook it was registered with (:func:`lagomjax.envs.register`)."""

@@ -57,6 +57,73 @@ def with_hparams(make_train, config):
     return train
 
 
+def chunk_size(num_updates: int, target_chunks: int = 50) -> int:
+    """The largest divisor of ``num_updates`` giving at least ``target_chunks`` chunks (1 at worst)."""
+    limit = max(1, num_updates // target_chunks)
+    return max(d for d in range(1, limit + 1) if num_updates % d == 0)
+
+
+def traced_parts(make_parts, config):
+    """``(init, update, finish)`` of ``make_parts(config)`` with the hyper-parameters as an argument:
+    ``init(key, hparams)``, ``update(state, hparams, i)``, ``finish(state, hparams, key)``, where
+    ``hparams`` is a dict of scalar (traced) values of ``config``'s float fields. Each call builds
+    ``make_parts(dataclasses.replace(config, **hparams))`` while tracing, so a population whose
+    members differ only in those values is one ``vmap``, and a member's values can change between
+    calls on the same state (population based training)."""
+
+    def parts(hparams):
+        return make_parts(dataclasses.replace(config, **hparams))
+
+    def init(key, hparams):
+        return parts(hparams).init(key)
+
+    def update(state, hparams, i):
+        return parts(hparams).update(state, i)
+
+    def finish(state, hparams, key):
+        return parts(hparams).finish(state, key)
+
+    return init, update, finish
+
+
+def batch_sharding(devices=None, axis: str = "batch") -> NamedSharding:
+    """Leading axis split over ``devices`` (default: every device of the job, ``jax.devices()``, which
+    spans all processes of a ``jax.distributed`` job)."""
+    return NamedSharding(Mesh(np.asarray(list(devices or jax.devices())), (axis,)), PartitionSpec(axis))
+
+
+def put_global(tree, sharding):
+    """Host (or local) arrays that every process holds in full, placed with ``sharding`` (which may
+    span several processes, where ``jax.device_put`` refuses); typed PRNG keys included.
+    A :class:`~jax.sharding.NamedSharding` splits leaves along their leading axis; scalars are
+    replicated."""
+    replicated = NamedSharding(sharding.mesh, PartitionSpec())
+
+    def put(x):
+        is_key = isinstance(x, jax.Array) and jnp.issubdtype(x.dtype, jax.dtypes.prng_key)
+        data = np.asarray(jax.random.key_data(x) if is_key else x)
+        where = sharding if np.ndim(x) and sharding.spec else replicated  # a key's ndim is its logical one
+        out = jax.make_array_from_callback(data.shape, where, lambda index: data[index])
+        return jax.random.wrap_key_data(out, impl=jax.random.key_impl(x)) if is_key else out
+
+    return jax.tree.map(put, tree)
+
+
+def to_host(tree):
+    """Arrays as NumPy, gathered from every process when they span several (``jax.distributed``; every
+    process must call it); typed PRNG keys stay keys."""
+    from jax.experimental import multihost_utils
+
+    def get(x):
+        if isinstance(x, jax.Array) and jnp.issubdtype(x.dtype, jax.dtypes.prng_key):  # stays a key, on this host
+            return jax.random.wrap_key_data(get(jax.random.key_data(x)), impl=jax.random.key_impl(x))
+        if isinstance(x, jax.Array) and not x.is_fully_addressable:
+            return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+        return np.asarray(x)
+
+    return jax.tree.map(get, tree)
+
+
 def sweep(train, hparams: dict, num_seeds: int, seed: int = 0, devices=None):
     """Run ``train(key, hparams)`` for every hyper-parameter setting x seed in one compiled program.
 

@@ -19,7 +19,7 @@ import numpy as np
 from lagomjax import checkpoint as ckpt
 from lagomjax import envs
 from lagomjax.experiment.layout import write_logs
-from lagomjax.train import gym_loop, runs
+from lagomjax.train import gym_loop, runs, search_cli
 from lagomjax.train import trackers as trackers_mod
 from lagomjax.train.cli import config_from_args
 from lagomjax.train.seeds import run_seeds
@@ -92,9 +92,14 @@ def _resume(algo, slug, config, extra):
     for name in ("num_seeds", "seed"):
         if name in extra["_given"] and extra[name] != record[name]:
             wrong.append(f"{name}: run {record[name]!r}, given {extra[name]!r}")
+    search = record.get("search")
+    for name in sorted(set(search_cli.flags()) & extra["_given"]):
+        key = "method" if name == "search" else name
+        if name == "space" or search is None or search.get(key, extra[name]) != extra[name]:
+            wrong.append(f"{name}: run {None if search is None else search.get(key)!r}, given {extra[name]!r}")
     if wrong:
         raise SystemExit(f"--resume {run_dir}: these flags differ from the run's settings: {'; '.join(wrong)}")
-    return saved, record["num_seeds"], record["seed"], run_dir
+    return saved, record["num_seeds"], record["seed"], run_dir, search
 
 
 def _eval_every(flag: int, num_updates: int) -> int | None:
@@ -135,18 +140,36 @@ def main(algo, argv=None, **defaults):
     slug = algo.__name__.rsplit(".", 1)[-1]
     if not algo.__name__.startswith("lagomjax.algos."):  # a user's algorithm module (e.g. a script)
         slug = algo.NAME.lower().replace("-", "_").replace(" ", "_")
-    flags = _flags(slug)
+    flags = {**_flags(slug), **search_cli.flags()}
     flags.update({k: (v, flags[k][1]) for k, v in defaults.items()})
     config, extra = config_from_args(algo.Config, argv, description=algo.__doc__, prog=slug, **flags)
     if extra["resume"]:
-        config, n, seed, run_dir = _resume(algo, slug, config, extra)
+        config, n, seed, run_dir, search = _resume(algo, slug, config, extra)
     else:
+        search = search_cli.settings(extra, config)
         n, seed = extra["num_seeds"], extra["seed"]
+        if search is not None and "num_seeds" not in extra["_given"]:
+            n = 1  # seeds per trial
         record = runs.run_record(slug, config, n, seed)
+        if search is not None:
+            record["search"] = search
         try:
             run_dir = runs.claim_run_dir(extra["log_dir"] or runs.new_run_dir("runs", slug, config.env_id), record)
         except ValueError as e:
             raise SystemExit(str(e)) from None
+    if search is not None:
+        if not envs.is_registered(config.env_id):
+            raise SystemExit(
+                f"--search trains in compiled programs: {config.env_id} is not a registered functional env"
+            )
+        if search["method"] in ("cmaes", "grid") and extra["resume"]:
+            raise SystemExit(f"--search {search['method']} cannot be resumed (only pbt and optuna keep their state)")
+        with _StopOnSignal() as stop:
+            result = search_cli.run(algo, slug, config, search, run_dir, n, seed, should_stop=lambda: stop.asked)
+        if result is None:
+            print(f"stopped; continue with:\n  python -m lagomjax.train {slug} --resume {run_dir}", flush=True)
+            raise SystemExit(130)
+        return result
     functional = envs.is_registered(config.env_id)
     path = "functional env, seeds vmapped" if functional else "gymnasium env through lagom's runners"
     print(f"{algo.NAME} on {config.env_id} ({path}): {config.num_updates} updates x {n} seeds; run directory {run_dir}")

@@ -26,7 +26,6 @@ from lagomjax.agent import BaseAgent
 from lagomjax.envs.rollout import Rollout
 from lagomjax.runner import EpisodeRunner, StepRunner
 from lagomjax.train.loop import all_finite, finished_episode_mean
-from lagomjax.train.seeds import config_fingerprint
 from lagomjax.transform.ops import zero_where
 
 
@@ -152,7 +151,7 @@ def init_agent(config, make_agent, key, observation_space, action_space):
     meta = {
         "path": "gymnasium",
         "key": np.asarray(jax.random.key_data(key)).tolist(),
-        "config": config_fingerprint(config),
+        "config": ckpt.config_fingerprint(config),
     }
     return agent, state, k_act, meta
 

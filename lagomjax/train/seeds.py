@@ -3,7 +3,6 @@ chunk results moved to the host as they finish, and checkpoint/resume between ch
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lagomjax import checkpoint as ckpt
+from lagomjax.experiment.sweep import chunk_size
 from lagomjax.train.loop import TrainParts
 
 
@@ -30,20 +30,8 @@ def run_meta(config, num_seeds: int, seed: int) -> dict:
         "seed": seed,
         "num_updates": n,
         "chunk": chunk_size(n),
-        "config": config_fingerprint(config),
+        "config": ckpt.config_fingerprint(config),
     }
-
-
-def config_fingerprint(config) -> dict:
-    """A config as plain data, with its class, for the checkpoint's record of what the run is."""
-    fields = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(vars(config))
-    return {"class": f"{type(config).__module__}.{type(config).__qualname__}", **fields}
-
-
-def chunk_size(num_updates: int, target_chunks: int = 50) -> int:
-    """The largest divisor of ``num_updates`` giving at least ``target_chunks`` chunks (1 at worst)."""
-    limit = max(1, num_updates // target_chunks)
-    return max(d for d in range(1, limit + 1) if num_updates % d == 0)
 
 
 def run_seeds(
