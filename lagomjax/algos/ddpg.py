@@ -80,7 +80,7 @@ def make_agent(config: Config, action_space):
 
     def critic_loss(params, learner, batch, key):
         next_action = actor.apply(learner.target_actor, batch["next_obs"])
-        if config.target_noise > 0:  # TD3's target-policy smoothing
+        if not (isinstance(config.target_noise, (int, float)) and config.target_noise == 0):  # TD3's smoothing
             noise = config.target_noise * jax.random.normal(key, batch["actions"].shape)
             noise = jnp.clip(noise, -config.target_noise_clip, config.target_noise_clip)
             next_action = jnp.clip(next_action + noise, -1.0, 1.0)

@@ -66,9 +66,13 @@ def make_agent(config: Config, action_space):
     total_grad_steps = config.num_updates * config.gradient_steps
     lr = optax.linear_schedule(config.lr, 0.0, total_grad_steps) if config.anneal_lr else config.lr
     optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(lr))
-    epsilon = optax.linear_schedule(
-        1.0, config.exploration_final_eps, int(config.exploration_fraction * config.total_steps)
-    )
+    frac = config.exploration_fraction  # a traced float in searches: the decay length follows it
+    decay = int(frac * config.total_steps) if isinstance(frac, (int, float)) else jnp.floor(frac * config.total_steps)
+
+    def epsilon(count):  # optax.linear_schedule(1.0, final_eps, decay), with a decay length that may be traced
+        done = jnp.clip(count, 0, decay) / jnp.maximum(decay, 1)
+        return (1.0 - config.exploration_final_eps) * (1.0 - done) + config.exploration_final_eps
+
     beta = optax.linear_schedule(config.per_beta0, 1.0, total_grad_steps)
 
     def init_learner(key, obs):

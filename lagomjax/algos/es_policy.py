@@ -24,6 +24,7 @@ import numpy as np
 from flax import struct
 
 from lagomjax import es, networks
+from lagomjax._checks import concrete
 from lagomjax.algos.configs import CHOICES, check_fields
 from lagomjax.envs import evaluate
 from lagomjax.train.loop import TrainParts, make_envs, train_from_parts
@@ -58,7 +59,7 @@ class Config:
 
     def __post_init__(self):
         check_fields(self, skip=("sigma0",) if self.strategy == "cem" else ())
-        if not self.sigma0 >= 0:  # CEM may start from a point: its scheduled noise moves it
+        if concrete(self.sigma0) is not None and not self.sigma0 >= 0:  # CEM may start from a point: noise moves it
             raise ValueError(f"sigma0 must be >= 0 for CEM, got {self.sigma0}")
 
 

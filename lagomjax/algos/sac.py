@@ -50,7 +50,7 @@ class Learner:
 def make_agent(config: Config, action_space):
     offpolicy.check_action_space("SAC", action_space, gym.spaces.Box)
     action_dim = action_space.shape[0]
-    target_entropy = config.target_entropy or -float(action_dim)
+    target_entropy = jnp.where(config.target_entropy == 0.0, -float(action_dim), config.target_entropy)
     actor = networks.SquashedGaussianActor(action_dim, config.hidden_sizes, config.activation)
     critic = networks.ContinuousQ(config.hidden_sizes, config.activation, num_critics=2)
     opt = optax.adam(config.lr)

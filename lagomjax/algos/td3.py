@@ -25,11 +25,8 @@ class Config(ddpg.Config):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.policy_delay < 1 or self.target_noise < 0 or self.target_noise_clip < 0:
-            raise ValueError(
-                f"policy_delay={self.policy_delay} must be >= 1, target_noise={self.target_noise} and "
-                f"target_noise_clip={self.target_noise_clip} >= 0"
-            )
+        if self.policy_delay < 1:  # target_noise and target_noise_clip >= 0: checked with every field
+            raise ValueError(f"policy_delay={self.policy_delay} must be >= 1")
 
 
 make_agent = ddpg.make_agent

@@ -173,7 +173,8 @@ def pbt(
         steps (divides ``config.num_updates``).
       init_hparams: ``{name: [P]}`` starting values (default: drawn from the space).
       devices: what the population is split over (default ``jax.devices()``: every device of a
-        ``jax.distributed`` job, each process running this same call).
+        ``jax.distributed`` job, each process making this same call with the same arguments; the
+        checkpoint is gathered by all and written by process 0).
       checkpoint: a path; written atomically after every interval, resumed from when it exists
         (a run with other settings is refused). ``max_intervals`` / ``should_stop()`` end this call
         early (``timing['finished']`` False).

@@ -256,16 +256,17 @@ def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size
         index = np.arange(batch_size) % len(asked)  # padded with the first trial (results dropped)
         hparams = {p.name: np.asarray([values[i][p.name] for i in index], np.float32) for p in space.params}
 
-        def report(done, m, asked=asked):
-            stop = np.zeros(batch_size, bool)
+        stopped = np.zeros(batch_size, bool)  # this batch's pruned trials (they report no more)
+
+        def report(done, m, asked=asked, stop=stopped):
             with np.errstate(all="ignore"):
                 value = np.nanmean(m["episode_return"], axis=(1, 2))
             for i, t in enumerate(asked):
-                if np.isfinite(value[i]):
+                if np.isfinite(value[i]) and not stop[i]:
                     t.report(float(value[i]), step=done)
-                    stop[i] = prune and t.should_prune()
+                    stop[i] = prune and done < config.num_updates and t.should_prune()  # a finished trial completes
             stop[len(asked) :] = stop[: len(asked)].all()  # padding stops with the rest
-            return stop
+            return stop.copy()
 
         trials = run(hparams, report)
         batches.append(trials.timing)

@@ -1,0 +1,171 @@
+"""Search spaces, batched trials, grid / CMA-ES / Optuna searches (Optuna's study resumed from its
+SQLite file), and every algorithm's float fields traced as search needs them."""
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lagomjax import algos
+from lagomjax.experiment import cmaes_search, grid_search, load_space, optuna_search, trial_runner
+from lagomjax.experiment.space import space_to_dict
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_pbt import TOY_SPACE, Toy, toy_parts  # noqa: E402
+
+
+def toy_value(h0, h1, config=Toy()):
+    """The toy's final Q after ``num_updates`` plain-loop steps."""
+    theta = np.array([0.9, 0.9], np.float64)
+    for _ in range(config.num_updates):
+        theta = theta - config.step * 2.0 * np.array([h0, h1]) * theta
+    return 1.2 - np.sum(theta**2)
+
+
+def test_space_units_round_trip_and_grid():
+    space = load_space({"lr": {"low": 1e-4, "high": 1e-2, "log": True}, "clip": {"low": 0.1, "high": 0.3},
+                        "gamma": {"values": [0.99, 0.9, 0.95]}})  # fmt: skip
+    u = np.array([[0.0, 0.0, 0.0], [0.5, 0.5, 0.5], [1.0, 1.0, 0.999]], np.float32)
+    hp = {k: np.asarray(v) for k, v in space.from_unit(u).items()}
+    np.testing.assert_allclose(hp["lr"], [1e-4, 1e-3, 1e-2], rtol=1e-5)
+    np.testing.assert_allclose(hp["clip"], [0.1, 0.2, 0.3], rtol=1e-6)
+    np.testing.assert_allclose(hp["gamma"], [0.9, 0.95, 0.99], rtol=1e-6)  # values sorted
+    back = np.asarray(space.to_unit(hp))
+    np.testing.assert_allclose(back[:, :2], u[:, :2], atol=1e-5)
+    np.testing.assert_allclose(back[:, 2], [1 / 6, 0.5, 5 / 6], atol=1e-6)  # a choice's cell middles
+    g = space.grid(3)
+    assert len(g["lr"]) == 27 and np.allclose(sorted(set(g["lr"].tolist())), [1e-4, 1e-3, 1e-2], rtol=1e-5)
+    samples = space.sample(jax.random.key(0), 1000)
+    assert (np.asarray(samples["lr"]) >= 1e-4 * (1 - 1e-6)).all() and (np.asarray(samples["lr"]) <= 1e-2).all()
+    assert np.median(np.log10(np.asarray(samples["lr"]))) == pytest.approx(-3, abs=0.15)  # log-uniform
+    assert set(np.asarray(samples["gamma"]).tolist()) == set(np.float32([0.9, 0.95, 0.99]).tolist())
+    assert load_space(space_to_dict(space)) == space
+
+
+@pytest.mark.parametrize(
+    "spec,match",
+    [
+        ({}, "at least one field"),
+        ({"lr": 0.1}, "expected a mapping"),
+        ({"lr": {"low": 0.1}}, "needs both low and high"),
+        ({"lr": {"low": 0.3, "high": 0.1}}, "low=0.3 must be <= high=0.1"),
+        ({"lr": {"low": 0.0, "high": 0.1, "log": True}}, "log range needs low > 0"),
+        ({"lr": {"low": 0.1, "high": 0.2, "step": 2}}, "unknown keys"),
+        ({"lr": {"values": []}}, "non-empty list"),
+        ({"lr": {"values": [0.1], "low": 0.1}}, "either values or low/high"),
+        ({"lr": {"low": "a", "high": 1.0}}, "finite number"),
+        ({"lr": {"low": 0.1, "high": 0.2, "log": "yes"}}, "log must be true or false"),
+    ],
+)
+def test_bad_spaces_are_refused_naming_the_field(spec, match):
+    with pytest.raises(ValueError, match=match):
+        load_space(spec)
+
+
+def test_spaces_refuse_structural_fields_and_values_the_config_refuses():
+    config = algos.get("ppo").Config()
+    for field in ("num_envs", "hidden_sizes", "normalize_obs", "activation"):
+        with pytest.raises(ValueError, match=f"{field}.*set shapes or program structure.*sweep_configs"):
+            load_space({field: {"low": 1, "high": 2}}, config)
+    with pytest.raises(ValueError, match="gamma: 1.5 is refused by Config"):
+        load_space({"gamma": {"low": 0.9, "high": 1.5}}, config)
+    with pytest.raises(ValueError, match="not fields of Config"):
+        load_space({"learning_rate": {"low": 0.1, "high": 0.2}}, config)
+
+
+@pytest.mark.parametrize("name", list(algos.NAMES))
+def test_every_float_field_of_every_algorithm_can_be_searched(name):
+    """Searches trace the float fields: each algorithm builds and runs one update with all of them traced."""
+    algo = algos.get(name)
+    config = algo.Config(env_id="Pendulum-v1" if name in ("sac", "td3", "ddpg") else "CartPole-v1")
+    floats = [f.name for f in dataclasses.fields(config) if type(f.default) is float]
+    assert floats
+
+    def one_update(hp):
+        parts = algo.make_parts(dataclasses.replace(config, **hp))
+        return parts.update(parts.init(jax.random.key(0)), 0)[1]
+
+    jax.eval_shape(one_update, {k: jnp.float32(getattr(config, k)) for k in floats})
+
+
+def test_trial_runner_matches_each_setting_run_alone_and_compiles_once():
+    config = Toy()
+    run = trial_runner(toy_parts, config, batch=3, num_seeds=2, chunks=4)
+    hp = {"h0": np.array([0.2, 0.5, 1.0], np.float32), "h1": np.array([1.0, 0.0, 0.3], np.float32)}
+    out = run(hp)
+    assert out.eval_return.shape == (3, 2) and out.metrics["episode_return"].shape == (3, 2, 40)
+    for i in range(3):
+        assert out.eval_return[i, 0] == pytest.approx(toy_value(hp["h0"][i], hp["h1"][i]), abs=1e-5)
+    again = run({k: v[::-1].copy() for k, v in hp.items()})
+    assert again.timing["compile_s"] < out.timing["compile_s"] / 5  # reused, not recompiled
+    np.testing.assert_array_equal(again.eval_return, out.eval_return[::-1])
+    stopped = run(hp, on_chunk=lambda done, m: np.array([done >= 20, False, False]))
+    assert stopped.stopped.tolist() == [True, False, False] and np.isnan(stopped.eval_return[0]).all()
+    np.testing.assert_array_equal(stopped.eval_return[1:], out.eval_return[1:])
+    with pytest.raises(ValueError, match=r"\[batch=3\]"):
+        run({"h0": np.ones(2), "h1": np.ones(2)})
+
+
+def test_grid_search_finds_the_best_point_a_plain_loop_finds():
+    result = grid_search(toy_parts, Toy(), TOY_SPACE, num=3, batch_size=4, progress=False)
+    assert len(result.trials) == 9 and result.timing["batches"] == 3
+    values = {(r["hparams"]["h0"], r["hparams"]["h1"]): r["value"] for r in result.trials}
+    for (h0, h1), v in values.items():
+        assert v == pytest.approx(toy_value(h0, h1), abs=1e-5)
+    assert (result.best["hparams"]["h0"], result.best["hparams"]["h1"]) == (1.0, 1.0)
+
+
+def test_cmaes_search_moves_towards_the_optimum():
+    space = {"h0": {"low": 0.001, "high": 1.0, "log": True}, "h1": {"low": 0.001, "high": 1.0, "log": True}}
+    config = Toy(h0=0.002, h1=0.002)  # start far from the optimum (h = 1)
+    result = cmaes_search(toy_parts, config, space, generations=8, popsize=6, progress=False)
+    first = max(r["value"] for r in result.trials[:6])
+    assert len(result.trials) == 48
+    assert result.best["value"] > 1.15 > first, (first, result.best)
+
+
+def test_optuna_search_resumes_its_study_from_sqlite(tmp_path):
+    optuna = pytest.importorskip("optuna", reason="needs lagomjax[search]")
+    db = tmp_path / "study.db"
+    kw = dict(batch_size=4, storage=db, progress=False, seed=3)
+    first = optuna_search(toy_parts, Toy(), TOY_SPACE, 12, max_batches=1, **kw)
+    assert len(first.trials) == 4 and all(r["state"] == "complete" for r in first.trials)
+    # a process that died mid-batch leaves a running trial behind
+    study = optuna.load_study(study_name="lagomjax", storage=f"sqlite:///{db}")
+    orphan = study.ask({"h0": optuna.distributions.FloatDistribution(0.0, 1.0),
+                        "h1": optuna.distributions.FloatDistribution(0.0, 1.0)})  # fmt: skip
+    resumed = optuna_search(toy_parts, Toy(), TOY_SPACE, 12, **kw)
+    study = resumed.study
+    states = [t.state.name for t in study.trials]
+    assert states.count("FAIL") == 1 and study.trials[orphan.number].state.name == "FAIL"
+    assert states.count("COMPLETE") + states.count("PRUNED") == 12
+    retry = [t for t in study.trials if t.user_attrs.get("retry_of") == orphan.number]
+    assert len(retry) == 1 and retry[0].params == orphan.params  # asked again with the same values
+    for before in first.trials:  # the first batch is kept as it was
+        t = study.trials[before["number"]]
+        assert t.value == pytest.approx(before["value"]) and t.params == pytest.approx(before["hparams"])
+    for t in study.trials:
+        if t.state.name == "COMPLETE":
+            assert t.value == pytest.approx(toy_value(t.params["h0"], t.params["h1"]), abs=1e-5)
+    assert study.best_value > 1.1
+    # nothing left to do: a third call runs no batch
+    third = optuna_search(toy_parts, Toy(), TOY_SPACE, 12, **kw)
+    assert third.trials == [] and third.best["value"] == pytest.approx(study.best_value)
+
+
+def test_optuna_prunes_at_chunk_boundaries():
+    pytest.importorskip("optuna", reason="needs lagomjax[search]")
+    result = optuna_search(toy_parts, Toy(), TOY_SPACE, 16, batch_size=4, chunks=8, seed=0, progress=False)
+    pruned = [r for r in result.trials if r["state"] == "pruned"]
+    assert pruned and all(np.isnan(r["value"]) for r in pruned)
+    for r in pruned:  # stopped before the end, and below the best complete trial where it stopped
+        t = result.study.trials[r["number"]]
+        last = max(t.intermediate_values)
+        assert last < Toy().num_updates
+        assert t.intermediate_values[last] < result.best["value"]
+    nopruned = optuna_search(toy_parts, Toy(), TOY_SPACE, 8, batch_size=4, prune=False, progress=False)
+    assert all(r["state"] == "complete" for r in nopruned.trials)

@@ -1,0 +1,148 @@
+"""``--search pbt|optuna|cmaes|grid --space FILE`` on the command line: what a search run writes, a PBT
+run interrupted and resumed equal to an uninterrupted one, an Optuna search continued with --resume,
+and bad search flags refused before compiling. A toy algorithm (the PBT paper's quadratic problem)
+keeps it fast; PPO under PBT is tested in tests/experiment/test_pbt.py."""
+
+import csv
+import functools
+import types
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import struct
+
+from lagomjax.train import TrainParts, driver, search_cli
+from lagomjax.utils import yaml_dump, yaml_load
+
+SPACE = {"h0": {"low": 0.0, "high": 1.0}, "h1": {"low": 0.01, "high": 1.0, "log": True}}
+
+
+@dataclass(frozen=True)
+class Config:
+    env_id: str = "CartPole-v1"  # the search needs a registered functional env id; the toy ignores it
+    h0: float = 0.5  # surrogate weight of coordinate 0
+    h1: float = 0.5  # surrogate weight of coordinate 1
+    step: float = 0.05  # gradient step
+    num_updates: int = 20  # updates
+
+
+@struct.dataclass
+class State:
+    theta: jnp.ndarray
+    key: jax.Array
+
+
+def make_parts(config):
+    def q(theta):
+        return 1.2 - jnp.sum(theta**2)
+
+    def update(s, i):
+        theta = s.theta - config.step * 2.0 * jnp.stack([config.h0, config.h1]) * s.theta
+        return s.replace(theta=theta), {"episode_return": q(theta), "env_steps": (i + 1) * 10}
+
+    return TrainParts(lambda key: State(jnp.full(2, 0.9, jnp.float32), key), update, lambda s, key: q(s.theta))
+
+
+TOY = types.ModuleType("toy_algorithm", "The PBT paper's toy problem as an algorithm module.")
+TOY.NAME, TOY.Config, TOY.make_parts = "Toy", Config, make_parts
+
+
+@pytest.fixture
+def space_file(tmp_path):
+    return str(yaml_dump(SPACE, tmp_path / "space.yml", ext=None))
+
+
+def run(argv):
+    return driver.main(TOY, argv)
+
+
+def rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_pbt_run_writes_its_record_and_resumes_to_the_uninterrupted_result(tmp_path, space_file, monkeypatch, capsys):
+    argv = ["--search", "pbt", "--space", space_file, "--population", "4", "--interval", "4"]
+    whole = run([*argv, "--log-dir", str(tmp_path / "whole")])
+    d = tmp_path / "whole"
+    for name in ("run.yml", "search.yml", "trials.csv", "pbt_history.csv", "pbt_schedules.png", "pbt.ckpt",
+                 "learning_curve.png", "configs.pkl", "0/config.yml", "3/0/train_logs.pkl"):  # fmt: skip
+        assert (d / name).exists(), name
+    record = yaml_load(d / "run.yml")
+    assert record["search"] == {"method": "pbt", "space": {**SPACE, "h0": {**SPACE["h0"], "log": False}},
+                                "population": 4, "interval": 4} and record["num_seeds"] == 1  # fmt: skip
+    summary = yaml_load(d / "search.yml")
+    assert summary["best"]["return"] == pytest.approx(float(np.max(whole.eval_return)))
+    assert len(rows(d / "trials.csv")) == 4 and len(rows(d / "pbt_history.csv")) == 5 * 4
+    assert yaml_load(d / "2" / "config.yml")["h0"] == pytest.approx(float(whole.history["hparams"]["h0"][-1, 2]))
+    assert "| trial | h0 | h1 | return | state |" in capsys.readouterr().out
+
+    # interrupted after two intervals (as Ctrl-C does), then resumed
+    real = search_cli.pbt
+    monkeypatch.setattr(search_cli, "pbt", functools.partial(real, max_intervals=2))
+    with pytest.raises(SystemExit) as e:
+        run([*argv, "--log-dir", str(tmp_path / "cut")])
+    assert e.value.code == 130 and "--resume" in capsys.readouterr().out
+    monkeypatch.setattr(search_cli, "pbt", real)
+    resumed = run(["--resume", str(tmp_path / "cut")])
+    np.testing.assert_array_equal(resumed.eval_return, whole.eval_return)
+    np.testing.assert_array_equal(resumed.history["source"], whole.history["source"])
+    assert rows(tmp_path / "cut" / "pbt_history.csv") == rows(d / "pbt_history.csv")
+    with pytest.raises(SystemExit, match="population: run 4, given 6"):
+        run(["--resume", str(tmp_path / "cut"), "--population", "6"])
+
+
+def test_optuna_cmaes_and_grid_from_the_command_line(tmp_path, space_file, capsys):
+    pytest.importorskip("optuna", reason="needs lagomjax[search]")
+    out = run(["--search", "optuna", "--space", space_file, "--trials", "8", "--batch", "4", "--log-dir",
+               str(tmp_path / "opt")])  # fmt: skip
+    assert (tmp_path / "opt" / "study.db").exists() and len(rows(tmp_path / "opt" / "trials.csv")) == 8
+    assert out.study.best_value == pytest.approx(yaml_load(tmp_path / "opt" / "search.yml")["best"]["return"])
+    # resuming a finished study runs nothing new and reports every trial
+    again = run(["--resume", str(tmp_path / "opt")])
+    assert again.trials == [] and len(rows(tmp_path / "opt" / "trials.csv")) == 8
+
+    grid = run(["--search", "grid", "--space", space_file, "--grid-points", "2", "--num-seeds", "2",
+                "--log-dir", str(tmp_path / "grid")])  # fmt: skip
+    assert len(grid.trials) == 4 and grid.best["hparams"] == {"h0": 1.0, "h1": 1.0}
+    assert len(rows(tmp_path / "grid" / "trials.csv")[0]["returns"].split()) == 2  # two seeds per trial
+    assert (tmp_path / "grid" / "3" / "1" / "train_logs.csv").exists()  # trial 3, seed 1
+
+    cma = run(["--search", "cmaes", "--space", space_file, "--trials", "10", "--batch", "5", "--log-dir",
+               str(tmp_path / "cma")])  # fmt: skip
+    assert len(cma.trials) == 10
+    with pytest.raises(SystemExit, match="cannot be resumed"):
+        run(["--resume", str(tmp_path / "cma")])
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--search", "pbt"], "needs --space FILE"),
+        (["--search", "bayes", "--space", "S"], "--search must be one of pbt, optuna, cmaes, grid"),
+        (["--space", "S"], "--space needs --search"),
+        (["--search", "pbt", "--space", "S", "--population", "1"], "--population must be >= 2"),
+        (["--search", "pbt", "--space", "S", "--interval", "3"], "--interval 3 must divide the run's 20 updates"),
+        (["--search", "grid", "--space", "S", "--batch", "0"], "--batch must be >= 1"),
+        (["--search", "grid", "--space", "BAD"], "num_updates.*set shapes or program structure"),
+        (["--search", "grid", "--space", "S", "--env", "Taxi-v3"], "not a registered functional env"),
+    ],
+)
+def test_bad_search_flags_are_refused_before_compiling(argv, message, tmp_path, space_file):
+    bad = str(yaml_dump({"num_updates": {"low": 1, "high": 4}}, tmp_path / "bad.yml", ext=None))
+    argv = [space_file if a == "S" else bad if a == "BAD" else a for a in argv]
+    with pytest.raises(SystemExit, match=message):
+        run([*argv, "--log-dir", str(tmp_path / "run")])
+
+
+def test_every_algorithm_takes_the_search_flags(capsys):
+    from lagomjax.train.__main__ import main
+
+    with pytest.raises(SystemExit):
+        main(["sac", "--help"])
+    help_text = capsys.readouterr().out
+    for flag in ("--search", "--space", "--trials", "--batch", "--population", "--interval", "--grid-points"):
+        assert flag in help_text
