@@ -26,6 +26,26 @@ import yaml
 # ----------------------------------------------------------------------------------------------
 
 
+def enable_compile_cache(path=None, min_compile_s: float = 1.0) -> Path | None:
+    """Turn on JAX's persistent compilation cache, so a program compiled once on this machine loads
+    from disk in later processes. ``path``: the directory (default ``$LAGOMJAX_COMPILE_CACHE``, else
+    ``~/.cache/lagomjax/jax``); ``'off'`` (or ``LAGOMJAX_COMPILE_CACHE=off``) leaves it off. Programs
+    that compile in under ``min_compile_s`` are not stored. Returns the directory, or ``None`` when
+    off. Entries are keyed by the program, jax/jaxlib version and device, so a stale entry is never
+    used; delete the directory to reclaim the space."""
+    import jax
+
+    where = str(path) if path else os.environ.get("LAGOMJAX_COMPILE_CACHE", "")
+    if where.lower() == "off":
+        return None
+    folder = Path(where).expanduser() if where else Path.home() / ".cache" / "lagomjax" / "jax"
+    folder.mkdir(parents=True, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", float(min_compile_s))
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return folder
+
+
 def set_global_seeds(seed: int) -> jax.Array:
     """Seed Python's ``random`` and NumPy's global generator, and return ``jax.random.key(seed)``.
 

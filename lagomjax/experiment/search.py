@@ -2,9 +2,10 @@
 ``S`` seeds is one ``vmap`` (split over the devices), the searched float fields traced.
 
 - :func:`grid_search`: every point of :meth:`Space.grid <lagomjax.experiment.space.Space.grid>`.
-- :func:`optuna_search`: Optuna's ask/tell (TPE, constant liar for batches) asking ``B`` trials at a
-  time, pruned at chunk boundaries (median rule), the study in Optuna's own storage (an SQLite file
-  resumes, and ``optuna-dashboard`` reads it). Needs ``pip install "lagomjax[search]"``.
+- :func:`optuna_search`: Optuna's ask/tell asking ``B`` trials at a time (multivariate TPE after a
+  first random batch, a constant liar within a batch), pruned at chunk boundaries (median rule), the
+  study in Optuna's own storage (an SQLite file resumes, and ``optuna-dashboard`` reads it). Needs
+  ``pip install "lagomjax[search]"``.
 - :func:`cmaes_search`: lagomjax's own CMA-ES in the space's unit coordinates (log-scaled where the
   space says), one generation per compiled batch.
 
@@ -145,11 +146,12 @@ def _timing(t0, batches) -> dict:
 
 
 def grid_search(make_parts: Callable, config, space, num: int = 3, num_seeds: int = 1, *, seed: int = 0,
-                batch_size: int | None = None, devices=None, progress: bool = True) -> SearchResult:  # fmt: skip
-    """Every point of ``space.grid(num)`` (``C`` points), ``batch_size`` at a time (default all ``C``
-    in one program)."""
+                batch_size: int | None = None, centers: bool = False, devices=None,
+                progress: bool = True) -> SearchResult:  # fmt: skip
+    """Every point of ``space.grid(num, centers)`` (``C`` points), ``batch_size`` at a time (default
+    all ``C`` in one program)."""
     space = load_space(space, config)
-    points = space.grid(num)
+    points = space.grid(num, centers)
     c = len(next(iter(points.values())))
     batch = min(batch_size or c, c)
     run = trial_runner(make_parts, config, batch, num_seeds, seed, devices=devices)
@@ -239,7 +241,9 @@ def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size
     for t in study.get_trials(deepcopy=False, states=(State.RUNNING,)):  # left by a process that died
         study.tell(t.number, state=State.FAIL)
         study.enqueue_trial(t.params, user_attrs={"retry_of": t.number})
-    study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials), constant_liar=True)
+    study.sampler = optuna.samplers.TPESampler(  # random for the first batch, TPE from the second
+        seed=seed + len(study.trials), n_startup_trials=batch_size, multivariate=True, constant_liar=True
+    )
     run = trial_runner(make_parts, config, batch_size, num_seeds, seed, chunks, devices)
     records, batches, t0 = [], [], time.perf_counter()
 

@@ -97,17 +97,20 @@ class Space(NamedTuple):
                 out[p.name] = jnp.clip(v, p.low, p.high)
         return out
 
-    def grid(self, num: int = 3) -> dict:
+    def grid(self, num: int = 3, centers: bool = False) -> dict:
         """The Cartesian product (first parameter outermost): a choice's values, or ``num`` points
-        spread evenly over a range (geometrically when ``log``). ``{name: float32 [C]}``."""
+        spread evenly over a range (geometrically when ``log``), from end to end, or with ``centers``
+        at the middles of ``num`` equal cells (unit coordinates ``(k + 1/2) / num``: no point sits on
+        an edge of the space). ``{name: float32 [C]}``."""
         axes = []
+        u = (np.arange(num) + 0.5) / num if centers else np.linspace(0.0, 1.0, num)
         for p in self.params:
             if p.values:
                 axes.append(list(p.values))
             elif p.log:
-                axes.append(np.geomspace(p.low, p.high, num).tolist())
+                axes.append(np.exp(np.log(p.low) + u * (np.log(p.high) - np.log(p.low))).tolist())
             else:
-                axes.append(np.linspace(p.low, p.high, num).tolist())
+                axes.append((p.low + u * (p.high - p.low)).tolist())
         combos = list(itertools.product(*axes))
         return {p.name: np.asarray([c[i] for c in combos], np.float32) for i, p in enumerate(self.params)}
 

@@ -23,6 +23,7 @@ from lagomjax.train import gym_loop, runs, search_cli
 from lagomjax.train import trackers as trackers_mod
 from lagomjax.train.cli import config_from_args
 from lagomjax.train.seeds import run_seeds
+from lagomjax.utils import enable_compile_cache
 
 
 def results_table(name, final_returns, timing) -> str:
@@ -49,6 +50,8 @@ def _flags(slug: str) -> dict:
         "tensorboard": (False, "also log to TensorBoard event files in <run>/tb (needs lagomjax[tensorboard])"),
         "wandb": (False, "also log to Weights & Biases, one run per seed (needs lagomjax[wandb])"),
         "wandb_mode": ("", "W&B mode: online, offline or disabled (default: W&B's own, e.g. WANDB_MODE)"),
+        "compile_cache": ("", "JAX's persistent compilation cache: a directory (default $LAGOMJAX_COMPILE_CACHE or "
+                          "~/.cache/lagomjax/jax), or 'off'; a second run of the same program loads it from there"),
     }  # fmt: skip
 
 
@@ -143,6 +146,7 @@ def main(algo, argv=None, **defaults):
     flags = {**_flags(slug), **search_cli.flags()}
     flags.update({k: (v, flags[k][1]) for k, v in defaults.items()})
     config, extra = config_from_args(algo.Config, argv, description=algo.__doc__, prog=slug, **flags)
+    enable_compile_cache(extra["compile_cache"] or None)
     if extra["resume"]:
         config, n, seed, run_dir, search = _resume(algo, slug, config, extra)
     else:

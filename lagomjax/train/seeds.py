@@ -1,5 +1,5 @@
-"""Many seeds in one compiled program, run in chunks of updates: progress from inside the program,
-chunk results moved to the host as they finish, and checkpoint/resume between chunks."""
+"""Many seeds in one compiled program, run in chunks of updates: chunk results moved to the host as
+they finish (progress, trackers), and checkpoint/resume between chunks."""
 
 from __future__ import annotations
 
@@ -57,11 +57,12 @@ def run_seeds(
     ``(final_state, metrics [seeds, updates], timing)``; the numbers equal
     ``jax.vmap(train_from_parts(parts, n))``'s.
 
-    Every update streams its metrics to the host from inside the compiled chunk
-    (``jax.debug.callback``): they advance the progress bar and, if given, go to
-    ``on_metrics(seed_index, update_index, metrics)`` (per seed, e.g. into a
-    :class:`~lagomjax.logger.Logger`). Chunk results are copied to the host as they finish, so device
-    memory does not grow with the number of updates.
+    A run is at least 50 chunks (:func:`~lagomjax.experiment.sweep.chunk_size`). Each chunk's
+    metrics are copied to the host as it finishes, so device memory does not grow with the number of
+    updates: they advance the progress bar and, if given, go to ``on_metrics(seed_index,
+    update_index, metrics)`` (per seed and update, in order, e.g. into a
+    :class:`~lagomjax.logger.Logger`). The compiled chunk has no host callback inside, so JAX's
+    persistent compilation cache can keep it (:func:`~lagomjax.utils.enable_compile_cache`).
 
     Checkpoint and resume: with ``checkpoint`` (a file path) the whole train state and the metrics so
     far are written atomically (:mod:`lagomjax.checkpoint`) every ``checkpoint_every`` chunks; if the
@@ -103,36 +104,33 @@ def run_seeds(
     bar = None  # created after compiling, so that its rate and ETA count training only
 
     latest = np.full(num_seeds, np.nan)  # each seed's latest finished-episode training return
-    reported = np.full(num_seeds, -1)
 
-    def host(seed_index, update_index, metrics):
-        seed_index, update_index = int(np.asarray(seed_index)), int(np.asarray(update_index))
-        ret = float(np.asarray(metrics["episode_return"]))
-        if np.isfinite(ret):
-            latest[seed_index] = ret
-        reported[seed_index] = update_index
-        done = int(reported.min()) + 1  # updates every seed has finished
-        if done > bar.n:
-            bar.update(done - bar.n)
-            if np.isfinite(latest).any():
-                mean, low = np.nanmean(latest), np.nanmin(latest)
-                bar.set_postfix_str(f"train return mean {mean:.1f} min {low:.1f}", refresh=False)
+    def host(begin, m):
+        """A finished chunk's metrics ``[seeds, k]``: the bar, then ``on_metrics`` per seed and update."""
+        ret = np.asarray(m["episode_return"], np.float64)
+        for s_ in range(num_seeds):
+            seen = np.flatnonzero(np.isfinite(ret[s_]))
+            if seen.size:
+                latest[s_] = ret[s_, seen[-1]]
+        bar.update(k)
+        if np.isfinite(latest).any():
+            bar.set_postfix_str(
+                f"train return mean {np.nanmean(latest):.1f} min {np.nanmin(latest):.1f}", refresh=False
+            )
         if on_metrics is not None:
-            on_metrics(seed_index, update_index, {key: np.asarray(v) for key, v in metrics.items()})
-
-    def update(carry, i):
-        state, seed_index = carry
-        state, metrics = parts.update(state, i)
-        jax.debug.callback(host, seed_index, i, metrics)
-        return (state, seed_index), metrics
+            for j in range(k):
+                for s_ in range(num_seeds):
+                    on_metrics(s_, begin + j, {key: np.asarray(v[s_, j]) for key, v in m.items()})
 
     keys = jax.random.split(jax.random.key(seed), num_seeds)
-    seed_ids = jnp.arange(num_seeds)
     t0 = time.perf_counter()
     init = jax.jit(jax.vmap(parts.init)).lower(keys).compile()
     state = init(keys)
-    chunk = jax.jit(jax.vmap(lambda c, idx: jax.lax.scan(update, c, idx), in_axes=(0, None)))
-    chunk = chunk.lower((state, seed_ids), jnp.arange(k)).compile()
+
+    def train_chunk(state, updates):  # [seeds] states, the chunk's update indices
+        return jax.vmap(lambda c: jax.lax.scan(parts.update, c, updates))(state)
+
+    chunk = jax.jit(train_chunk).lower(state, jnp.arange(k)).compile()
     finish = jax.jit(jax.vmap(parts.finish)).lower(state, keys).compile()
     keep = jax.jit(_keep_halted).lower(jnp.zeros(num_seeds, bool), state, state).compile()
     compile_s = time.perf_counter() - t0
@@ -147,7 +145,6 @@ def run_seeds(
         state, saved = ckpt.restore(checkpoint, state, meta, allow_changes)
         chunks, start, halted_at = saved["chunks"], saved["next_update"], np.asarray(saved["halted_at"])
         bar.update(start)
-        reported[:] = start - 1
     best_returns, best_updates, best_state = np.full(num_seeds, -np.inf), np.full(num_seeds, -1), None
     if best_checkpoint is not None and start > 0 and Path(best_checkpoint).exists():
         best_state, saved = ckpt.restore(best_checkpoint, state, meta, allow_changes)
@@ -159,8 +156,9 @@ def run_seeds(
             if checkpoint is not None and done_now:
                 ckpt.save(checkpoint, state, meta, chunks=chunks, next_update=begin, halted_at=halted_at)
             break
-        (new, _), m = chunk((state, seed_ids), jnp.arange(begin, begin + k))
+        new, m = chunk(state, jnp.arange(begin, begin + k))
         m = jax.device_get(m)
+        host(begin, m)
         bad = ~m["finite"].all(axis=1) & (halted_at < 0)
         if bad.any() and on_nonfinite != "ignore":
             first = np.argmin(m["finite"], axis=1) + begin

@@ -1,6 +1,6 @@
 """Trackers: where the metric stream that leaves the compiled program goes, per seed, as it comes.
 
-Every update of every seed reaches the host from inside the compiled chunk
+Every update of every seed reaches the host as its compiled chunk ends
 (:func:`~lagomjax.train.seeds.run_seeds`' ``on_metrics``); a tracker writes it out:
 
 - :class:`CSVTracker` (always on the command line): ``<run>/0/<seed>/progress.csv``, one row per

@@ -91,17 +91,17 @@ def test_checkpoint_from_another_run_is_refused(tmp_path):
         run_seeds(dqn.make_parts(CONFIG), CONFIG, 3, seed=3, progress=False, checkpoint=ckpt)
 
 
-def test_metrics_stream_per_seed_from_inside_jit():
-    seen = {}
+def test_metrics_reach_on_metrics_per_seed_and_update_in_order():
+    seen, order = {}, []
     _, metrics, _ = run_seeds(
         dqn.make_parts(CONFIG),
         CONFIG,
         2,
         seed=3,
         progress=False,
-        on_metrics=lambda s, i, m: seen.setdefault((s, i), m),
+        on_metrics=lambda s, i, m: (seen.setdefault((s, i), m), order.append((s, i))),
     )
-    assert sorted(seen) == [(s, i) for s in range(2) for i in range(CONFIG.num_updates)]
+    assert order == [(s, i) for i in range(CONFIG.num_updates) for s in range(2)]
     for (s, i), m in seen.items():
         assert m["env_steps"] == metrics["env_steps"][s, i]
         np.testing.assert_array_equal(m["episode_return"], metrics["episode_return"][s, i])

@@ -1,0 +1,139 @@
+"""Hyper-parameter search as compiled programs (issue #16): PBT and batched Optuna against the best
+fixed configuration of an equally sized grid and against the base settings, at equal environment
+steps, over independent searches; and each search's wall time against its trials run one after
+another.
+
+    python benchmarks/search_bench.py                       # PPO Pendulum-v1 and PPO Acrobot-v1
+    python benchmarks/search_bench.py --tasks pendulum --searches 4 --out /tmp/search.json
+
+Every search trains ``N`` trials (or PBT members) of ``T`` environment steps each: PBT a population
+of ``N``; Optuna ``N`` trials asked ``N/2`` at a time (TPE, pruning on); the grid the ``2^3`` cell
+centres of the same three-parameter space (``Space.grid(2, centers=True)``); the base settings
+``N`` seeds. A search's result is the final deterministic evaluation of what it picked (its best
+trial or member, each trained from one seed); the table gives the mean over independent searches
+(search ``i`` uses seed ``i``). "one after another" runs the same trials as separate programs in
+sequence (one compile, reused: the searched fields are traced).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+
+import jax
+import numpy as np
+
+from lagomjax.algos import ppo
+from lagomjax.experiment import grid_search, load_space, optuna_search, pbt, with_hparams
+
+SPACE = {
+    "lr": {"low": 1e-4, "high": 3e-3, "log": True},
+    "gae_lambda": {"low": 0.8, "high": 0.99},
+    "ent_coef": {"low": 0.0, "high": 0.01},
+}
+TASKS = {
+    # RL Zoo-like PPO settings (the README's learning table): 48 updates of 4 x 1024 steps
+    "pendulum": ppo.Config(env_id="Pendulum-v1", total_steps=196_608, num_envs=4, num_steps=1024, update_epochs=10,
+                           num_minibatches=32, lr=1e-3, gamma=0.9, normalize_obs=True, normalize_reward=True),
+    # RL Zoo's Acrobot-v1 settings: 48 updates of 16 x 256 steps
+    "acrobot": ppo.Config(env_id="Acrobot-v1", total_steps=196_608, normalize_obs=True, num_envs=16, num_steps=256,
+                          gae_lambda=0.94, update_epochs=4),
+}  # fmt: skip
+
+
+def sequential_wall(config, hparams: dict, seed: int) -> float:
+    """The trials ``hparams {name: [N]}`` as separate programs one after another (compiled once)."""
+    train = jax.jit(with_hparams(ppo.make_train, config))
+    key = jax.random.key(seed)
+    n = len(next(iter(hparams.values())))
+    first = {k: np.float32(v[0]) for k, v in hparams.items()}
+    jax.block_until_ready(train(key, first))  # compile
+    t0 = time.perf_counter()
+    for i in range(n):
+        jax.block_until_ready(train(key, {k: np.float32(v[i]) for k, v in hparams.items()}))
+    return time.perf_counter() - t0
+
+
+def run_task(name: str, searches: int, trials: int) -> dict:
+    config = TASKS[name]
+    space = load_space(SPACE, config)
+    interval = 4
+    out = {"config": dataclasses.asdict(config), "space": SPACE, "trials": trials, "steps_per_trial": None}
+    rows = {"base settings": [], "grid (best fixed)": [], "PBT": [], "Optuna (batched)": []}
+    walls = {k: [] for k in rows}
+    seq = {}
+    for i in range(searches):
+        t0 = time.perf_counter()
+        keys = jax.random.split(jax.random.key(i), trials)
+        _, m = jax.block_until_ready(jax.jit(jax.vmap(ppo.make_train(config)))(keys))
+        walls["base settings"].append(time.perf_counter() - t0)
+        rows["base settings"].append(float(np.mean(m["eval_return"])))
+        out["steps_per_trial"] = int(np.asarray(m["env_steps"])[0, -1])
+
+        g = grid_search(ppo.make_parts, config, space, num=2, centers=True, seed=i, progress=False)
+        walls["grid (best fixed)"].append(g.timing["wall_s"])
+        rows["grid (best fixed)"].append(g.best["value"])
+
+        t0 = time.perf_counter()
+        p = pbt(ppo.make_parts, config, space, population=trials, interval=interval, seed=i, progress=False)
+        walls["PBT"].append(time.perf_counter() - t0)
+        rows["PBT"].append(float(np.max(p.eval_return)))
+
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        o = optuna_search(ppo.make_parts, config, space, trials, batch_size=trials // 2, seed=i, progress=False)
+        walls["Optuna (batched)"].append(o.timing["wall_s"])
+        rows["Optuna (batched)"].append(o.best["value"])
+        print(f"  {name} search {i}: " + ", ".join(f"{k} {v[-1]:.1f}" for k, v in rows.items()), flush=True)
+        if i == 0:  # the same trials one after another
+            seq["grid (best fixed)"] = sequential_wall(config, space.grid(2, centers=True), i)
+            seq["Optuna (batched)"] = sequential_wall(
+                config, {k: np.asarray([t["hparams"][k] for t in o.trials]) for k in space.names}, i
+            )
+            seq["base settings"] = sequential_wall(config, {k: np.full(trials, getattr(config, k)) for k in
+                                                            space.names}, i)  # fmt: skip
+    out["results"] = rows
+    out["wall_s"] = walls
+    out["sequential_wall_s"] = seq
+    return out
+
+
+def table(name, res) -> str:
+    head = f"\n### PPO {res['config']['env_id']}: {res['trials']} trials x {res['steps_per_trial']:,} steps per search"
+    lines = [head, "| method | final return, mean over searches | per search | wall per search | same trials one after "
+             "another |", "|---|---:|---|---:|---:|"]  # fmt: skip
+    for method, values in res["results"].items():
+        v = np.asarray(values)
+        seq = res["sequential_wall_s"].get(method, res["sequential_wall_s"]["base settings"])  # PBT: N single runs
+        seq = f"{seq:.0f} s"
+        lines.append(f"| {method} | {v.mean():.1f} +- {v.std():.1f} | {', '.join(f'{x:.1f}' for x in v)} | "
+                     f"{np.min(res['wall_s'][method]):.0f} s | {seq} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", nargs="*", default=list(TASKS), choices=list(TASKS))
+    parser.add_argument("--searches", type=int, default=4, help="independent searches per method")
+    parser.add_argument("--trials", type=int, default=8, help="trials (PBT members, grid points) per search")
+    parser.add_argument("--out", default=None, help="also write the results as JSON here")
+    args = parser.parse_args()
+    if args.trials != 2 ** len(SPACE):
+        parser.error(f"--trials must be {2 ** len(SPACE)}: the grid is 2 points per searched field")
+    print(f"jax {jax.__version__}, devices {jax.devices()}")
+    results = {}
+    for name in args.tasks:
+        results[name] = run_task(name, args.searches, args.trials)
+        print(table(name, results[name]))
+        sys.stdout.flush()
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
