@@ -1,18 +1,20 @@
 """Baselines: speed side by side with the peers, and the full learning targets of issue #6.
 
-    python benchmarks/baselines_bench.py speed       # PPO vs PureJaxRL-style PPO; PPO and SAC vs SB3
+    python benchmarks/baselines_bench.py speed --purejaxrl ~/purejaxrl/purejaxrl  # PPO vs PureJaxRL; vs SB3
     python benchmarks/baselines_bench.py learning    # every algorithm, 8 seeds, deterministic eval
     python benchmarks/baselines_bench.py scaling     # PPO, 1 vs many seeds vmapped (1 vs 1024 on a GPU)
     python benchmarks/baselines_bench.py all
 
-Speed: single seed, best of ``--repeats`` runs after a compile (timed separately). The PureJaxRL
-reference is benchmarks/purejaxrl_ppo.py on gymnax CartPole. SB3 runs torch on CPU with the same
+Speed: best of ``--repeats`` runs after a compile (timed separately). The PureJaxRL reference is its
+own ``purejaxrl/ppo.py`` on gymnax CartPole, imported unmodified from a checkout (``--purejaxrl DIR``
+or ``PUREJAXRL_DIR``; never copied here). SB3 runs torch on CPU with the same
 hyper-parameters and network sizes; its rate is measured over a short run (it is constant in time).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -35,27 +37,83 @@ def timed_train(train, key, repeats):
     return compile_s, best, out
 
 
-def ppo_vs_purejaxrl(repeats):
-    import purejaxrl_ppo  # beside this script
+def purejaxrl_module(path):
+    """PureJaxRL's own ``ppo.py`` (Lu et al. 2022), imported unmodified from a checkout's ``purejaxrl/``
+    folder (``git clone https://github.com/luchris429/purejaxrl``). Its ``wrappers.py`` imports navix
+    (MiniGrid, not used by ``ppo.py``): an empty stand-in module is registered if navix is absent."""
+    import importlib
+    import types
+    from pathlib import Path
 
+    folder = Path(path or os.environ.get("PUREJAXRL_DIR", "")).expanduser()
+    if not (folder / "ppo.py").exists():
+        raise SystemExit(
+            f"PureJaxRL's purejaxrl/ folder not found at {str(folder)!r}: pass --purejaxrl DIR (a checkout of "
+            "github.com/luchris429/purejaxrl, its purejaxrl/ folder) or set PUREJAXRL_DIR"
+        )
+    sys.path.insert(0, str(folder))
+    try:
+        importlib.import_module("navix")
+    except ImportError:
+        sys.modules["navix"] = types.ModuleType("navix")
+    return importlib.import_module("ppo")
+
+
+PINNED = {"num_envs": 4, "num_steps": 128, "total_steps": 500_000, "update_epochs": 4, "num_minibatches": 4,
+          "lr": 2.5e-4, "gamma": 0.99, "gae_lambda": 0.95, "clip_eps": 0.2, "ent_coef": 0.01, "vf_coef": 0.5,
+          "max_grad_norm": 0.5}  # fmt: skip
+
+
+def purejaxrl_config(cfg) -> dict:
+    """The same settings in PureJaxRL's config dict (its ppo.py's own keys)."""
+    return {"LR": cfg.lr, "NUM_ENVS": cfg.num_envs, "NUM_STEPS": cfg.num_steps, "TOTAL_TIMESTEPS": cfg.total_steps,
+            "UPDATE_EPOCHS": cfg.update_epochs, "NUM_MINIBATCHES": cfg.num_minibatches, "GAMMA": cfg.gamma,
+            "GAE_LAMBDA": cfg.gae_lambda, "CLIP_EPS": cfg.clip_eps, "ENT_COEF": cfg.ent_coef, "VF_COEF": cfg.vf_coef,
+            "MAX_GRAD_NORM": cfg.max_grad_norm, "ACTIVATION": "tanh", "ENV_NAME": "CartPole-v1", "ANNEAL_LR": True,
+            "DEBUG": False}  # fmt: skip
+
+
+def ppo_vs_purejaxrl(repeats, path=None, seeds=(1, 8)):
+    """PPO at the pinned CartPole config against PureJaxRL's own ppo.py on gymnax, 1 seed and 8 vmapped
+    seeds, interleaved repeats, best of each."""
+    pjr = purejaxrl_module(path)
     ppo = algos.ppo
-    cfg = ppo.Config(
-        env_id="CartPole-v1", num_envs=4, num_steps=128, total_steps=500_000, update_epochs=4, num_minibatches=4,
-        lr=2.5e-4, gamma=0.99, gae_lambda=0.95, clip_eps=0.2, ent_coef=0.01, vf_coef=0.5, max_grad_norm=0.5,
-    )  # fmt: skip
+    cfg = ppo.Config(env_id="CartPole-v1", **PINNED)
     steps = cfg.num_updates * cfg.batch_size
-    key = jax.random.key(0)
-    ours_c, ours_s, (_, m) = timed_train(ppo.make_train(cfg), key, repeats)
-    ref_c, ref_s, (_, ref_returns) = timed_train(purejaxrl_ppo.make_train(cfg), key, repeats)
-    ours_final = float(np.nanmean(np.asarray(m["episode_return"])[-20:]))
-    ref_final = float(np.nanmean(np.asarray(ref_returns)[-20:]))
-    print("\n## PPO, CartPole-v1, pinned config, 1 seed, 500k steps")
-    print("| | compile | run | env-steps/s | training return (last 20 updates) |")
-    print("|---|---:|---:|---:|---:|")
-    print(f"| lagomjax | {ours_c:.2f} s | {ours_s:.2f} s | {steps / ours_s:,.0f} | {ours_final:.1f} |")
-    print(f"| PureJaxRL-style (gymnax) | {ref_c:.2f} s | {ref_s:.2f} s | {steps / ref_s:,.0f} | {ref_final:.1f} |")
-    print(f"throughput ratio {ref_s / ours_s:.2f}x, compile ratio {ref_c / ours_c:.2f}x (>1: lagomjax faster)")
-    return steps / ours_s
+    print(f"\n## PPO, CartPole-v1, pinned config, {steps:,} steps per seed: lagomjax vs PureJaxRL's own ppo.py")
+    print("| seeds | | compile | run | env-steps/s (all seeds) | training return (last 20 updates) |")
+    print("|---:|---|---:|---:|---:|---:|")
+    rates = {}
+    for n in seeds:
+        keys = jax.random.split(jax.random.key(0), n)
+        ref_keys = jax.random.split(jax.random.PRNGKey(0), n)
+        ours = jax.jit(jax.vmap(ppo.make_train(cfg))).lower(keys)
+        t0 = time.perf_counter()
+        ours = ours.compile()
+        ours_c = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        ref = jax.jit(jax.vmap(pjr.make_train(purejaxrl_config(cfg)))).lower(ref_keys).compile()
+        ref_c = time.perf_counter() - t0
+        best = {"ours": float("inf"), "ref": float("inf")}
+        for _ in range(repeats):  # interleaved, so both see the same machine
+            t0 = time.perf_counter()
+            _, m = jax.block_until_ready(ours(keys))
+            best["ours"] = min(best["ours"], time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            out = jax.block_until_ready(ref(ref_keys))
+            best["ref"] = min(best["ref"], time.perf_counter() - t0)
+        ours_final = float(np.nanmean(np.asarray(m["episode_return"])[:, -20:]))
+        info = out["metrics"]
+        done = np.asarray(info["returned_episode"])[:, -20:]
+        ref_final = float(np.asarray(info["returned_episode_returns"])[:, -20:][done].mean())
+        rates[n] = (n * steps / best["ours"], n * steps / best["ref"])
+        print(f"| {n} | lagomjax | {ours_c:.1f} s | {best['ours']:.2f} s | {rates[n][0]:,.0f} | {ours_final:.1f} |")
+        print(
+            f"| {n} | PureJaxRL ppo.py | {ref_c:.1f} s | {best['ref']:.2f} s | {rates[n][1]:,.0f} | {ref_final:.1f} |"
+        )
+        print(f"| {n} | ratio | {ref_c / ours_c:.2f}x | | {rates[n][0] / rates[n][1]:.2f}x | |")
+        sys.stdout.flush()
+    return rates[seeds[0]][0]
 
 
 def sb3_rates(ppo_steps=16_384, sac_steps=1_500):
@@ -99,8 +157,8 @@ def sac_rates(repeats):
     return cfg.total_steps / one_s, 8 * cfg.total_steps / eight_s
 
 
-def speed(repeats):
-    ppo_rate = ppo_vs_purejaxrl(repeats)
+def speed(repeats, purejaxrl=None):
+    ppo_rate = ppo_vs_purejaxrl(repeats, purejaxrl)
     sac_one, sac_eight = sac_rates(max(1, repeats // 2))
     sb3_ppo, sb3_sac = sb3_rates()
     print("\n## Against stable-baselines3 (torch CPU), env-steps/s")
@@ -235,10 +293,11 @@ def main():
     parser.add_argument("--seed-counts", type=lambda v: [int(x) for x in v.split(",")], default=None)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", nargs="*", help="learning runs whose name contains one of these")
+    parser.add_argument("--purejaxrl", default=None, help="PureJaxRL checkout's purejaxrl/ folder (or PUREJAXRL_DIR)")
     args = parser.parse_args()
     print(f"jax {jax.__version__}, devices {jax.devices()}")
     if args.what in ("speed", "all"):
-        speed(args.repeats)
+        speed(args.repeats, args.purejaxrl)
     if args.what in ("learning", "all"):
         learning(args.only)
     if args.what in ("scaling", "all"):

@@ -181,7 +181,10 @@ def pbt(
       on_interval: ``(interval_index, history_row)`` on the host after each interval.
 
     Returns:
-      :class:`PBTResult`; member ``i``'s seed is ``jax.random.split(jax.random.key(seed), P)[i]``.
+      :class:`PBTResult`; member ``i`` trains from ``jax.random.split(jax.random.key(seed), P)[i]``.
+      Evaluations (``fitness='eval'`` and the final one) run every member on the same episodes,
+      those of ``jax.random.split(jax.random.key(seed), 1)[0]`` (a one-seed trial's in
+      :func:`~lagomjax.experiment.search.trial_runner`), so members and trials compare on equal terms.
     """
     space = load_space(space, config)
     devices = list(devices or jax.devices())
@@ -207,7 +210,7 @@ def pbt(
     def init_all(keys, hparams, key):
         return PBTState(jax.vmap(init_m)(keys, hparams), hparams, key)
 
-    def step(ps: PBTState, keys, begin, explore):
+    def step(ps: PBTState, eval_keys, begin, explore):
         def train(state, hparams):
             return jax.lax.scan(lambda s, i: update_m(s, hparams, i), state, begin + jnp.arange(interval))
 
@@ -215,7 +218,7 @@ def pbt(
         if fitness == "train":
             fit = jnp.nanmean(metrics["episode_return"], axis=1)
         else:
-            fit = jax.vmap(finish_m)(members, ps.hparams, keys)
+            fit = jax.vmap(finish_m)(members, ps.hparams, eval_keys)
         key, k_sel = jax.random.split(ps.key)
         source, hparams = exploit_explore(selection_draws(k_sel, population, len(names)), fit, ps.hparams, space,
                                           fraction, resample_prob, perturb)  # fmt: skip
@@ -225,6 +228,8 @@ def pbt(
         return new, metrics, fit, source
 
     t0 = time.perf_counter()
+    eval_keys = jnp.broadcast_to(jax.random.split(root, 1)[0], (population,))  # the same episodes for all
+    eval_g = put_global(eval_keys, member)
     keys_g, hp_g, key_g = put_global(keys, member), put_global(hp0, member), put_global(jax.random.fold_in(root, 2),
                                                                                           replicated)  # fmt: skip
     shapes = jax.eval_shape(init_all, keys_g, hp_g, key_g)
@@ -232,8 +237,8 @@ def pbt(
     init_c = jax.jit(init_all, out_shardings=shardings).lower(keys_g, hp_g, key_g).compile()
     ps = init_c(keys_g, hp_g, key_g)
     step_c = jax.jit(step, out_shardings=(shardings, member, member, member))
-    step_c = step_c.lower(ps, keys_g, jnp.int32(0), jnp.bool_(True)).compile()
-    finish_c = jax.jit(jax.vmap(finish_m)).lower(ps.members, ps.hparams, keys_g).compile()
+    step_c = step_c.lower(ps, eval_g, jnp.int32(0), jnp.bool_(True)).compile()
+    finish_c = jax.jit(jax.vmap(finish_m)).lower(ps.members, ps.hparams, eval_g).compile()
     compile_s = time.perf_counter() - t0
 
     meta = {"algorithm": "pbt", "population": population, "interval": interval, "fraction": fraction,
@@ -260,7 +265,7 @@ def pbt(
         if (max_intervals is not None and done_now >= max_intervals) or (should_stop is not None and should_stop()):
             break
         trained_with = to_host(ps.hparams)
-        ps, metrics, fit, source = step_c(ps, keys_g, jnp.int32(j * interval), jnp.bool_(j < num_intervals - 1))
+        ps, metrics, fit, source = step_c(ps, eval_g, jnp.int32(j * interval), jnp.bool_(j < num_intervals - 1))
         metrics, fit, source = to_host((metrics, fit, source))
         chunks.append(metrics)
         for k in names:
@@ -281,7 +286,7 @@ def pbt(
             on_interval(j, {"hparams": {k: trained_with[k] for k in names}, "fitness": fit, "source": source})
     bar.close()
     finished = bool(chunks) and len(chunks) == num_intervals
-    eval_return = to_host(finish_c(ps.members, ps.hparams, keys_g)) if finished else None
+    eval_return = to_host(finish_c(ps.members, ps.hparams, eval_g)) if finished else None
     run_s = time.perf_counter() - t0
     metrics = {k: np.concatenate([np.asarray(c[k]) for c in chunks], axis=1) for k in chunks[0]} if chunks else {}
     hist = {"hparams": {k: np.asarray(v, np.float32).reshape(-1, population) for k, v in history["hparams"].items()},
