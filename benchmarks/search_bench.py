@@ -60,7 +60,7 @@ def sequential_wall(config, hparams: dict, seed: int) -> float:
     return time.perf_counter() - t0
 
 
-def run_task(name: str, searches: int, trials: int) -> dict:
+def run_task(name: str, searches: int, trials: int, methods=None, optuna_batch: int | None = None) -> dict:
     config = TASKS[name]
     space = load_space(SPACE, config)
     interval = 4
@@ -69,39 +69,44 @@ def run_task(name: str, searches: int, trials: int) -> dict:
             "PBT": [], "Optuna (batched)": []}  # fmt: skip
     walls = {k: [] for k in rows}
     seq = {}
+    methods = set(methods or ("base", "grid", "pbt", "optuna"))
     for i in range(searches):
-        t0 = time.perf_counter()
-        keys = jax.random.split(jax.random.key(i), trials)
-        _, m = jax.block_until_ready(jax.jit(jax.vmap(ppo.make_train(config)))(keys))
-        walls["base settings (mean of N seeds)"].append(time.perf_counter() - t0)
-        walls["base settings (best of N seeds)"].append(walls["base settings (mean of N seeds)"][-1])
-        rows["base settings (mean of N seeds)"].append(float(np.mean(m["eval_return"])))
-        rows["base settings (best of N seeds)"].append(float(np.max(m["eval_return"])))
-        out["steps_per_trial"] = int(np.asarray(m["env_steps"])[0, -1])
+        if "base" in methods:
+            t0 = time.perf_counter()
+            keys = jax.random.split(jax.random.key(i), trials)
+            _, m = jax.block_until_ready(jax.jit(jax.vmap(ppo.make_train(config)))(keys))
+            walls["base settings (mean of N seeds)"].append(time.perf_counter() - t0)
+            walls["base settings (best of N seeds)"].append(walls["base settings (mean of N seeds)"][-1])
+            rows["base settings (mean of N seeds)"].append(float(np.mean(m["eval_return"])))
+            rows["base settings (best of N seeds)"].append(float(np.max(m["eval_return"])))
+        if "grid" in methods:
+            g = grid_search(ppo.make_parts, config, space, num=2, centers=True, seed=i, progress=False)
+            walls["grid (best fixed)"].append(g.timing["wall_s"])
+            rows["grid (best fixed)"].append(g.best["value"])
+            out["steps_per_trial"] = int(g.best["env_steps"][-1])
+        if "pbt" in methods:
+            t0 = time.perf_counter()
+            p = pbt(ppo.make_parts, config, space, population=trials, interval=interval, seed=i, progress=False)
+            walls["PBT"].append(time.perf_counter() - t0)
+            rows["PBT"].append(float(np.max(p.eval_return)))
+        if "optuna" in methods:
+            import optuna
 
-        g = grid_search(ppo.make_parts, config, space, num=2, centers=True, seed=i, progress=False)
-        walls["grid (best fixed)"].append(g.timing["wall_s"])
-        rows["grid (best fixed)"].append(g.best["value"])
-
-        t0 = time.perf_counter()
-        p = pbt(ppo.make_parts, config, space, population=trials, interval=interval, seed=i, progress=False)
-        walls["PBT"].append(time.perf_counter() - t0)
-        rows["PBT"].append(float(np.max(p.eval_return)))
-
-        import optuna
-
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        o = optuna_search(ppo.make_parts, config, space, trials, batch_size=trials // 2, seed=i, progress=False)
-        walls["Optuna (batched)"].append(o.timing["wall_s"])
-        rows["Optuna (batched)"].append(o.best["value"])
-        print(f"  {name} search {i}: " + ", ".join(f"{k} {v[-1]:.1f}" for k, v in rows.items()), flush=True)
-        if i == 0:  # the same trials one after another
+            optuna.logging.set_verbosity(optuna.logging.WARNING)
+            o = optuna_search(ppo.make_parts, config, space, trials, batch_size=optuna_batch or trials // 2, seed=i,
+                              progress=False)  # fmt: skip
+            walls["Optuna (batched)"].append(o.timing["wall_s"])
+            rows["Optuna (batched)"].append(o.best["value"])
+            out["steps_per_trial"] = int(o.best["env_steps"][-1])
+        print(f"  {name} search {i}: " + ", ".join(f"{k} {v[-1]:.1f}" for k, v in rows.items() if v), flush=True)
+        if i == 0 and {"base", "grid", "optuna"} <= methods:  # the same trials one after another
             seq["grid (best fixed)"] = sequential_wall(config, space.grid(2, centers=True), i)
             seq["Optuna (batched)"] = sequential_wall(
                 config, {k: np.asarray([t["hparams"][k] for t in o.trials]) for k in space.names}, i
             )
             base = {k: np.full(trials, getattr(config, k)) for k in space.names}
             seq["base settings (mean of N seeds)"] = sequential_wall(config, base, i)
+    rows = {k: v for k, v in rows.items() if v}
     out["results"] = rows
     out["wall_s"] = walls
     out["sequential_wall_s"] = seq
@@ -114,8 +119,8 @@ def table(name, res) -> str:
              "another |", "|---|---:|---|---:|---:|"]  # fmt: skip
     for method, values in res["results"].items():
         v = np.asarray(values)
-        seq = res["sequential_wall_s"].get(method, res["sequential_wall_s"]["base settings (mean of N seeds)"])
-        seq = f"{seq:.0f} s"
+        seq = res["sequential_wall_s"].get(method, res["sequential_wall_s"].get("base settings (mean of N seeds)"))
+        seq = "" if seq is None else f"{seq:.0f} s"
         lines.append(f"| {method} | {v.mean():.1f} +- {v.std():.1f} | {', '.join(f'{x:.1f}' for x in v)} | "
                      f"{np.min(res['wall_s'][method]):.0f} s | {seq} |")  # fmt: skip
     return "\n".join(lines)
@@ -126,6 +131,8 @@ def main():
     parser.add_argument("--tasks", nargs="*", default=list(TASKS), choices=list(TASKS))
     parser.add_argument("--searches", type=int, default=4, help="independent searches per method")
     parser.add_argument("--trials", type=int, default=8, help="trials (PBT members, grid points) per search")
+    parser.add_argument("--methods", nargs="*", choices=["base", "grid", "pbt", "optuna"], default=None)
+    parser.add_argument("--optuna-batch", type=int, default=None, help="trials per Optuna batch (default: half)")
     parser.add_argument("--out", default=None, help="also write the results as JSON here")
     args = parser.parse_args()
     if args.trials != 2 ** len(SPACE):
@@ -133,7 +140,7 @@ def main():
     print(f"jax {jax.__version__}, devices {jax.devices()}")
     results = {}
     for name in args.tasks:
-        results[name] = run_task(name, args.searches, args.trials)
+        results[name] = run_task(name, args.searches, args.trials, args.methods, args.optuna_batch)
         print(table(name, results[name]))
         sys.stdout.flush()
     if args.out:
