@@ -42,6 +42,7 @@ def purejaxrl_module(path):
     folder (``git clone https://github.com/luchris429/purejaxrl``). Its ``wrappers.py`` imports navix
     (MiniGrid, not used by ``ppo.py``): an empty stand-in module is registered if navix is absent."""
     import importlib
+    import importlib.util
     import types
     from pathlib import Path
 
@@ -51,12 +52,20 @@ def purejaxrl_module(path):
             f"PureJaxRL's purejaxrl/ folder not found at {str(folder)!r}: pass --purejaxrl DIR (a checkout of "
             "github.com/luchris429/purejaxrl, its purejaxrl/ folder) or set PUREJAXRL_DIR"
         )
-    sys.path.insert(0, str(folder))
     try:
         importlib.import_module("navix")
     except ImportError:
         sys.modules["navix"] = types.ModuleType("navix")
-    return importlib.import_module("ppo")
+
+    def load(name, module_name):  # a file of the checkout, by path (ppo.py imports its wrappers as `wrappers`)
+        spec = importlib.util.spec_from_file_location(module_name, folder / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+        return module
+
+    load("wrappers", "wrappers")
+    return load("ppo", "purejaxrl_ppo")
 
 
 PINNED = {"num_envs": 4, "num_steps": 128, "total_steps": 500_000, "update_epochs": 4, "num_minibatches": 4,

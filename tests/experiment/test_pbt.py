@@ -2,22 +2,20 @@
 PPO, refusals, and a resume after SIGKILL that is bit-identical to an uninterrupted run."""
 
 import dataclasses
-import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
-from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from flax import struct
 
 from lagomjax.experiment import load_space, pbt
 from lagomjax.experiment.pbt import exploit_explore, lineage, num_replaced, selection_draws
+from lagomjax.experiment.toy import Toy, toy_parts
 from lagomjax.train import TrainParts
 
 
@@ -76,43 +74,6 @@ def test_exploit_explore_equals_a_plain_loop(population, fraction):
         replaced = np.flatnonzero(ref_source != np.arange(population))
         assert 1 <= len(replaced) <= num_replaced(population, fraction)
         assert not np.isnan(fitness[ref_source[replaced]]).any()  # a NaN member never donates
-
-
-# The paper's toy problem (Jaderberg et al. 2017, fig. 2): maximise Q(theta) = 1.2 - |theta|^2 by
-# gradient ascent on the surrogate 1.2 - (h0 theta0^2 + h1 theta1^2). A member with h = (1, 0) or
-# (0, 1) optimises one coordinate only and stalls at Q = 1.2 - 0.81; PBT finds both.
-
-
-@dataclass(frozen=True)
-class Toy:
-    h0: float = 1.0
-    h1: float = 0.0
-    step: float = 0.05
-    num_updates: int = 40
-
-
-@struct.dataclass
-class ToyState:
-    theta: jnp.ndarray
-    key: jax.Array
-
-
-def toy_parts(config):
-    def q(theta):
-        return 1.2 - jnp.sum(theta**2)
-
-    def init(key):
-        return ToyState(jnp.array([0.9, 0.9], jnp.float32), key)
-
-    def update(s, i):
-        h = jnp.stack([config.h0, config.h1])
-        theta = s.theta - config.step * 2.0 * h * s.theta  # ascent on the surrogate
-        return s.replace(theta=theta), {"episode_return": q(theta), "env_steps": i + 1}
-
-    def finish(s, key):
-        return q(s.theta)
-
-    return TrainParts(init, update, finish)
 
 
 TOY_SPACE = {"h0": {"low": 0.0, "high": 1.0}, "h1": {"low": 0.0, "high": 1.0}}
@@ -197,10 +158,13 @@ def test_pbt_trains_ppo_and_its_searched_values_reach_the_learner():
 
 KILLED = textwrap.dedent(
     """
-    import sys, time
-    sys.path.insert(0, {tests!r})
-    from test_pbt import Toy, toy_parts, TOY_SPACE, TOY_INIT
+    import time
+    import numpy as np
     from lagomjax.experiment import pbt
+    from lagomjax.experiment.toy import Toy, toy_parts
+
+    TOY_SPACE = {space!r}
+    TOY_INIT = {{"h0": np.array([1, 0] * 4, np.float32), "h1": np.array([0, 1] * 4, np.float32)}}
 
     def slow(j, row):
         print("interval", j, flush=True)
@@ -214,7 +178,7 @@ KILLED = textwrap.dedent(
 
 def test_pbt_resumes_bit_identically_after_sigkill(tmp_path):
     path = tmp_path / "pbt.ckpt"
-    script = KILLED.format(tests=os.path.dirname(os.path.abspath(__file__)), path=str(path))
+    script = KILLED.format(space=TOY_SPACE, path=str(path))
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 300

@@ -2,8 +2,6 @@
 SQLite file), and every algorithm's float fields traced as search needs them."""
 
 import dataclasses
-import sys
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -13,9 +11,9 @@ import pytest
 from lagomjax import algos
 from lagomjax.experiment import cmaes_search, grid_search, load_space, optuna_search, trial_runner
 from lagomjax.experiment.space import space_to_dict
+from lagomjax.experiment.toy import Toy, toy_parts
 
-sys.path.insert(0, str(Path(__file__).parent))
-from test_pbt import TOY_SPACE, Toy, toy_parts  # noqa: E402
+TOY_SPACE = {"h0": {"low": 0.0, "high": 1.0}, "h1": {"low": 0.0, "high": 1.0}}
 
 
 def toy_value(h0, h1, config=Toy()):

@@ -8,46 +8,26 @@ import functools
 import types
 from dataclasses import dataclass
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
-from flax import struct
 
-from lagomjax.train import TrainParts, driver, search_cli
+from lagomjax.experiment.toy import Toy, toy_parts
+from lagomjax.train import driver, search_cli
 from lagomjax.utils import yaml_dump, yaml_load
 
 SPACE = {"h0": {"low": 0.0, "high": 1.0}, "h1": {"low": 0.01, "high": 1.0, "log": True}}
 
 
 @dataclass(frozen=True)
-class Config:
-    env_id: str = "CartPole-v1"  # the search needs a registered functional env id; the toy ignores it
+class Config(Toy):
     h0: float = 0.5  # surrogate weight of coordinate 0
     h1: float = 0.5  # surrogate weight of coordinate 1
-    step: float = 0.05  # gradient step
     num_updates: int = 20  # updates
-
-
-@struct.dataclass
-class State:
-    theta: jnp.ndarray
-    key: jax.Array
-
-
-def make_parts(config):
-    def q(theta):
-        return 1.2 - jnp.sum(theta**2)
-
-    def update(s, i):
-        theta = s.theta - config.step * 2.0 * jnp.stack([config.h0, config.h1]) * s.theta
-        return s.replace(theta=theta), {"episode_return": q(theta), "env_steps": (i + 1) * 10}
-
-    return TrainParts(lambda key: State(jnp.full(2, 0.9, jnp.float32), key), update, lambda s, key: q(s.theta))
+    env_id: str = "CartPole-v1"  # the search needs a registered functional env id; the toy ignores it
 
 
 TOY = types.ModuleType("toy_algorithm", "The PBT paper's toy problem as an algorithm module.")
-TOY.NAME, TOY.Config, TOY.make_parts = "Toy", Config, make_parts
+TOY.NAME, TOY.Config, TOY.make_parts = "Toy", Config, toy_parts
 
 
 @pytest.fixture
