@@ -26,6 +26,7 @@ from lagomjax.experiment import search as search_mod
 from lagomjax.experiment.layout import write_configs, write_metrics
 from lagomjax.experiment.pbt import pbt
 from lagomjax.experiment.space import load_space, space_to_dict
+from lagomjax.experiment.sweep import chunk_size
 from lagomjax.utils import atomic_open, yaml_dump
 
 METHODS = ("pbt", "optuna", "cmaes", "grid")
@@ -67,7 +68,7 @@ def settings(extra: dict, config) -> dict | None:
             raise SystemExit(f"--{name.replace('_', '-')} must be >= 1, got {extra[name]}")
     if method == "pbt" and extra["population"] < 2:
         raise SystemExit(f"--population must be >= 2, got {extra['population']}")
-    interval = extra["interval"] or _interval(config.num_updates)
+    interval = extra["interval"] or chunk_size(config.num_updates, 10)  # about a tenth of the run, dividing it
     if interval < 1 or config.num_updates % interval:
         raise SystemExit(f"--interval {interval} must divide the run's {config.num_updates} updates")
     out = {"method": method, "space": space_to_dict(space)}
@@ -77,11 +78,6 @@ def settings(extra: dict, config) -> dict | None:
     if method == "pbt":
         out["interval"] = interval
     return out
-
-
-def _interval(num_updates: int) -> int:
-    """About a tenth of the run, dividing it."""
-    return max(d for d in range(1, max(1, num_updates // 10) + 1) if num_updates % d == 0)
 
 
 def run(algo, slug: str, config, search: dict, run_dir: Path, num_seeds: int, seed: int, should_stop=None):

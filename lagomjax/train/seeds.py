@@ -198,7 +198,6 @@ def run_seeds(
         eval_return = returns
     else:
         eval_return = jax.block_until_ready(finish(state, keys)) if finished else None
-    jax.effects_barrier()
     run_s = time.perf_counter() - t0
     bar.close()
     if not chunks:
