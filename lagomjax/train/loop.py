@@ -72,24 +72,28 @@ def make_envs(config):
     norm_reward = getattr(config, "normalize_reward", False)
     flatten = observation_layout(config)
 
-    def build(n, training, moments=None):
-        env = envs.make(
+    def build(n, training):
+        return envs.make(
             config.env_id,
             num_envs=n,
             normalize_obs=norm_obs and training,
             normalize_reward=norm_reward and training,
             gamma=config.gamma,
         )
-        if norm_obs and not training:
+
+    def outer(env, moments=None):
+        if moments is not None:
             env = NormalizeObservation(env, constant_moments=moments)
         if flatten:
             env = envs.FlattenObservation(env)
         return envs.RescaleAction(env) if isinstance(env.action_space, gym.spaces.Box) else env
 
-    def eval_env_fn(env_state):
-        return build(config.eval_episodes, False, obs_moments(env_state) if norm_obs else None)
+    eval_env = build(config.eval_episodes, False)  # built here, outside any trace (suites build with jnp)
 
-    return build(config.num_envs, True), eval_env_fn, envs.time_limit(config.env_id)
+    def eval_env_fn(env_state):
+        return outer(eval_env, obs_moments(env_state) if norm_obs else None)
+
+    return outer(build(config.num_envs, True)), eval_env_fn, envs.time_limit(config.env_id)
 
 
 def observation_layout(config) -> bool:

@@ -115,7 +115,8 @@ def _register(name: str) -> EnvSpec:
             raise ValueError("set the episode length with make(..., max_episode_steps=N), not time_limit")
         if liftable:  # the environment never ends an episode by time itself: TimeLimit truncates
             kwargs = {**kwargs, "time_limit": _NEVER}
-        return JumanjiEnv(jumanji.make(name, **kwargs) if kwargs else default, spaces)
+        with jax.ensure_compile_time_eval():  # Jumanji's specs compute with jnp: eagerly, even under a trace
+            return JumanjiEnv(jumanji.make(name, **kwargs) if kwargs else default, spaces)
 
     return register(f"jumanji:{name}", make_fn, int(limit) if limit else None, overwrite=True)
 
