@@ -17,9 +17,12 @@ import argparse
 import os
 import sys
 import time
+from typing import NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
+from common import best_of
 
 from lagomjax import algos
 
@@ -125,58 +128,131 @@ def ppo_vs_purejaxrl(repeats, path=None, seeds=(1, 8)):
     return rates[seeds[0]][0]
 
 
-def sb3_rates(ppo_steps=16_384, sac_steps=1_500):
-    """SB3 env-steps/s for PPO (CartPole-v1, pinned config) and SAC (Pendulum-v1, 64-64 nets)."""
-    import torch
-    from stable_baselines3 import PPO, SAC
-    from stable_baselines3.common.env_util import make_vec_env
+# SB3 and sbx run the same settings as lagomjax's defaults: SAC on Pendulum-v1 with 64-64 networks,
+# batch 256, one gradient step per environment step after 100 random steps; DQN on CartPole-v1 with
+# 4 envs, 256-256 networks, batch 128, 128 gradient steps after every 256 environment steps.
+SAC_KW = {"learning_rate": 1e-3, "learning_starts": 100, "batch_size": 256, "seed": 0, "verbose": 0,
+          "policy_kwargs": {"net_arch": [64, 64]}}  # fmt: skip
+DQN_KW = {"learning_rate": 1e-3, "learning_starts": 1_000, "batch_size": 128, "buffer_size": 100_000,
+          "train_freq": 64, "gradient_steps": 128, "target_update_interval": 256, "exploration_fraction": 0.1,
+          "exploration_final_eps": 0.04, "seed": 0, "verbose": 0,
+          "policy_kwargs": {"net_arch": [256, 256]}}  # fmt: skip
 
+
+def peer_rate(cls, env, kwargs, warmup, steps, repeats=1) -> float:
+    """Env-steps/s of a stable-baselines3-style model (SB3 or sbx) after a warm-up past learning_starts
+    (sbx compiles then): best of ``repeats`` continuations of ``steps`` steps (its rate is constant in time)."""
+    model = cls("MlpPolicy", env, **kwargs)
+    model.learn(warmup)
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        model.learn(steps, reset_num_timesteps=False)
+        best = min(best, time.perf_counter() - t0)
+    return steps / best
+
+
+def peer_rates(repeats) -> dict:
+    """``{(algorithm, peer): env-steps/s}`` for SB3 (torch CPU, 2 threads) and sbx, where installed."""
+    rates = {}
+    try:
+        import torch
+        from stable_baselines3 import DQN, PPO, SAC
+        from stable_baselines3.common.env_util import make_vec_env
+    except ImportError:
+        print("stable-baselines3 is not installed: pip install -e '.[bench]'")
+        return rates
     torch.set_num_threads(2)
-    env = make_vec_env("CartPole-v1", n_envs=4, seed=0)
-    model = PPO(
-        "MlpPolicy", env, n_steps=128, batch_size=128, n_epochs=4, learning_rate=2.5e-4, gamma=0.99,
-        gae_lambda=0.95, clip_range=0.2, ent_coef=0.01, vf_coef=0.5, max_grad_norm=0.5, device="cpu", seed=0,
-        policy_kwargs={"net_arch": [64, 64]},
+    ppo = PPO(
+        "MlpPolicy", make_vec_env("CartPole-v1", n_envs=4, seed=0), n_steps=128, batch_size=128, n_epochs=4,
+        learning_rate=2.5e-4, gamma=0.99, gae_lambda=0.95, clip_range=0.2, ent_coef=0.01, vf_coef=0.5,
+        max_grad_norm=0.5, device="cpu", seed=0, policy_kwargs={"net_arch": [64, 64]},
     )  # fmt: skip
     t0 = time.perf_counter()
-    model.learn(ppo_steps)
-    ppo_rate = ppo_steps / (time.perf_counter() - t0)
-    sac = SAC(
-        "MlpPolicy", "Pendulum-v1", learning_rate=1e-3, learning_starts=100, batch_size=256, device="cpu", seed=0,
-        policy_kwargs={"net_arch": [64, 64]},
-    )  # fmt: skip
-    sac.learn(200)  # warm-up past learning_starts
-    t0 = time.perf_counter()
-    sac.learn(sac_steps, reset_num_timesteps=False)
-    sac_rate = sac_steps / (time.perf_counter() - t0)
-    return ppo_rate, sac_rate
-
-
-def sac_rates(repeats):
-    """lagomjax SAC env-steps/s on Pendulum-v1 (20k steps): one seed, and 8 seeds vmapped (aggregate)."""
-    sac = algos.sac
-    cfg = sac.Config()
-    _, one_s, _ = timed_train(sac.make_train(cfg), jax.random.key(0), repeats)
-    keys = jax.random.split(jax.random.key(0), 8)
-    vm = jax.jit(jax.vmap(sac.make_train(cfg))).lower(keys).compile()
-    jax.block_until_ready(vm(keys))
-    t0 = time.perf_counter()
-    jax.block_until_ready(vm(keys))
-    eight_s = time.perf_counter() - t0
-    return cfg.total_steps / one_s, 8 * cfg.total_steps / eight_s
+    ppo.learn(16_384)
+    rates["ppo", "SB3"] = 16_384 / (time.perf_counter() - t0)
+    rates["sac", "SB3"] = peer_rate(SAC, "Pendulum-v1", {**SAC_KW, "device": "cpu"}, 300, 1_500, repeats)
+    vec = lambda: make_vec_env("CartPole-v1", n_envs=4, seed=0)  # noqa: E731
+    rates["dqn", "SB3"] = peer_rate(DQN, vec(), {**DQN_KW, "device": "cpu"}, 2_048, 4_096, repeats)
+    try:
+        import sbx
+    except ImportError:
+        print("sbx is not installed: pip install -e '.[bench]'")
+        return rates
+    rates["sac", "sbx"] = peer_rate(sbx.SAC, "Pendulum-v1", SAC_KW, 300, 3_000, repeats)
+    rates["dqn", "sbx"] = peer_rate(sbx.DQN, vec(), DQN_KW, 2_048, 16_384, repeats)
+    return rates
 
 
 def speed(repeats, purejaxrl=None):
-    ppo_rate = ppo_vs_purejaxrl(repeats, purejaxrl)
-    sac_one, sac_eight = sac_rates(max(1, repeats // 2))
-    sb3_ppo, sb3_sac = sb3_rates()
-    print("\n## Against stable-baselines3 (torch CPU), env-steps/s")
-    print("| algorithm | lagomjax (1 seed) | lagomjax (8 seeds vmapped, total) | SB3 | ratio (1 seed) |")
-    print("|---|---:|---:|---:|---:|")
-    print(f"| PPO CartPole-v1 | {ppo_rate:,.0f} | | {sb3_ppo:,.0f} | {ppo_rate / sb3_ppo:.1f}x |")
-    print(
-        f"| SAC Pendulum-v1 (64-64) | {sac_one:,.0f} | {sac_eight:,.0f} | {sb3_sac:,.0f} | {sac_one / sb3_sac:.1f}x |"
-    )
+    rates = {("ppo", "lagomjax"): ppo_vs_purejaxrl(repeats, purejaxrl)}
+    for name in ("sac", "dqn"):  # one seed, the default configs (the settings the peers are given)
+        module = algos.get(name)
+        cfg = module.Config()
+        _, run_s, _ = timed_train(module.make_train(cfg), jax.random.key(0), max(1, repeats // 2))
+        rates[name, "lagomjax"] = cfg.total_steps / run_s
+    rates.update(peer_rates(max(1, repeats // 2)))
+    print("\n## Against stable-baselines3 (torch CPU) and sbx (SB3 in JAX), env-steps/s per seed")
+    print("| algorithm | lagomjax | SB3 | sbx | vs SB3 | vs sbx |\n|---|---:|---:|---:|---:|---:|")
+    names = {"ppo": "PPO CartPole-v1 (pinned)", "sac": "SAC Pendulum-v1 (64-64)", "dqn": "DQN CartPole-v1 (256-256)"}
+    for algo, title in names.items():
+        ours = rates[algo, "lagomjax"]
+        peers = [rates.get((algo, p)) for p in ("SB3", "sbx")]
+        cells = [f"{r:,.0f}" if r else "" for r in peers] + [f"{ours / r:.1f}x" if r else "" for r in peers]
+        print(f"| {title} | {ours:,.0f} | " + " | ".join(cells) + " |")
+    sys.stdout.flush()
+    step_floor(repeats)
+
+
+class _Rollout(NamedTuple):  # the fields an off-policy learn reads, [T, B, ...]
+    obs: jax.Array
+    actions: jax.Array
+    rewards: jax.Array
+    next_obs: jax.Array
+    terminated: jax.Array
+
+
+def step_floor(repeats, steps=2_000) -> None:
+    """Is SAC's update compute-bound? One environment step's update (store the transition, sample 256,
+    one gradient step of critics, actor and temperature, Polyak targets) as the algorithm runs it: its
+    FLOPs (XLA's cost analysis), its time (``steps`` updates in one scan, so no dispatch is timed), and
+    the time the same FLOPs take at the matmul throughput this CPU reaches on the update's own layer
+    shape (batch 256, 64 wide)."""
+    from lagomjax import envs
+
+    cfg = algos.sac.Config()
+    env = envs.make(cfg.env_id)
+    obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
+    agent = algos.sac.make_agent(cfg, env.action_space)
+
+    def rollout(key, n):
+        k1, k2, k3 = jax.random.split(key, 3)
+        obs = jax.random.normal(k1, (n, 1, obs_dim))
+        act = jax.random.uniform(k2, (n, 1, act_dim), minval=-1.0, maxval=1.0)
+        return _Rollout(obs, act, jax.random.normal(k3, (n, 1)), obs, jnp.zeros((n, 1), bool))
+
+    state = agent.init(jax.random.key(0), jnp.zeros((1, obs_dim)))
+    state, _ = jax.jit(agent.learn)(state, rollout(jax.random.key(1), 1_000), jax.random.key(2), 0)  # fill
+    one_ro, i = rollout(jax.random.key(3), 1), jnp.int32(cfg.learning_starts)
+    cost = jax.jit(agent.learn).lower(state, one_ro, jax.random.key(0), i).compile().cost_analysis()
+    flops = (cost[0] if isinstance(cost, list) else cost)["flops"]
+    keys = jax.random.split(jax.random.key(4), steps)
+    many = jax.jit(lambda st: jax.lax.scan(lambda st, k: (agent.learn(st, one_ro, k, i)[0], None), st, keys)[0])
+    step_s = best_of(lambda: many(state), repeats) / steps
+    b, h = cfg.batch_size, cfg.hidden_sizes[0]
+    w = jnp.full((h, h), 0.01)
+    chain = jax.jit(lambda x: jax.lax.fori_loop(0, 10 * steps, lambda _, x: jnp.tanh(x @ w), x))
+    rate = 2 * b * h * h / (best_of(lambda: chain(jnp.ones((b, h))), repeats) / (10 * steps))
+    big = jnp.ones((1024, 1024))
+    big_rate = 2 * 1024**3 / best_of(lambda: jax.jit(lambda a: a @ a)(big), repeats)
+    print(f"\n## SAC's update against the matmul floor ({jax.devices()[0].platform})")
+    print("| | value |\n|---|---:|")
+    print(f"| FLOPs per update (XLA cost analysis) | {flops / 1e6:.1f} M |")
+    print(f"| time per update (in a scan) | {step_s * 1e6:.0f} us |")
+    print(f"| matmul throughput, [{b},{h}]@[{h},{h}] + tanh chain | {rate / 1e9:.1f} GFLOP/s |")
+    print(f"| matmul throughput, [1024,1024]@[1024,1024] | {big_rate / 1e9:.1f} GFLOP/s |")
+    print(f"| the update's FLOPs at the small-matmul throughput | {flops / rate * 1e6:.0f} us |")
+    print(f"| update time / that floor | {step_s / (flops / rate):.2f}x |")
 
 
 def seed_scaling(counts, total_steps=100_000):
@@ -269,6 +345,16 @@ TARGETS = [
         },
         90.0,
     ),  # fmt: skip
+    # the MuJoCo-class suite: brax's inverted pendulum (brax's default pipeline for it), whose episodes
+    # last at most 1000 steps at 1 per step; MuJoCo's own InvertedPendulum counts 950 as solved
+    # (gymnasium's reward_threshold for InvertedPendulum-v5)
+    (
+        "PPO brax:inverted_pendulum 200k",
+        "ppo",
+        {"env_id": "brax:inverted_pendulum", "total_steps": 200_000, "num_envs": 16, "num_steps": 64},
+        950.0,
+    ),
+    ("SAC brax:inverted_pendulum 20k", "sac", {"env_id": "brax:inverted_pendulum", "total_steps": 20_000}, 950.0),
     # gymnax MinAtar through the adapter, image flattened for a 64-64 ReLU MLP
     ("PPO gymnax:Breakout-MinAtar 1M", "ppo", MINATAR_PPO, None),
     ("PPO gymnax:Breakout-MinAtar 10M", "ppo", {**MINATAR_PPO, "total_steps": 10_000_000}, None),
