@@ -27,6 +27,7 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+from common import timed
 
 from lagomjax import envs, es
 from lagomjax.algos import ppo, sac
@@ -36,24 +37,11 @@ MINATAR = {"env_id": "gymnax:Breakout-MinAtar", "num_envs": 64, "num_steps": 32,
            "activation": "relu"}  # fmt: skip
 
 
-def _timed(fn, args, repeats):
-    """``(compile_s, best run_s, output)`` of ``jax.jit(fn)(*args)``."""
-    t0 = time.perf_counter()
-    compiled = jax.jit(fn).lower(*args).compile()
-    compile_s = time.perf_counter() - t0
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = jax.block_until_ready(compiled(*args))
-        best = min(best, time.perf_counter() - t0)
-    return compile_s, best, out
-
-
 def train_rate(module, config, seeds, device, repeats):
     """Aggregate env-steps/s of ``seeds`` vmapped runs of ``config`` on ``device``."""
     with jax.default_device(device):
         keys = jax.random.split(jax.random.key(0), seeds)
-        compile_s, run_s, (_, metrics) = _timed(jax.vmap(module.make_train(config)), (keys,), repeats)
+        compile_s, run_s, (_, metrics) = timed(jax.vmap(module.make_train(config)), (keys,), repeats)
     steps = int(np.asarray(metrics["env_steps"])[0, -1])  # per seed
     return {"compile_s": compile_s, "run_s": run_s, "rate": seeds * steps / run_s, "seeds": seeds, "steps": steps}
 
@@ -70,7 +58,7 @@ def rollout_rate(num_envs, steps, device, repeats):
 
             return envs.rollout(env, policy, key, state, obs, steps)[1].rewards.sum()
 
-        compile_s, run_s, _ = _timed(run, (jax.random.key(0),), repeats)
+        compile_s, run_s, _ = timed(run, (jax.random.key(0),), repeats)
     return {"compile_s": compile_s, "run_s": run_s, "rate": num_envs * steps / run_s}
 
 
@@ -87,7 +75,7 @@ def cmaes_rate(dim, generations, device, repeats):
 
             return jax.lax.scan(gen, state, jax.random.split(key, generations))[0].mean
 
-        compile_s, run_s, _ = _timed(run, (jax.random.key(0),), repeats)
+        compile_s, run_s, _ = timed(run, (jax.random.key(0),), repeats)
     return {"compile_s": compile_s, "run_s": run_s, "rate": generations / run_s}
 
 

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from common import timed
 
 from lagomjax import algos
 
@@ -64,12 +64,7 @@ def lagom_config(algo: str, game: str, steps: int):
 def run_lagom(algo: str, game: str, steps: int, seeds: int) -> dict:
     module = algos.get(algo)
     keys = jax.random.split(jax.random.key(0), seeds)
-    t0 = time.perf_counter()
-    compiled = jax.jit(jax.vmap(module.make_train(lagom_config(algo, game, steps)))).lower(keys).compile()
-    compile_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    _, m = jax.block_until_ready(compiled(keys))
-    run_s = time.perf_counter() - t0
+    compile_s, run_s, (_, m) = timed(jax.vmap(module.make_train(lagom_config(algo, game, steps))), (keys,))
     greedy = np.asarray(m["eval_return"], np.float64)
     return {"greedy": greedy, "own": greedy, "compile": compile_s, "run": run_s, "rate": seeds * steps / run_s}
 
@@ -82,12 +77,7 @@ def run_rejax(algo: str, game: str, steps: int, seeds: int) -> dict:
     agent = cls.create(env=game, total_timesteps=steps, eval_freq=steps, skip_initial_evaluation=True,
                        **REJAX[algo])  # fmt: skip
     keys = jax.random.split(jax.random.key(0), seeds)
-    t0 = time.perf_counter()
-    compiled = jax.jit(jax.vmap(cls.train, in_axes=(None, 0))).lower(agent, keys).compile()
-    compile_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    ts, (_, own) = jax.block_until_ready(compiled(agent, keys))
-    run_s = time.perf_counter() - t0
+    compile_s, run_s, (ts, (_, own)) = timed(jax.vmap(cls.train, in_axes=(None, 0)), (agent, keys))
 
     def greedy_returns(ts, key):
         if algo == "ppo":
