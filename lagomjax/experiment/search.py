@@ -212,14 +212,19 @@ def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size
                   should_stop: Callable[[], bool] | None = None, progress: bool = True) -> SearchResult:  # fmt: skip
     """Optuna asks ``batch_size`` trials at a time; they train as one program and are told back.
 
+    A new study's first batch is a scrambled Sobol design in the space's unit cube (space-filling,
+    where independent random points clump); multivariate TPE with a constant liar asks from the second.
     ``storage``: an Optuna storage URL or path of an SQLite file (``study.db`` -> ``sqlite:///study.db``);
     with it the study is created or loaded (``load_if_exists``), so calling again continues until
     ``n_trials`` trials are complete or pruned. Trials left running by a process that died are marked
     failed and asked again with the same values. With ``prune`` each trial reports its mean training
-    return over seeds at every chunk boundary (``chunks`` per run) and Optuna's median pruner stops
+    return over seeds at every chunk boundary (``chunks`` per run) and Optuna's median pruner flags
     those below the median of earlier trials at the same step (after the first batch and the first
-    quarter of training). ``max_batches`` or ``should_stop()`` (asked between batches) end this call
-    early.
+    quarter of training). Pruning is per batch: the batch is one program, so a flagged trial costs
+    nothing more while any batch-mate still trains; it trains on and completes (its first flagged
+    step in the trial's user attribute ``prune_flagged_at``), and the batch stops early, its trials
+    pruned, once every trial in it is flagged. ``max_batches`` or ``should_stop()`` (asked between
+    batches) end this call early.
     """
     try:
         import optuna
@@ -241,7 +246,10 @@ def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size
     for t in study.get_trials(deepcopy=False, states=(State.RUNNING,)):  # left by a process that died
         study.tell(t.number, state=State.FAIL)
         study.enqueue_trial(t.params, user_attrs={"retry_of": t.number})
-    study.sampler = optuna.samplers.TPESampler(  # random for the first batch, TPE from the second
+    if not study.trials:  # a new study: the first batch is a space-filling design
+        for values in _sobol(space, min(batch_size, n_trials), seed):
+            study.enqueue_trial(values, user_attrs={"design": "sobol"})
+    study.sampler = optuna.samplers.TPESampler(
         seed=seed + len(study.trials), n_startup_trials=batch_size, multivariate=True, constant_liar=True
     )
     run = trial_runner(make_parts, config, batch_size, num_seeds, seed, chunks, devices)
@@ -260,17 +268,18 @@ def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size
         index = np.arange(batch_size) % len(asked)  # padded with the first trial (results dropped)
         hparams = {p.name: np.asarray([values[i][p.name] for i in index], np.float32) for p in space.params}
 
-        stopped = np.zeros(batch_size, bool)  # this batch's pruned trials (they report no more)
+        flagged = np.zeros(len(asked), bool)  # the pruner's verdicts so far (sticky)
 
-        def report(done, m, asked=asked, stop=stopped):
+        def report(done, m, asked=asked, flagged=flagged):
             with np.errstate(all="ignore"):
                 value = np.nanmean(m["episode_return"], axis=(1, 2))
             for i, t in enumerate(asked):
-                if np.isfinite(value[i]) and not stop[i]:
+                if np.isfinite(value[i]):
                     t.report(float(value[i]), step=done)
-                    stop[i] = prune and done < config.num_updates and t.should_prune()  # a finished trial completes
-            stop[len(asked) :] = stop[: len(asked)].all()  # padding stops with the rest
-            return stop.copy()
+                if prune and not flagged[i] and done < config.num_updates and t.should_prune():
+                    flagged[i] = True  # a finished trial completes
+                    t.set_user_attr("prune_flagged_at", done)
+            return np.full(batch_size, flagged.all())  # the batch stops when all of it is flagged
 
         trials = run(hparams, report)
         batches.append(trials.timing)
@@ -289,6 +298,23 @@ def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size
         best = {"number": best_trial.number, "hparams": dict(best_trial.params), "value": best_trial.value,
                 "state": "complete", "returns": [], "curves": None, "env_steps": None}  # fmt: skip
     return SearchResult("optuna", records, best, _timing(t0, batches), study)
+
+
+def _sobol(space, n: int, seed: int) -> list[dict]:
+    """``n`` points of a scrambled Sobol sequence in ``space`` (choices take their listed values)."""
+    from scipy.stats import qmc
+
+    u = qmc.Sobol(len(space.params), scramble=True, seed=seed).random_base2(max(n - 1, 0).bit_length())[:n]
+    points = [{} for _ in range(n)]
+    for j, p in enumerate(space.params):
+        for i in range(n):
+            if p.values:
+                points[i][p.name] = p.values[min(int(u[i, j] * len(p.values)), len(p.values) - 1)]
+            elif p.log:
+                points[i][p.name] = min(max(p.low * (p.high / p.low) ** u[i, j], p.low), p.high)
+            else:
+                points[i][p.name] = min(p.low + u[i, j] * (p.high - p.low), p.high)
+    return points
 
 
 def _suggest(trial, p):

@@ -155,15 +155,36 @@ def test_optuna_search_resumes_its_study_from_sqlite(tmp_path):
     assert third.trials == [] and third.best["value"] == pytest.approx(study.best_value)
 
 
-def test_optuna_prunes_at_chunk_boundaries():
-    pytest.importorskip("optuna", reason="needs lagomjax[search]")
-    result = optuna_search(toy_parts, Toy(), TOY_SPACE, 16, batch_size=4, chunks=8, seed=0, progress=False)
-    pruned = [r for r in result.trials if r["state"] == "pruned"]
-    assert pruned and all(np.isnan(r["value"]) for r in pruned)
-    for r in pruned:  # stopped before the end, and below the best complete trial where it stopped
-        t = result.study.trials[r["number"]]
-        last = max(t.intermediate_values)
-        assert last < Toy().num_updates
-        assert t.intermediate_values[last] < result.best["value"]
+def test_optuna_prunes_whole_batches_and_lets_flagged_batch_mates_finish(tmp_path):
+    optuna = pytest.importorskip("optuna", reason="needs lagomjax[search]")
+    db = tmp_path / "study.db"
+    study = optuna.create_study(storage=f"sqlite:///{db}", study_name="lagomjax", direction="maximize")
+    good, bad = [0.85, 0.9, 0.95, 1.0], [0.0, 0.01, 0.02, 0.03]
+    batches = [[(h, h) for h in good], [(h, h) for h in bad], [(1.0, 1.0), (0.0, 0.0), (0.98, 0.98), (0.01, 0.01)]]
+    for batch in batches:
+        for h0, h1 in batch:
+            study.enqueue_trial({"h0": h0, "h1": h1})
+    result = optuna_search(toy_parts, Toy(), TOY_SPACE, 12, batch_size=4, chunks=8, storage=db, progress=False)
+    trials = result.study.trials
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 4 + ["PRUNED"] * 4 + ["COMPLETE"] * 4
+    for t in trials[4:8]:  # all of the batch below the median: it stops after the first quarter
+        assert Toy().num_updates // 4 <= max(t.intermediate_values) < Toy().num_updates
+        assert np.isnan(result.trials[t.number]["value"])  # no final evaluation
+    for t in trials[8:]:  # a mixed batch runs to the end: the flagged trials complete with their true value
+        assert t.value == pytest.approx(toy_value(t.params["h0"], t.params["h1"]), abs=1e-5)
+        assert ("prune_flagged_at" in t.user_attrs) == (t.params["h0"] < 0.5), t.user_attrs
+    assert [r["state"] for r in result.trials[8:]] == ["complete"] * 4
     nopruned = optuna_search(toy_parts, Toy(), TOY_SPACE, 8, batch_size=4, prune=False, progress=False)
     assert all(r["state"] == "complete" for r in nopruned.trials)
+
+
+def test_optuna_first_batch_is_a_space_filling_design():
+    pytest.importorskip("optuna", reason="needs lagomjax[search]")
+    space = {**TOY_SPACE, "h1": {"low": 0.01, "high": 1.0, "log": True}}
+    for seed in range(3):
+        result = optuna_search(toy_parts, Toy(), space, 4, batch_size=4, seed=seed, progress=False)
+        first = result.study.trials[:4]
+        assert all(t.user_attrs.get("design") == "sobol" for t in first)
+        u = np.array([[t.params["h0"], np.log(t.params["h1"] / 0.01) / np.log(100.0)] for t in first])
+        quadrants = {(int(a >= 0.5), int(b >= 0.5)) for a, b in u}
+        assert quadrants == {(0, 0), (0, 1), (1, 0), (1, 1)}, u  # one point in each quarter of the unit square
