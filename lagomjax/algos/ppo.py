@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from lagomjax import metric
+from lagomjax._checks import check_positive
 from lagomjax.algos import actor_critic as ac
 from lagomjax.algos.configs import ActorCriticConfig
 from lagomjax.losses import clipped_surrogate_loss, normalize, value_loss
@@ -40,6 +41,8 @@ class Config(ActorCriticConfig):
     update_epochs: int = 8  # passes over each rollout
     num_minibatches: int = 4  # minibatches per pass
     clip_eps: float = 0.2  # PPO ratio clip
+    clip_value: bool = False  # also clip the value loss around the rollout's values by clip_eps (CleanRL, rejax)
+    adam_eps: float = 1e-5  # Adam's epsilon (1e-5 as PureJaxRL and CleanRL; optax's default is 1e-8)
 
     @property
     def batch_size(self) -> int:
@@ -51,6 +54,7 @@ class Config(ActorCriticConfig):
 
     def __post_init__(self):
         super().__post_init__()
+        check_positive("adam_eps", self.adam_eps)
         if self.num_minibatches < 1 or self.update_epochs < 1:
             raise ValueError(
                 f"num_minibatches={self.num_minibatches} and update_epochs={self.update_epochs} must be >= 1"
@@ -70,7 +74,7 @@ def make_agent(config: Config, action_space):
     """PPO as an :class:`~lagomjax.train.Agent`: act samples and records log-prob and value;
     learn computes truncation-aware GAE and runs the clipped-surrogate epochs."""
     model = ac.make_model(config, action_space)
-    opt = ac.optimizer(config, config.num_updates * config.update_epochs * config.num_minibatches, eps=1e-5)
+    opt = ac.optimizer(config, config.num_updates * config.update_epochs * config.num_minibatches, config.adam_eps)
 
     def loss_fn(params, mb):
         logp, entropy, values, _ = ac.replay(
@@ -79,7 +83,10 @@ def make_agent(config: Config, action_space):
         pg_loss, approx_kl, clip_frac = clipped_surrogate_loss(
             logp, mb["logp"], normalize(mb["advantages"]), config.clip_eps
         )
-        v_loss = value_loss(values, mb["targets"])
+        if config.clip_value:
+            v_loss = value_loss(values, mb["targets"], mb["values"], config.clip_eps)
+        else:
+            v_loss = value_loss(values, mb["targets"])
         entropy = jnp.mean(entropy)
         loss = pg_loss + config.vf_coef * v_loss - config.ent_coef * entropy
         return loss, {"pg_loss": pg_loss, "v_loss": v_loss, "entropy": entropy, "approx_kl": approx_kl,
@@ -122,6 +129,8 @@ def make_agent(config: Config, action_space):
             "advantages": advantages,
             "targets": advantages + values,
         }
+        if config.clip_value:
+            batch["values"] = values
         if model.recurrent:  # sequences replay from their first policy state, zeroed at episode starts
             batch = {**batch, "starts": ac.episode_starts(ro), "policy_state": ac.initial_policy_state(ro)}
         shuffle_keys = jax.random.split(key, config.update_epochs)  # each seed its own minibatch order

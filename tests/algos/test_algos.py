@@ -77,6 +77,21 @@ def test_ppo_learns_cartpole_short():
     assert np.nanmean(returns[-10:]) > 3 * np.nanmean(returns[:5])
 
 
+def test_ppo_value_clipping_is_the_pessimistic_loss():
+    """With clip_value the value loss is max(plain, clipped around the rollout's values): equal while
+    the values have not moved (the first step of an update), larger once a big step moves them."""
+    base = dict(total_steps=4 * 32, num_envs=4, num_steps=32, num_minibatches=1, lr=0.05, anneal_lr=False)
+    v_loss = {}
+    for epochs in (1, 3):
+        for clip in (False, True):
+            _, m = jax.jit(ppo.make_train(ppo.Config(**base, update_epochs=epochs, clip_value=clip)))(jax.random.key(0))
+            v_loss[epochs, clip] = float(m["v_loss"][0])
+    assert v_loss[1, True] == pytest.approx(v_loss[1, False], rel=1e-6)
+    assert v_loss[3, True] > 1.1 * v_loss[3, False], v_loss
+    with pytest.raises(ValueError, match="adam_eps"):
+        ppo.Config(adam_eps=0.0)
+
+
 @pytest.mark.parametrize("module", [ppo, vpg, dqn, ddpg, td3, sac, es_policy], ids=lambda m: m.NAME)
 def test_state_dtypes_are_stable(module):
     """``update`` returns a state with the same structure, shapes and dtypes (checked abstractly)."""
