@@ -39,10 +39,18 @@ def make_model(config, action_space) -> Model:
     """``networks.RecurrentActorCritic`` if ``config.lstm_size > 0``, else ``networks.ActorCritic``."""
     if config.lstm_size > 0:
         net = networks.RecurrentActorCritic(
-            action_space, config.hidden_sizes, config.activation, config.lstm_size, config.std0, config.torso
+            action_space,
+            config.hidden_sizes,
+            config.activation,
+            config.lstm_size,
+            config.std0,
+            config.torso,
+            config.weight_init,
         )
         return Model(net.init, net.apply, net.initial_state, True)
-    net = networks.ActorCritic(action_space, config.hidden_sizes, config.activation, config.std0, config.torso)
+    net = networks.ActorCritic(
+        action_space, config.hidden_sizes, config.activation, config.std0, config.torso, config.weight_init
+    )
     return Model(
         lambda key, pstate, obs: net.init(key, obs),
         lambda params, pstate, obs: (pstate, *net.apply(params, obs)),

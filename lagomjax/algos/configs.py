@@ -14,6 +14,7 @@ import numpy as np
 
 from lagomjax._checks import concrete
 from lagomjax.networks.actor_critic import TORSOS
+from lagomjax.networks.init import INITS
 from lagomjax.networks.layers import ACTIVATIONS
 
 # every config field's allowed values (beyond its type, which the default's type gives)
@@ -23,9 +24,15 @@ _POSITIVE_INT = {"num_envs", "num_steps", "total_steps", "eval_episodes", "updat
 _NONNEGATIVE_INT = {"lstm_size", "learning_starts"}
 _UNIT = {"gamma", "gae_lambda", "exploration_fraction", "exploration_final_eps", "per_alpha", "per_beta0"}
 _OPEN_UNIT = {"tau", "elite_ratio"}  # (0, 1]
-_POSITIVE = {"lr", "actor_lr", "critic_lr", "es_lr", "max_grad_norm", "std0", "init_alpha", "clip_eps", "sigma0"}
+_POSITIVE = {"lr", "actor_lr", "critic_lr", "es_lr", "max_grad_norm", "std0", "init_alpha", "clip_eps", "sigma0",
+             "adam_eps"}  # fmt: skip
 _NONNEGATIVE = {"ent_coef", "vf_coef", "exploration_noise", "target_noise", "target_noise_clip"}
-CHOICES = {"activation": tuple(ACTIVATIONS), "strategy": ("cmaes", "cem", "openai_es"), "torso": TORSOS}  # named
+CHOICES = {
+    "activation": tuple(ACTIVATIONS),
+    "strategy": ("cmaes", "cem", "openai_es"),
+    "torso": TORSOS,
+    "weight_init": INITS,
+}  # named; fmt: skip
 
 
 def check_fields(config, skip=()) -> None:
@@ -138,6 +145,7 @@ class ActorCriticConfig(RolloutConfig):
     hidden_sizes: tuple = (64, 64)  # MLP torso (actor and critic apart; shared under the LSTM)
     activation: str = "tanh"  # torso nonlinearity
     torso: str = "mlp"  # mlp (image observations flattened), or cnn for image observations [H, W, C]
+    weight_init: str = "orthogonal"  # lagom's orthogonal weights (0.01-gain policy head), or lecun (Flax's default)
     lstm_size: int = 0  # > 0: a recurrent policy, MLP -> LayerNorm-LSTM of this size, trained by BPTT
     normalize_obs: bool = False  # running observation normalisation (shared by the seed's envs)
     normalize_reward: bool = False  # reward scaling by the std of the discounted return

@@ -24,7 +24,6 @@ import jax
 import jax.numpy as jnp
 
 from lagomjax import metric
-from lagomjax._checks import check_positive
 from lagomjax.algos import actor_critic as ac
 from lagomjax.algos.configs import ActorCriticConfig
 from lagomjax.losses import clipped_surrogate_loss, normalize, value_loss
@@ -54,7 +53,6 @@ class Config(ActorCriticConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        check_positive("adam_eps", self.adam_eps)
         if self.num_minibatches < 1 or self.update_epochs < 1:
             raise ValueError(
                 f"num_minibatches={self.num_minibatches} and update_epochs={self.update_epochs} must be >= 1"

@@ -20,7 +20,7 @@ from lagomjax.networks.heads import (
     ValueHead,
     tanh_gaussian,
 )
-from lagomjax.networks.init import calculate_gain, ortho_init
+from lagomjax.networks.init import INITS, calculate_gain, dense_init, ortho_init
 from lagomjax.networks.layers import MLP, make_cnn, make_fc, make_transposed_cnn
 from lagomjax.networks.lstm import LayerNormLSTMCell, LSTMLayer, StackedLSTM, make_lnlstm
 from lagomjax.networks.mdn import MDNHead
@@ -46,7 +46,9 @@ __all__ = [
     "StackedLSTM",
     "TanhGaussianHead",
     "ValueHead",
+    "INITS",
     "calculate_gain",
+    "dense_init",
     "from_vec",
     "linear_lr_scheduler",
     "load",

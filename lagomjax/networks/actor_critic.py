@@ -27,16 +27,17 @@ from lagomjax.networks.layers import MLP
 from lagomjax.networks.lstm import LayerNormLSTMCell
 
 
-def policy_head(action_space, feature_dim: int, std0: float = 1.0) -> nn.Module:
+def policy_head(action_space, feature_dim: int, std0: float = 1.0, weight_init: str = "orthogonal") -> nn.Module:
     """The head for ``action_space``: categorical for ``Discrete``, one categorical per dimension for
     ``MultiDiscrete``, a diagonal Gaussian (initial std
-    ``std0``) for ``Box``. Call it inside a compact module, so the head is that module's child."""
+    ``std0``) for ``Box``; ``weight_init`` as :func:`~lagomjax.networks.init.dense_init`. Call it inside a
+    compact module, so the head is that module's child."""
     if isinstance(action_space, gym.spaces.Discrete):
-        return CategoricalHead(feature_dim, int(action_space.n))
+        return CategoricalHead(feature_dim, int(action_space.n), weight_init)
     if isinstance(action_space, gym.spaces.MultiDiscrete) and action_space.nvec.ndim == 1:
-        return MultiCategoricalHead(feature_dim, tuple(int(n) for n in action_space.nvec))
+        return MultiCategoricalHead(feature_dim, tuple(int(n) for n in action_space.nvec), weight_init)
     if isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1:
-        return DiagGaussianHead(feature_dim, action_space.shape[0], std0)
+        return DiagGaussianHead(feature_dim, action_space.shape[0], std0, weight_init)
     raise TypeError(f"policy_head supports Discrete, 1-D MultiDiscrete and 1-D Box action spaces, got {action_space}")
 
 
@@ -52,17 +53,17 @@ def mode(dist):
 TORSOS = ("mlp", "cnn")
 
 
-def torso(kind: str, hidden_sizes: tuple, activation: str, obs):
+def torso(kind: str, hidden_sizes: tuple, activation: str, obs, weight_init: str = "orthogonal"):
     """The features of ``obs``; call it inside a compact module (its layers become that module's).
     ``mlp``: an MLP on vector observations ``[..., D]``. ``cnn``: MinAtar's network (Young and Tian,
     2019) for image observations ``[..., H, W, C]``: one 3x3 convolution of 16 channels and a ReLU,
-    flattened, then the MLP."""
+    flattened, then the MLP (its ``weight_init``)."""
     if kind == "cnn":
         x = nn.relu(nn.Conv(16, (3, 3), padding="SAME")(obs))
         obs = x.reshape(*x.shape[:-3], -1)
     elif kind != "mlp":
         raise ValueError(f"torso must be one of {TORSOS}, got {kind!r}")
-    return MLP(hidden_sizes, activation)(obs)
+    return MLP(hidden_sizes, activation, weight_init=weight_init)(obs)
 
 
 class ActorCritic(nn.Module):
@@ -73,13 +74,14 @@ class ActorCritic(nn.Module):
     activation: str = "tanh"
     std0: float = 1.0
     torso: str = "mlp"
+    weight_init: str = "orthogonal"  # or 'lecun' (networks.init.dense_init)
 
     @nn.compact
     def __call__(self, obs):
         h = self.hidden_sizes[-1]
-        features = lambda: torso(self.torso, self.hidden_sizes, self.activation, obs)  # noqa: E731
-        dist = policy_head(self.action_space, h, self.std0)(features())
-        value = ValueHead(h)(features())
+        features = lambda: torso(self.torso, self.hidden_sizes, self.activation, obs, self.weight_init)  # noqa: E731
+        dist = policy_head(self.action_space, h, self.std0, self.weight_init)(features())
+        value = ValueHead(h, self.weight_init)(features())
         return dist, value
 
 
@@ -94,12 +96,14 @@ class RecurrentActorCritic(nn.Module):
     lstm_size: int = 64
     std0: float = 1.0
     torso: str = "mlp"
+    weight_init: str = "orthogonal"  # of the torso and heads (the LSTM keeps its own)
 
     @nn.compact
     def __call__(self, carry, obs):
-        x = torso(self.torso, self.hidden_sizes, self.activation, obs)
+        x = torso(self.torso, self.hidden_sizes, self.activation, obs, self.weight_init)
         carry, h = LayerNormLSTMCell(self.lstm_size)(carry, x)
-        return carry, policy_head(self.action_space, self.lstm_size, self.std0)(h), ValueHead(self.lstm_size)(h)
+        dist = policy_head(self.action_space, self.lstm_size, self.std0, self.weight_init)(h)
+        return carry, dist, ValueHead(self.lstm_size, self.weight_init)(h)
 
     def initial_state(self, batch_shape: tuple):
         zeros = jnp.zeros((*batch_shape, self.lstm_size))

@@ -1,5 +1,5 @@
 """Distribution and value heads. Policy heads return ``distrax`` distributions and start near-uniform
-(orthogonal weights scaled by 0.01)."""
+(orthogonal weights scaled by 0.01; ``weight_init='lecun'``: Flax's default initialisation instead)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import distrax
 import jax.numpy as jnp
 from flax import linen as nn
 
-from lagomjax.networks.init import ortho_init, zeros_like_init
+from lagomjax.networks.init import dense_init, ortho_init, zeros_like_init
 
 
 def _check_features(module, x):
@@ -24,11 +24,12 @@ class CategoricalHead(nn.Module):
 
     feature_dim: int
     num_action: int
+    weight_init: str = "orthogonal"
 
     @nn.compact
     def __call__(self, x) -> distrax.Categorical:
         _check_features(self, x)
-        logits = nn.Dense(self.num_action, **ortho_init(weight_scale=0.01))(x)
+        logits = nn.Dense(self.num_action, **dense_init(self.weight_init, weight_scale=0.01))(x)
         return distrax.Categorical(logits=logits)
 
 
@@ -40,12 +41,13 @@ class MultiCategoricalHead(nn.Module):
 
     feature_dim: int
     nvec: tuple
+    weight_init: str = "orthogonal"
 
     @nn.compact
     def __call__(self, x) -> distrax.Independent:
         _check_features(self, x)
         nvec, width = tuple(int(n) for n in self.nvec), max(int(n) for n in self.nvec)
-        logits = nn.Dense(sum(nvec), **ortho_init(weight_scale=0.01))(x)
+        logits = nn.Dense(sum(nvec), **dense_init(self.weight_init, weight_scale=0.01))(x)
         parts, start = [], 0
         for n in nvec:  # a static loop over action dimensions (a few), not over time or batch
             part = logits[..., start : start + n]
@@ -63,13 +65,14 @@ class DiagGaussianHead(nn.Module):
     feature_dim: int
     action_dim: int
     std0: float = 1.0
+    weight_init: str = "orthogonal"
 
     @nn.compact
     def __call__(self, x) -> distrax.MultivariateNormalDiag:
         _check_features(self, x)
         if self.std0 <= 0:
             raise ValueError(f"std0 must be > 0, got {self.std0}")
-        mean = nn.Dense(self.action_dim, **ortho_init(weight_scale=0.01))(x)
+        mean = nn.Dense(self.action_dim, **dense_init(self.weight_init, weight_scale=0.01))(x)
         logstd = self.param("logstd", zeros_like_init(math.log(self.std0)), (self.action_dim,))
         return distrax.MultivariateNormalDiag(mean, jnp.broadcast_to(jnp.exp(logstd), mean.shape))
 
@@ -131,11 +134,12 @@ class TanhGaussianHead(nn.Module):
 
 
 class ValueHead(nn.Module):
-    """``x [..., feature_dim] -> V(x) [...]`` (orthogonal init, gain 1)."""
+    """``x [..., feature_dim] -> V(x) [...]`` (orthogonal init, gain 1; or ``weight_init='lecun'``)."""
 
     feature_dim: int
+    weight_init: str = "orthogonal"
 
     @nn.compact
     def __call__(self, x) -> jnp.ndarray:
         _check_features(self, x)
-        return nn.Dense(1, **ortho_init(weight_scale=1.0))(x)[..., 0]
+        return nn.Dense(1, **dense_init(self.weight_init, weight_scale=1.0))(x)[..., 0]

@@ -83,6 +83,20 @@ def ortho_init(nonlinearity: str | None = None, weight_scale: float = 1.0, const
     return dict(kernel_init=orthogonal(gain), bias_init=nn.initializers.constant(constant_bias))
 
 
+INITS = ("orthogonal", "lecun")
+
+
+def dense_init(init: str = "orthogonal", nonlinearity: str | None = None, weight_scale: float = 1.0) -> dict:
+    """``nn.Dense`` keyword arguments by name: ``'orthogonal'``, lagom's :func:`ortho_init` (gain from
+    ``nonlinearity`` or ``weight_scale``), or ``'lecun'``, Flax's default (LeCun normal kernels, zero
+    biases; rejax and most Flax code), where ``nonlinearity`` and ``weight_scale`` play no part."""
+    if init == "orthogonal":
+        return ortho_init(nonlinearity, weight_scale)
+    if init == "lecun":
+        return dict(kernel_init=nn.initializers.lecun_normal(), bias_init=nn.initializers.zeros)
+    raise ValueError(f"weight_init must be one of {INITS}, got {init!r}")
+
+
 def zeros_like_init(value: float):
     """A constant initialiser (for state-independent parameters such as a log-std)."""
 

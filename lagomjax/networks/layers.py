@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 import jax.numpy as jnp
 from flax import linen as nn
 
-from lagomjax.networks.init import ortho_init
+from lagomjax.networks.init import dense_init
 
 # activations by name (the configs' `activation` field takes these)
 ACTIVATIONS = {"relu": nn.relu, "tanh": nn.tanh, "elu": nn.elu, "gelu": nn.gelu, "silu": nn.silu}
@@ -58,24 +58,26 @@ def make_transposed_cnn(input_channel, channels, kernels, strides, paddings, out
 
 
 class MLP(nn.Module):
-    """Torso: ``[Dense -> (LayerNorm) -> activation] * len(hidden_sizes)`` with orthogonal init.
+    """Torso: ``[Dense -> (LayerNorm) -> activation] * len(hidden_sizes)``, orthogonal init (or ``weight_init``).
 
     Attributes:
       hidden_sizes: widths of the hidden layers.
       activation: a name ('relu', 'tanh', 'elu', 'gelu', 'silu') or a callable.
       layer_norm: apply LayerNorm before each activation.
+      weight_init: ``'orthogonal'`` (gain of the activation) or ``'lecun'`` (:func:`~lagomjax.networks.dense_init`).
     """
 
     hidden_sizes: Sequence[int] = (64, 64)
     activation: str | Callable = "tanh"
     layer_norm: bool = False
+    weight_init: str = "orthogonal"
 
     @nn.compact
     def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
         act = ACTIVATIONS[self.activation] if isinstance(self.activation, str) else self.activation
         gain_name = self.activation if self.activation in ("relu", "tanh") else None
         for h in self.hidden_sizes:
-            x = nn.Dense(h, **ortho_init(gain_name, weight_scale=1.0))(x)
+            x = nn.Dense(h, **dense_init(self.weight_init, gain_name))(x)
             if self.layer_norm:
                 x = nn.LayerNorm()(x)
             x = act(x)

@@ -91,3 +91,30 @@ def test_householder_orthogonal_equals_lapack_qr_with_sign_fix():
     ws = jax.jit(jax.vmap(lambda k: orthogonal()(k, (8, 8))))(jax.random.split(jax.random.key(1), 16))
     assert not np.allclose(ws[0], ws[1])
     np.testing.assert_allclose(np.einsum("bij,bik->bjk", ws, ws), np.broadcast_to(np.eye(8), (16, 8, 8)), atol=1e-5)
+
+
+def test_weight_init_lecun_is_flax_default_and_orthogonal_keeps_its_gains():
+    import gymnasium as gym
+
+    from lagomjax.networks import ActorCritic, dense_init
+
+    x = jnp.ones((3, 5))
+    key = jax.random.key(0)
+    ours = MLP((8, 4), "tanh", weight_init="lecun").init(key, x)["params"]
+
+    class Plain(nn.Module):  # flax's defaults: LeCun normal kernels, zero biases
+        @nn.compact
+        def __call__(self, x):
+            h = nn.tanh(nn.Dense(8)(x))
+            return nn.tanh(nn.Dense(4)(h))
+
+    plain = Plain().init(key, x)["params"]
+    jax.tree.map(np.testing.assert_array_equal, ours, plain)
+    net = ActorCritic(gym.spaces.Discrete(3), (64, 64), weight_init="orthogonal")
+    params = net.init(key, x)["params"]
+    head = np.asarray(params["CategoricalHead_0"]["Dense_0"]["kernel"])
+    np.testing.assert_allclose(head.T @ head, 1e-4 * np.eye(3), atol=1e-9)  # orthogonal, gain 0.01
+    lecun = ActorCritic(gym.spaces.Discrete(3), (64, 64), weight_init="lecun").init(key, x)["params"]
+    assert float(np.std(lecun["CategoricalHead_0"]["Dense_0"]["kernel"])) == pytest.approx(1 / 8, rel=0.15)
+    with pytest.raises(ValueError, match="weight_init"):
+        dense_init("xavier")
