@@ -7,8 +7,11 @@ The peer is rejax (``pip install rejax``, in the ``bench`` extra) run here throu
 at its published MinAtar benchmark settings (rejax's ``benchmark/breakout_1m.yaml``: 1M environment
 steps; the same settings serve the other games). lagomjax runs the same hyper-parameters: PPO with
 32 envs x 32 steps, 4 epochs of 4 minibatches, a 64-64 tanh MLP on the flattened image, constant
-learning rate; DQN with one gradient step of 100 transitions per environment step, a 64-64 tanh MLP,
-a target copy every 1,000 steps, epsilon 1 -> 0.05 over half the run, gamma 1 (rejax's values).
+learning rate, and the choices rejax's PPO makes in code (value-loss clipping, Adam's eps 1e-8,
+Flax's LeCun-normal weights: ``clip_value``, ``adam_eps``, ``weight_init``; ``--lagom-defaults``
+keeps lagomjax's own: no value clipping, eps 1e-5, orthogonal weights); DQN with one gradient step
+of 100 transitions per environment step, a 64-64 tanh MLP, a target copy every 1,000 steps,
+epsilon 1 -> 0.05 over half the run, gamma 1 (rejax's values).
 lagomjax's DQN steps 8 environment steps then takes 8 gradient steps (the same ratio).
 
 Both are scored the same way on the final parameters: the greedy policy over 128 episodes per seed
@@ -45,14 +48,15 @@ REJAX = {
 }  # fmt: skip
 
 
-def lagom_config(algo: str, game: str, steps: int):
-    """lagomjax's config with rejax's hyper-parameters."""
+def lagom_config(algo: str, game: str, steps: int, rejax_choices: bool = True):
+    """lagomjax's config with rejax's hyper-parameters (and PPO's implementation choices, if asked)."""
     common = {"env_id": f"gymnax:{game}", "total_steps": steps, "hidden_sizes": (64, 64), "activation": "tanh",
               "anneal_lr": False, "eval_episodes": EVAL_EPISODES}  # fmt: skip
     if algo == "ppo":
         return algos.ppo.Config(
             **common, num_envs=32, num_steps=32, update_epochs=4, num_minibatches=4, lr=0.00025674088686342003,
             max_grad_norm=1.0, gamma=0.995, gae_lambda=0.95, clip_eps=0.2, ent_coef=0.01, vf_coef=0.5,
+            **(dict(clip_value=True, adam_eps=1e-8, weight_init="lecun") if rejax_choices else {}),
         )  # fmt: skip
     return algos.dqn.Config(
         **common, num_envs=1, num_steps=8, gradient_steps=8, buffer_size=100_000, learning_starts=20_000,
@@ -61,15 +65,16 @@ def lagom_config(algo: str, game: str, steps: int):
     )  # fmt: skip
 
 
-def run_lagom(algo: str, game: str, steps: int, seeds: int) -> dict:
+def run_lagom(algo: str, game: str, steps: int, seeds: int, rejax_choices: bool = True) -> dict:
     module = algos.get(algo)
     keys = jax.random.split(jax.random.key(0), seeds)
-    compile_s, run_s, (_, m) = timed(jax.vmap(module.make_train(lagom_config(algo, game, steps))), (keys,))
+    config = lagom_config(algo, game, steps, rejax_choices)
+    compile_s, run_s, (_, m) = timed(jax.vmap(module.make_train(config)), (keys,))
     greedy = np.asarray(m["eval_return"], np.float64)
     return {"greedy": greedy, "own": greedy, "compile": compile_s, "run": run_s, "rate": seeds * steps / run_s}
 
 
-def run_rejax(algo: str, game: str, steps: int, seeds: int) -> dict:
+def run_rejax(algo: str, game: str, steps: int, seeds: int, rejax_choices: bool = True) -> dict:
     from rejax import get_algo
     from rejax.evaluate import evaluate_single
 
@@ -112,6 +117,8 @@ def main():
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--rejax-dqn-seeds", type=int, default=4, help="rejax's DQN steps one env at a time: slow")
     parser.add_argument("--peers", nargs="*", default=["lagomjax", "rejax"], choices=["lagomjax", "rejax"])
+    parser.add_argument("--lagom-defaults", action="store_true",
+                        help="lagomjax's PPO without rejax's value clipping, Adam eps and LeCun weights")  # fmt: skip
     args = parser.parse_args()
 
     print(f"## MinAtar, {args.steps:,} steps per seed, {args.seeds} seeds, greedy evaluation ({EVAL_EPISODES} "
@@ -124,7 +131,7 @@ def main():
             rates = {}
             for peer in args.peers:
                 seeds = args.rejax_dqn_seeds if (peer, algo) == ("rejax", "dqn") else args.seeds
-                r = runners[peer](algo, game, args.steps, seeds)
+                r = runners[peer](algo, game, args.steps, seeds, not args.lagom_defaults)
                 rates[peer] = r["rate"]
                 print(f"| {algo.upper()} | {game} | {peer} | {fmt(r['greedy'])} | {fmt(r['own'])} | "
                       f"{r['compile']:.1f} s | {r['rate']:,.0f} |")  # fmt: skip
