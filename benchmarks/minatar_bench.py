@@ -24,6 +24,7 @@ one program on both sides. Runs are long on 2 cores (minutes per row): run in th
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 
 import jax
@@ -74,7 +75,7 @@ def run_lagom(algo: str, game: str, steps: int, seeds: int, rejax_choices: bool 
     return {"greedy": greedy, "own": greedy, "compile": compile_s, "run": run_s, "rate": seeds * steps / run_s}
 
 
-def run_rejax(algo: str, game: str, steps: int, seeds: int, rejax_choices: bool = True) -> dict:
+def run_rejax(algo: str, game: str, steps: int, seeds: int) -> dict:
     from rejax import get_algo
     from rejax.evaluate import evaluate_single
 
@@ -125,13 +126,13 @@ def main():
           f"episodes per seed), {jax.devices()[0].platform}")  # fmt: skip
     print("| algorithm | game | toolkit | greedy return (mean +- std over seeds) | own final eval | compile | "
           "env-steps/s |\n|---|---|---|---:|---:|---:|---:|")  # fmt: skip
-    runners = {"lagomjax": run_lagom, "rejax": run_rejax}
+    runners = {"lagomjax": functools.partial(run_lagom, rejax_choices=not args.lagom_defaults), "rejax": run_rejax}
     for algo in args.algos:
         for game in args.games if algo == "ppo" else args.dqn_games:
             rates = {}
             for peer in args.peers:
                 seeds = args.rejax_dqn_seeds if (peer, algo) == ("rejax", "dqn") else args.seeds
-                r = runners[peer](algo, game, args.steps, seeds, not args.lagom_defaults)
+                r = runners[peer](algo, game, args.steps, seeds)
                 rates[peer] = r["rate"]
                 print(f"| {algo.upper()} | {game} | {peer} | {fmt(r['greedy'])} | {fmt(r['own'])} | "
                       f"{r['compile']:.1f} s | {r['rate']:,.0f} |")  # fmt: skip

@@ -64,9 +64,9 @@ def sequential_wall(config, hparams: dict, seed: int) -> float:
     return time.perf_counter() - t0
 
 
-def run_task(name: str, searches: int, trials: int, methods=None, optuna_batch: int | None = None,
-             fields=FIELDS) -> dict:  # fmt: skip
+def run_task(name: str, searches: int, methods=None, optuna_batch: int | None = None, fields=FIELDS) -> dict:
     config = TASKS[name]
+    trials = 2 ** len(fields)  # the grid is 2 points per searched field; every search gets as many trials
     spec = {k: SPACE[k] for k in fields}
     space = load_space(spec, config)
     interval = 4
@@ -141,11 +141,10 @@ def main():
     parser.add_argument("--optuna-batch", type=int, default=None, help="trials per Optuna batch (default: half)")
     parser.add_argument("--out", default=None, help="also write the results as JSON here")
     args = parser.parse_args()
-    trials = 2 ** len(args.fields)  # the grid is 2 points per searched field; every search gets as many trials
-    print(f"jax {jax.__version__}, devices {jax.devices()}, fields {args.fields}, {trials} trials per search")
+    print(f"jax {jax.__version__}, devices {jax.devices()}, fields {args.fields}, {2 ** len(args.fields)} trials")
     results = {}
     for name in args.tasks:
-        results[name] = run_task(name, args.searches, trials, args.methods, args.optuna_batch, args.fields)
+        results[name] = run_task(name, args.searches, args.methods, args.optuna_batch, args.fields)
         print(table(name, results[name]))
         sys.stdout.flush()
     if args.out:

@@ -27,12 +27,12 @@ _OPEN_UNIT = {"tau", "elite_ratio"}  # (0, 1]
 _POSITIVE = {"lr", "actor_lr", "critic_lr", "es_lr", "max_grad_norm", "std0", "init_alpha", "clip_eps", "sigma0",
              "adam_eps"}  # fmt: skip
 _NONNEGATIVE = {"ent_coef", "vf_coef", "exploration_noise", "target_noise", "target_noise_clip"}
-CHOICES = {
+CHOICES = {  # named
     "activation": tuple(ACTIVATIONS),
     "strategy": ("cmaes", "cem", "openai_es"),
     "torso": TORSOS,
     "weight_init": INITS,
-}  # named; fmt: skip
+}
 
 
 def check_fields(config, skip=()) -> None:

@@ -301,20 +301,18 @@ def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size
 
 
 def _sobol(space, n: int, seed: int) -> list[dict]:
-    """``n`` points of a scrambled Sobol sequence in ``space`` (choices take their listed values)."""
+    """``n`` points of a scrambled Sobol sequence through :meth:`Space.from_unit`, as Python floats
+    Optuna accepts: a choice exactly its listed value, a range value inside its bounds."""
     from scipy.stats import qmc
 
     u = qmc.Sobol(len(space.params), scramble=True, seed=seed).random_base2(max(n - 1, 0).bit_length())[:n]
-    points = [{} for _ in range(n)]
-    for j, p in enumerate(space.params):
-        for i in range(n):
-            if p.values:
-                points[i][p.name] = p.values[min(int(u[i, j] * len(p.values)), len(p.values) - 1)]
-            elif p.log:
-                points[i][p.name] = min(max(p.low * (p.high / p.low) ** u[i, j], p.low), p.high)
-            else:
-                points[i][p.name] = min(p.low + u[i, j] * (p.high - p.low), p.high)
-    return points
+    hp = space.from_unit(u)
+
+    def exact(p, v):
+        v = float(v)
+        return min(p.values, key=lambda c: abs(c - v)) if p.values else min(max(v, p.low), p.high)
+
+    return [{p.name: exact(p, hp[p.name][i]) for p in space.params} for i in range(n)]
 
 
 def _suggest(trial, p):
