@@ -12,8 +12,9 @@ import time
 import jax
 import numpy as np
 import pytest
+from PIL import Image
 
-from lagomjax import checkpoint
+from lagomjax import checkpoint, vis
 from lagomjax.algos import policies, ppo
 from lagomjax.experiment.layout import read_csv
 from lagomjax.train import runs
@@ -48,8 +49,9 @@ def test_interrupted_and_resumed_runs_equal_an_uninterrupted_one(tmp_path):
     # every process shares a compilation cache, as a user's runs do: only the first one compiles
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "LAGOMJAX_COMPILE_CACHE": str(tmp_path / "jax_cache")}
     ref = tmp_path / "ref"
-    subprocess.run(_cli(*FLAGS, "--log-dir", str(ref), "--checkpoint-seconds", "1000"), check=True,
-                   capture_output=True, timeout=600, env=env)  # fmt: skip
+    done = subprocess.run(_cli(*FLAGS, "--log-dir", str(ref), "--checkpoint-seconds", "1000"), capture_output=True,
+                          text=True, timeout=600, env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
     run = tmp_path / "run"
     ckpt = run / runs.CHECKPOINT
 
@@ -96,7 +98,7 @@ def test_interrupted_and_resumed_runs_equal_an_uninterrupted_one(tmp_path):
     mine, _ = agent.greedy(jax.tree.map(lambda x: x[1], state.agent), np.asarray(obs, np.float32), ())
     assert loaded == np.asarray(mine).tolist()
 
-    # (evaluate's --video is checked on the MuJoCo run below; a 500-frame CartPole GIF would add ~10 s here)
+    # evaluate's --video is checked on the MuJoCo run below (a 500-frame CartPole GIF would add ~10 s here)
     ev = subprocess.run([sys.executable, "-m", "lagomjax.train", "evaluate", str(run), "--episodes", "8"],
                         capture_output=True, text=True, timeout=300, env=env)  # fmt: skip
     assert ev.returncode == 0, ev.stderr
@@ -105,6 +107,11 @@ def test_interrupted_and_resumed_runs_equal_an_uninterrupted_one(tmp_path):
     evals = read_csv(run / "0" / "1" / "eval.csv")  # the best evaluation's parameters come out too
     best = policies.load_policy(run, 1, best=True)
     assert best.update == int(evals["update"][np.argmax(evals["eval_episode_return"])])
+    # the loaded policy drives the functional env's recording (a short one)
+    gif = vis.record_episode(best.env_id, best.act_unit, jax.random.key(0), tmp_path / "ep.gif", max_steps=24,
+                             init_policy_state=best.init_policy_state)  # fmt: skip
+    with Image.open(gif) as frames:
+        assert frames.n_frames > 20
 
 
 def parts_env_action_space(config):
