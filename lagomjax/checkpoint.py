@@ -133,12 +133,11 @@ def differences(saved: dict, current: dict, prefix: str = "") -> list[str]:
     return out
 
 
-def restore(path, like, meta: dict, allow_changes=()):
-    """``(state, extra)`` from :func:`save`'s file, the state rebuilt like ``like``.
-
-    Raises ``ValueError`` naming every field where the stored ``meta`` differs from ``meta``, except
-    top-level or dotted keys listed in ``allow_changes`` (settings the caller knows may change).
-    """
+def check(path, meta: dict, allow_changes=()) -> dict:
+    """:func:`load`'s contents, after checking that the stored ``meta`` equals ``meta``: raises
+    ``ValueError`` naming every field where they differ, except top-level or dotted keys listed in
+    ``allow_changes`` (settings the caller knows may change). Needs no state, so a caller can refuse
+    a checkpoint before building (or compiling) anything."""
     saved = load(path)
     current = json.loads(json.dumps(_plain(meta), sort_keys=True))
     diff = [d for d in differences(saved["meta"], current) if not _allowed(d, allow_changes)]
@@ -147,6 +146,13 @@ def restore(path, like, meta: dict, allow_changes=()):
             f"checkpoint {path} was written by a run with other settings; refusing to resume it with:\n  "
             + "\n  ".join(diff)
         )
+    return saved
+
+
+def restore(path, like, meta: dict, allow_changes=()):
+    """``(state, extra)`` from :func:`save`'s file, the state rebuilt like ``like``, after
+    :func:`check` (the same ``ValueError`` for other settings)."""
+    saved = check(path, meta, allow_changes)
     return from_host(like, saved["state"]), saved["extra"]
 
 

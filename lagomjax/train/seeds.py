@@ -122,6 +122,9 @@ def run_seeds(
                 for s_ in range(num_seeds):
                     on_metrics(s_, begin + j, {key: np.asarray(v[s_, j]) for key, v in m.items()})
 
+    meta = run_meta(config, num_seeds, seed)  # a checkpoint of another run is refused before compiling
+    resuming = checkpoint is not None and Path(checkpoint).exists()
+    saved = ckpt.check(checkpoint, meta, allow_changes) if resuming else None
     keys = jax.random.split(jax.random.key(seed), num_seeds)
     t0 = time.perf_counter()
     init = jax.jit(jax.vmap(parts.init)).lower(keys).compile()
@@ -139,11 +142,10 @@ def run_seeds(
     unit = "generation" if hasattr(config, "generations") else "update"
     bar = tqdm(total=n, desc=f"{config.env_id} x {num_seeds} seeds", unit=unit, disable=not progress)
     chunks, start = [], 0
-    meta = run_meta(config, num_seeds, seed)
     halted_at = np.full(num_seeds, -1)
-    if checkpoint is not None and Path(checkpoint).exists():
-        state, saved = ckpt.restore(checkpoint, state, meta, allow_changes)
-        chunks, start, halted_at = saved["chunks"], saved["next_update"], np.asarray(saved["halted_at"])
+    if saved is not None:
+        state, extra = ckpt.from_host(state, saved["state"]), saved["extra"]
+        chunks, start, halted_at = extra["chunks"], extra["next_update"], np.asarray(extra["halted_at"])
         bar.update(start)
     best_returns, best_updates, best_state = np.full(num_seeds, -np.inf), np.full(num_seeds, -1), None
     if best_checkpoint is not None and start > 0 and Path(best_checkpoint).exists():

@@ -64,6 +64,7 @@ KILLED_WHILE_SAVING = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_resume_is_bit_identical_including_a_kill_during_save(tmp_path):
     reference = _run()
     assert reference[2]["finished"] and CONFIG.num_updates == 16
@@ -84,11 +85,14 @@ def test_resume_is_bit_identical_including_a_kill_during_save(tmp_path):
     _assert_identical(_run(checkpoint=ckpt), reference)
 
 
-def test_checkpoint_from_another_run_is_refused(tmp_path):
+def test_checkpoint_from_another_run_is_refused_before_compiling(tmp_path):
     ckpt = tmp_path / "checkpoint.ckpt"
     _run(checkpoint=ckpt, max_chunks=1)
-    with pytest.raises(ValueError, match="checkpoint"):
-        run_seeds(dqn.make_parts(CONFIG), CONFIG, 3, seed=3, progress=False, checkpoint=ckpt)
+    compiled = []
+    with pytest.raises(ValueError, match=r"(?s)checkpoint .* num_seeds: 2 -> 3"):
+        run_seeds(dqn.make_parts(CONFIG), CONFIG, 3, seed=3, progress=False, checkpoint=ckpt,
+                  on_compiled=compiled.append)  # fmt: skip
+    assert compiled == []
 
 
 def test_metrics_reach_on_metrics_per_seed_and_update_in_order():
@@ -112,8 +116,11 @@ def test_resume_with_other_settings_names_them_unless_allowed(tmp_path):
     ckpt = tmp_path / "checkpoint.ckpt"
     _run(checkpoint=ckpt, max_chunks=2)
     other = dataclasses.replace(CONFIG, lr=CONFIG.lr * 2, gamma=0.9)
+    compiled = []
     with pytest.raises(ValueError, match=r"(?s)config\.gamma: 0\.99 -> 0\.9.*config\.lr"):
-        run_seeds(dqn.make_parts(other), other, 2, seed=3, progress=False, checkpoint=ckpt, max_chunks=1)
+        run_seeds(dqn.make_parts(other), other, 2, seed=3, progress=False, checkpoint=ckpt, max_chunks=1,
+                  on_compiled=compiled.append)  # fmt: skip
+    assert compiled == []
     lr_only = dataclasses.replace(CONFIG, lr=CONFIG.lr * 2)
     _, m, _ = run_seeds(
         dqn.make_parts(lr_only), lr_only, 2, seed=3, progress=False, checkpoint=ckpt, max_chunks=1,
