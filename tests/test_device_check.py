@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_device_check_runs_every_row_at_toy_sizes(tmp_path):
     out = tmp_path / "check.json"
     cmd = [sys.executable, str(ROOT / "benchmarks" / "device_check.py"), "--tiny", "--repeats", "1", "--out", str(out)]

@@ -4,11 +4,13 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
 
+@pytest.mark.slow
 def test_readme_python_snippets_run_and_show_true_values():
     ns = {}
     for block in re.findall(r"```python\n(.*?)```", README, flags=re.S):

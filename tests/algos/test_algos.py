@@ -27,6 +27,7 @@ SHORT_RUNS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(SHORT_RUNS))
 def test_learns_short(name):
     module, overrides, threshold = SHORT_RUNS[name]
@@ -77,6 +78,7 @@ def test_ppo_learns_cartpole_short():
     assert np.nanmean(returns[-10:]) > 3 * np.nanmean(returns[:5])
 
 
+@pytest.mark.slow
 def test_ppo_value_clipping_is_the_pessimistic_loss():
     """With clip_value the value loss is max(plain, clipped around the rollout's values): equal while
     the values have not moved (the first step of an update), larger once a big step moves them."""
@@ -115,6 +117,7 @@ def test_recurrent_state_dtypes_are_stable(module):
     assert all(jax.tree.leaves(same)) and len(jax.tree.leaves(state.policy_state)) == 2
 
 
+@pytest.mark.slow
 def test_vmapped_seeds_no_recompile_and_chunked_equals_one_program():
     config = td3.Config(total_steps=1_200, learning_starts=500, eval_episodes=2)
     train = jax.jit(jax.vmap(td3.make_train(config)))
@@ -128,6 +131,7 @@ def test_vmapped_seeds_no_recompile_and_chunked_equals_one_program():
         np.testing.assert_allclose(chunked[key], m1[key], rtol=1e-3, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_vmapped_pendulum_ppo_and_chunked_driver_equals_one_program():
     config = ppo.Config(
         env_id="Pendulum-v1", total_steps=6 * 512, normalize_obs=True, normalize_reward=True, eval_episodes=2

@@ -5,6 +5,7 @@ observable CartPole (velocities hidden) on the functional path and through gymna
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from lagomjax import envs
 from lagomjax.algos import actor_critic as ac
@@ -54,6 +55,7 @@ def test_recurrent_ppo_replay_equals_acting_on_sequence_minibatches():
     np.testing.assert_allclose(np.asarray(nv[:-1])[inside], np.asarray(ro.extras["value"][1:])[inside], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_recurrent_ppo_learns_cartpole_without_velocities_short():
     """RL Zoo's RecurrentPPO settings for CartPoleNoVel-v1 at a fifth of the benchmark's budget, two
     seeds (single seeds at this budget range from ~80 to ~410: one alone is a coin toss). A

@@ -143,6 +143,7 @@ def test_spaces_convert_to_gymnasium_and_images_draw(tmp_path):
         assert np.asarray(gif.convert("RGB")).std() > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "env_id, torso, steps, random_return, threshold",
     [("gymnax:Breakout-MinAtar", "cnn", 24_576, 0.4, 3.0), ("gymnax:Catch-bsuite", "mlp", 40_960, -0.6, 0.5)],
@@ -173,6 +174,7 @@ def test_dqn_trains_on_minatar_through_the_cnn_torso_and_a_cnn_needs_images():
         ppo.Config(torso="resnet")
 
 
+@pytest.mark.slow
 def test_a_policy_trained_on_image_observations_loads_and_acts_on_raw_ones(tmp_path):
     """A command-line run on Catch-bsuite ([10, 5] images, flattened for the MLP): the loaded policy
     takes the environment's own observations, single or batched, as training saw them."""

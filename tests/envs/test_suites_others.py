@@ -11,6 +11,7 @@ import pytest
 from lagomjax import envs
 
 
+@pytest.mark.slow
 def test_craftax_classic_steps_as_the_suites_step_env_with_the_flags_apart():
     craftax_env = pytest.importorskip("craftax.craftax_env", reason='pip install "lagomjax[craftax]"')
     bare = craftax_env.make_craftax_env_from_name("Craftax-Classic-Symbolic-v1", auto_reset=False)
@@ -38,6 +39,7 @@ def test_craftax_classic_steps_as_the_suites_step_env_with_the_flags_apart():
     assert run._cache_size() == 1
 
 
+@pytest.mark.slow
 def test_brax_steps_as_the_bare_env_and_truncates_by_the_time_limit():
     brax_envs = pytest.importorskip("brax.envs", reason='pip install "lagomjax[brax]"')
     bare = brax_envs.get_environment("inverted_pendulum")
@@ -97,6 +99,7 @@ def test_jumanji_snake_ends_by_time_as_a_truncation_not_a_termination():
     assert obs.shape == (8, 725) and obs.dtype == jnp.float32
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "env_id, extra, steps, overrides, random_return, threshold",
     [

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import jax
 import numpy as np
+import pytest
 
 from lagomjax.utils import pickle_load
 
@@ -32,6 +33,7 @@ def test_sweep_example_writes_layout_and_plot(tmp_path, capsys):
     assert (tmp_path / "lr_sweep.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_custom_env_example_registers_and_ppo_learns_it(tmp_path):
     """Random play on PointReach-v0 scores about -100 (100 steps about one unit from the goal)."""
     from PIL import Image

@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 
 WORKER = textwrap.dedent(
     """
@@ -45,6 +46,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_pbt_over_two_processes_equals_one_process(tmp_path):
     script = tmp_path / "worker.py"
     script.write_text("import jax.experimental.multihost_utils\n" + WORKER)

@@ -70,6 +70,7 @@ def test_seeds_that_are_not_plain_names_are_refused(tmp_path):
     assert not (tmp_path / "logs").exists() and not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_a_dying_or_hanging_worker_is_recorded_and_the_rest_finish(tmp_path):
     def faulty(config, seed, device, logdir):  # shipped by value to the spawned workers
         import os

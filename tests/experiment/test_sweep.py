@@ -66,6 +66,7 @@ FOUR_DEVICES = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_four_devices_equal_one_device_and_pmap():
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu"}
     proc = subprocess.run([sys.executable, "-c", FOUR_DEVICES], env=env, capture_output=True, text=True, timeout=600)
@@ -105,6 +106,7 @@ def test_sweep_progress_counts_updates_every_run_finished():
     bar.close()
 
 
+@pytest.mark.slow
 def test_a_progress_hook_leaves_the_numbers_alone():
     from lagomjax.algos import ppo
     from lagomjax.train.loop import train_from_parts

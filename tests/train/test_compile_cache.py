@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from lagomjax.experiment.layout import read_csv
 
@@ -28,6 +29,7 @@ def _run(tmp_path, name, *flags, env=None):
     return proc.stderr
 
 
+@pytest.mark.slow
 def test_a_second_run_loads_the_training_chunk_from_the_cache(tmp_path):
     cache = tmp_path / "cache"
     first = _run(tmp_path, "a", "--compile-cache", str(cache))
@@ -41,6 +43,7 @@ def test_a_second_run_loads_the_training_chunk_from_the_cache(tmp_path):
         np.testing.assert_array_equal(a["pg_loss"], b["pg_loss"])
 
 
+@pytest.mark.slow
 def test_the_cache_can_be_turned_off(tmp_path):
     log = _run(tmp_path, "a", env={"LAGOMJAX_COMPILE_CACHE": "off", "HOME": str(tmp_path / "home")})
     assert "cache hit" not in log.lower() and not (tmp_path / "home" / ".cache" / "lagomjax").exists()

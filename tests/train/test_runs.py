@@ -45,6 +45,7 @@ def _wait_for_checkpoint(proc, path, beyond, timeout=300):
     return _next_update(path)
 
 
+@pytest.mark.slow
 def test_interrupted_and_resumed_runs_equal_an_uninterrupted_one(tmp_path):
     # every process shares a compilation cache, as a user's runs do: only the first one compiles
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "LAGOMJAX_COMPILE_CACHE": str(tmp_path / "jax_cache")}
@@ -159,6 +160,7 @@ def test_help_shows_meaning_type_default_and_choices(capsys):
     assert "one of relu, tanh, elu, gelu, silu" in text and "--config FILE" in text
 
 
+@pytest.mark.slow
 def test_best_evaluated_parameters_are_kept_per_seed_and_survive_a_resume(tmp_path):
     from lagomjax.train import run_seeds
 
@@ -188,6 +190,7 @@ def test_best_evaluated_parameters_are_kept_per_seed_and_survive_a_resume(tmp_pa
         np.testing.assert_array_equal(x, y)
 
 
+@pytest.mark.slow
 def test_a_gymnasium_path_mujoco_run_gives_its_policy_and_an_mp4(tmp_path):
     """A MuJoCo env (no functional twin) trains on the gymnasium path; its policy loads from the
     seed's checkpoint, acts in the env's own bounds, evaluates, and records an mp4 through rgb_array."""
