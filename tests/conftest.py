@@ -3,7 +3,7 @@ directory shared by the xdist workers and the subprocesses tests start (a progra
 compile, such as the same config's training chunk, compiles once), removed at the end. Tests never
 write to ~/.cache; a test that checks the cache itself passes its own directory
 (tests/train/test_compile_cache.py). ``LAGOMJAX_COMPILE_CACHE`` set outside (a directory, or
-``off``) is kept. The tests marked ``slow`` run first."""
+``off``) is kept."""
 
 import os
 import shutil
@@ -25,8 +25,3 @@ def pytest_unconfigure(config):
     if os.environ.get(_OWN) == str(os.getpid()):
         shutil.rmtree(os.environ["LAGOMJAX_COMPILE_CACHE"], ignore_errors=True)
 
-
-def pytest_collection_modifyitems(config, items):
-    """The tests marked ``slow`` first (in their collection order), so that under pytest-xdist no
-    worker is left with a long test at the end while the other idles."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
