@@ -24,4 +24,3 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     if os.environ.get(_OWN) == str(os.getpid()):
         shutil.rmtree(os.environ["LAGOMJAX_COMPILE_CACHE"], ignore_errors=True)
-
