@@ -206,6 +206,12 @@ def pbt(
             raise ValueError(f"init_hparams needs [population={population}] values for {names}; missing {missing}")
         hp0 = space.clip({k: jnp.asarray(init_hparams[k], jnp.float32) for k in names})
     hp0 = {k: np.asarray(v, np.float32) for k, v in hp0.items()}
+    meta = {"algorithm": "pbt", "population": population, "interval": interval, "fraction": fraction,
+            "resample_prob": resample_prob, "perturb": list(perturb), "fitness": fitness, "seed": seed,
+            "space": space_to_dict(space), "config": ckpt.config_fingerprint(config),
+            "init_hparams": {k: v.tolist() for k, v in hp0.items()}}  # fmt: skip
+    resuming = checkpoint is not None and Path(checkpoint).exists()
+    saved = ckpt.check(checkpoint, meta, ()) if resuming else None  # another run's is refused before compiling
 
     def init_all(keys, hparams, key):
         return PBTState(jax.vmap(init_m)(keys, hparams), hparams, key)
@@ -241,14 +247,10 @@ def pbt(
     finish_c = jax.jit(jax.vmap(finish_m)).lower(ps.members, ps.hparams, eval_g).compile()
     compile_s = time.perf_counter() - t0
 
-    meta = {"algorithm": "pbt", "population": population, "interval": interval, "fraction": fraction,
-            "resample_prob": resample_prob, "perturb": list(perturb), "fitness": fitness, "seed": seed,
-            "space": space_to_dict(space), "config": ckpt.config_fingerprint(config),
-            "init_hparams": {k: v.tolist() for k, v in hp0.items()}}  # fmt: skip
     history = {"hparams": {k: [] for k in names}, "fitness": [], "source": []}
     chunks, start = [], 0
-    if checkpoint is not None and Path(checkpoint).exists():
-        restored, saved = ckpt.restore(checkpoint, to_host(ps), meta)
+    if saved is not None:
+        restored, saved = ckpt.from_host(to_host(ps), saved["state"]), saved["extra"]
         ps = put_global(restored, member)
         chunks, start = saved["chunks"], int(saved["next_interval"])
         history = {

@@ -176,7 +176,7 @@ KILLED = textwrap.dedent(
 )
 
 
-def test_pbt_resumes_bit_identically_after_sigkill(tmp_path):
+def test_pbt_resumes_bit_identically_after_sigkill(tmp_path, monkeypatch):
     path = tmp_path / "pbt.ckpt"
     script = KILLED.format(space=TOY_SPACE, path=str(path))
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
@@ -202,6 +202,11 @@ def test_pbt_resumes_bit_identically_after_sigkill(tmp_path):
     for k in TOY_SPACE:
         np.testing.assert_array_equal(resumed.history["hparams"][k], whole.history["hparams"][k])
     np.testing.assert_array_equal(np.asarray(resumed.state.members.theta), np.asarray(whole.state.members.theta))
-    # a resume with other settings is refused, naming them
+
+    # a resume with other settings is refused, naming them, before anything compiles
+    def no_compiling(*args, **kwargs):
+        raise AssertionError("compiled before refusing the checkpoint")
+
+    monkeypatch.setattr(jax.stages.Lowered, "compile", no_compiling)
     with pytest.raises(ValueError, match="resample_prob"):
         pbt(toy_parts, Toy(num_updates=80), TOY_SPACE, checkpoint=path, resample_prob=0.5, **kw)
