@@ -9,18 +9,18 @@ import os
 import shutil
 import tempfile
 
-_OWN = "LAGOMJAX_TEST_OWNS_CACHE"
+_created = None  # the directory this process made (the controller's, or a run without xdist)
 
 
 def pytest_configure(config):
-    if "LAGOMJAX_COMPILE_CACHE" not in os.environ:  # the controller (or a run without xdist)
-        os.environ["LAGOMJAX_COMPILE_CACHE"] = tempfile.mkdtemp(prefix="lagomjax-test-jax-cache-")
-        os.environ[_OWN] = str(os.getpid())
+    global _created
+    if "LAGOMJAX_COMPILE_CACHE" not in os.environ:  # workers and subprocesses inherit the variable
+        _created = os.environ["LAGOMJAX_COMPILE_CACHE"] = tempfile.mkdtemp(prefix="lagomjax-test-jax-cache-")
     from lagomjax.utils import enable_compile_cache
 
     enable_compile_cache(min_compile_s=0.5)
 
 
 def pytest_unconfigure(config):
-    if os.environ.get(_OWN) == str(os.getpid()):
-        shutil.rmtree(os.environ["LAGOMJAX_COMPILE_CACHE"], ignore_errors=True)
+    if _created is not None:
+        shutil.rmtree(_created, ignore_errors=True)
