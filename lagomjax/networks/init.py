@@ -26,6 +26,7 @@ def calculate_gain(nonlinearity: str) -> float:
     return _GAINS[nonlinearity]
 
 
+@jax.jit  # one program per shape: eager initialisation (outside any jit) compiles it once, not op by op
 def _householder_q(a):
     """``Q`` of the thin QR factorisation of ``a [m, n]`` (``m >= n``), signs fixed so ``diag(R) > 0``.
 
