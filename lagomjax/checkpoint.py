@@ -40,22 +40,34 @@ def to_host(state) -> list[np.ndarray]:
     return [np.asarray(jax.random.key_data(x) if _is_key(x) else x) for x in jax.tree.leaves(state)]
 
 
+def _wrap_key(i, x, like):
+    """Key data ``x`` as typed keys of ``like``'s implementation. A shape-only ``like``
+    (``jax.ShapeDtypeStruct``) names no implementation: the default one, which must give its dtype."""
+    if isinstance(like, jax.Array):
+        return jax.random.wrap_key_data(x, impl=jax.random.key_impl(like))
+    default = jax.eval_shape(jax.random.key, 0).dtype
+    if default != like.dtype:
+        raise ValueError(f"checkpoint leaf {i}: a shape-only target of {like.dtype} keys (restore into the default "
+                         f"{default} or pass a concrete state)")  # fmt: skip
+    return jax.random.wrap_key_data(x)
+
+
 def from_host(like, leaves):
     """Rebuild a state shaped like ``like`` (which also says which leaves are keys) from
-    :func:`to_host`'s output; a leaf of another shape or dtype kind raises."""
+    :func:`to_host`'s output; a leaf of another shape or dtype kind raises. ``like`` may be
+    shapes only (``jax.eval_shape`` of the state's init), so that nothing compiles to restore."""
     ref, treedef = jax.tree.flatten(like)
     if len(ref) != len(leaves):
         raise ValueError(f"checkpoint has {len(leaves)} leaves, the train state {len(ref)}")
     out = []
     for i, (r, x) in enumerate(zip(ref, leaves, strict=True)):
         x = np.asarray(x)
-        want = jax.random.key_data(r).dtype if _is_key(r) else r.dtype
-        if x.dtype != want:
-            raise ValueError(f"checkpoint leaf {i} has dtype {x.dtype}, the train state's is {want}")
-        x = jax.random.wrap_key_data(x, impl=jax.random.key_impl(r)) if _is_key(r) else jnp.asarray(x, r.dtype)
-        if x.shape != r.shape:
-            raise ValueError(f"checkpoint leaf {i} of shape {x.shape} does not match the train state's {r.shape}")
-        out.append(x)
+        want = jax.eval_shape(jax.random.key_data, r) if _is_key(r) else r  # keys: their raw data
+        if x.dtype != want.dtype:
+            raise ValueError(f"checkpoint leaf {i} has dtype {x.dtype}, the train state's is {want.dtype}")
+        if x.shape != want.shape:
+            raise ValueError(f"checkpoint leaf {i} of shape {x.shape} does not match the train state's {want.shape}")
+        out.append(_wrap_key(i, x, r) if _is_key(r) else jnp.asarray(x, r.dtype))
     return jax.tree.unflatten(treedef, out)
 
 

@@ -96,7 +96,7 @@ def _functional(module, config, record, run_dir, seed_index, best):
     agent = module.make_agent(config, env.action_space)
     parts = module.make_parts(config)
     keys = jax.random.split(jax.random.key(record["seed"]), record["num_seeds"])
-    like = jax.jit(jax.vmap(parts.init))(keys)  # the restore target: shapes, dtypes, key implementations
+    like = jax.eval_shape(jax.vmap(parts.init), keys)  # the restore target's shapes and dtypes: nothing compiles
     meta = run_meta(config, record["num_seeds"], record["seed"])
     state, extra = ckpt.restore(Path(run_dir) / (runs.BEST if best else runs.CHECKPOINT), like, meta)
     update = int(extra["updates"][seed_index]) if best else int(extra["next_update"])

@@ -195,7 +195,7 @@ def test_a_policy_trained_on_image_observations_loads_and_acts_on_raw_ones(tmp_p
     assert batch.shape == (3,) and single.shape == () and int(single) == int(batch[0])
     config = policy.config
     parts = ppo.make_parts(config)
-    like = jax.jit(jax.vmap(parts.init))(jax.random.split(jax.random.key(0), 2))
+    like = jax.eval_shape(jax.vmap(parts.init), jax.random.split(jax.random.key(0), 2))
     state, _ = checkpoint.restore(run / runs.CHECKPOINT, like, run_meta(config, 2, 0))
     agent = ppo.make_agent(config, make_envs(config)[0].action_space)
     mine, _ = agent.greedy(jax.tree.map(lambda x: x[1], state.agent), jnp.asarray(obs.reshape(3, -1)), ())

@@ -141,6 +141,22 @@ def test_checkpoint_file_round_trips_arrays_keys_and_metadata(tmp_path):
     assert oct(os.stat(path).st_mode & 0o777) in ("0o644", "0o664")  # readable by colleagues, umask permitting
 
 
+def test_restore_into_shapes_only_and_key_implementations_checked(tmp_path):
+    """A shape-only target (``jax.eval_shape``: nothing compiles) restores the same state, typed keys
+    included; keys of another implementation are refused, not misread."""
+    path = checkpoint.save(tmp_path / "c.ckpt", STATE, {})
+    shapes = jax.eval_shape(lambda: STATE)
+    state, _ = checkpoint.restore(path, shapes, {})
+    for a, b in zip(to_host(state), to_host(STATE), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert state["key"].dtype == STATE["key"].dtype
+    rbg = {**STATE, "key": jax.random.key(0, impl="rbg")}
+    with pytest.raises(ValueError, match=r"leaf 0 of shape \(2,\) does not match the train state.s \(4,\)"):
+        checkpoint.restore(path, jax.eval_shape(lambda: rbg), {})
+    with pytest.raises(ValueError, match=r"leaf 0 of shape \(2,\) does not match the train state.s \(4,\)"):
+        checkpoint.restore(path, rbg, {})
+
+
 @pytest.mark.parametrize(
     ("damage", "message"),
     [

@@ -93,7 +93,7 @@ def test_interrupted_and_resumed_runs_equal_an_uninterrupted_one(tmp_path):
                                        timeout=300, env=env).stdout)  # fmt: skip
     config = policies.read_run(run)[1]
     parts = ppo.make_parts(config)
-    like = jax.jit(jax.vmap(parts.init))(jax.random.split(jax.random.key(0), 2))
+    like = jax.eval_shape(jax.vmap(parts.init), jax.random.split(jax.random.key(0), 2))
     state, _ = checkpoint.restore(ckpt, like, run_meta(config, 2, 0))
     agent = ppo.make_agent(config, parts_env_action_space(config))
     mine, _ = agent.greedy(jax.tree.map(lambda x: x[1], state.agent), np.asarray(obs, np.float32), ())
@@ -178,7 +178,7 @@ def test_best_evaluated_parameters_are_kept_per_seed_and_survive_a_resume(tmp_pa
     saved = checkpoint.load(tmp_path / "a" / "b.ckpt")["extra"]
     np.testing.assert_array_equal(saved["returns"], ev[:, at].max(axis=1))
     np.testing.assert_array_equal(saved["updates"], at[np.argmax(ev[:, at], axis=1)])
-    like = jax.jit(jax.vmap(parts.init))(jax.random.split(jax.random.key(0), 3))
+    like = jax.eval_shape(jax.vmap(parts.init), jax.random.split(jax.random.key(0), 3))
     best, _ = checkpoint.restore(tmp_path / "a" / "b.ckpt", like, run_meta(config, 3, 0))
     again = jax.jit(jax.vmap(parts.finish))(best, jax.random.split(jax.random.key(0), 3))
     np.testing.assert_array_equal(np.asarray(again), saved["returns"])  # the kept state scores its best
