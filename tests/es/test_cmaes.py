@@ -61,14 +61,17 @@ def test_evaluations_to_1e_8_within_1_2x_of_pycma(name):
 
 @pytest.mark.parametrize("name", ["sphere", "ellipsoid", "rosenbrock"])
 def test_cholesky_factorisation_also_converges(name):
+    seeds = 15 if name == "rosenbrock" else 3  # as above: Rosenbrock's median needs many seeds
     popsize = es.default_popsize(N)
     fbest = run(
         es.cmaes(popsize, decomposition="cholesky"),
         OUR_FUNCS[name],
-        jax.random.split(jax.random.key(1), 3),
+        jax.random.split(jax.random.key(1), seeds),
         jnp.full(N, 0.5),
+        gens=1000,
     )
-    assert np.median(evals_to_target(fbest, popsize)) <= 1.3 * np.median(pycma_evals(name))
+    ours = np.median(evals_to_target(fbest, popsize, allow_stalled=seeds // 10))
+    assert ours <= 1.3 * np.median(pycma_evals(name, seeds)), (name, ours)
 
 
 @pytest.mark.parametrize("name", ["sphere", "ellipsoid"])
