@@ -57,7 +57,7 @@ FOUR_DEVICES = textwrap.dedent(
     assert len(four[1]["pg_loss"].sharding.device_set) == 4  # the batch really was spread
     # users' pmap sweeps work too: one seed per device (the sweep's two keys, on two of the four
     # devices) equals the vmapped program's runs at that learning rate
-    fixed = ppo.make_train(dataclasses.replace(config, lr=3e-4))
+    fixed = ppo.make_train(dataclasses.replace(config, lr=float(hp["lr"][1])))
     p = jax.pmap(fixed)(jax.random.split(jax.random.key(0), 2))[1]
     for k in ("pg_loss", "v_loss"):
         np.testing.assert_allclose(np.asarray(p[k]), np.asarray(one[1][k][1]), rtol=1e-5, atol=1e-6)
