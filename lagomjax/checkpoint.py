@@ -61,13 +61,13 @@ def from_host(like, leaves):
         raise ValueError(f"checkpoint has {len(leaves)} leaves, the train state {len(ref)}")
     out = []
     for i, (r, x) in enumerate(zip(ref, leaves, strict=True)):
-        x = np.asarray(x)
-        want = jax.eval_shape(jax.random.key_data, r) if _is_key(r) else r  # keys: their raw data
+        x, key = np.asarray(x), _is_key(r)
+        want = jax.eval_shape(jax.random.key_data, r) if key else r  # keys: their raw data
         if x.dtype != want.dtype:
             raise ValueError(f"checkpoint leaf {i} has dtype {x.dtype}, the train state's is {want.dtype}")
         if x.shape != want.shape:
             raise ValueError(f"checkpoint leaf {i} of shape {x.shape} does not match the train state's {want.shape}")
-        out.append(_wrap_key(i, x, r) if _is_key(r) else jnp.asarray(x, r.dtype))
+        out.append(_wrap_key(i, x, r) if key else jnp.asarray(x, r.dtype))
     return jax.tree.unflatten(treedef, out)
 
 

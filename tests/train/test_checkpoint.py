@@ -155,6 +155,11 @@ def test_restore_into_shapes_only_and_key_implementations_checked(tmp_path):
         checkpoint.restore(path, jax.eval_shape(lambda: rbg), {})
     with pytest.raises(ValueError, match=r"leaf 0 of shape \(2,\) does not match the train state.s \(4,\)"):
         checkpoint.restore(path, rbg, {})
+    # rbg keys saved, a shape-only rbg target: the data fits, but shapes alone cannot name the implementation
+    path_rbg = checkpoint.save(tmp_path / "rbg.ckpt", rbg, {})
+    with pytest.raises(ValueError, match=r"leaf 0: a shape-only target of key<rbg> keys"):
+        checkpoint.restore(path_rbg, jax.eval_shape(lambda: rbg), {})
+    assert checkpoint.restore(path_rbg, rbg, {})[0]["key"].dtype == rbg["key"].dtype
 
 
 @pytest.mark.parametrize(
