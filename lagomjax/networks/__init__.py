@@ -12,6 +12,7 @@ from lagomjax.networks.actor_critic import (
     policy_head,
     torso,
 )
+from lagomjax.networks.dense import Dense, dense_dot_general
 from lagomjax.networks.heads import (
     CategoricalHead,
     DiagGaussianHead,
@@ -28,6 +29,8 @@ from lagomjax.networks.params import from_vec, linear_lr_scheduler, load, num_pa
 
 __all__ = [
     "MLP",
+    "Dense",
+    "dense_dot_general",
     "ActorCritic",
     "ContinuousQ",
     "DeterministicActor",

@@ -16,6 +16,7 @@ import flax.linen as nn
 import gymnasium as gym
 import jax.numpy as jnp
 
+from lagomjax.networks.dense import Dense
 from lagomjax.networks.heads import (
     CategoricalHead,
     DiagGaussianHead,
@@ -120,7 +121,7 @@ class DiscreteQ(nn.Module):
 
     @nn.compact
     def __call__(self, obs):
-        return nn.Dense(self.num_actions)(torso(self.torso, self.hidden_sizes, self.activation, obs))
+        return Dense(self.num_actions)(torso(self.torso, self.hidden_sizes, self.activation, obs))
 
 
 class ContinuousQ(nn.Module):
@@ -134,7 +135,7 @@ class ContinuousQ(nn.Module):
     @nn.compact
     def __call__(self, obs, action):
         def critic(module, x):
-            return nn.Dense(1)(MLP(self.hidden_sizes, self.activation)(x))[..., 0]
+            return Dense(1)(MLP(self.hidden_sizes, self.activation)(x))[..., 0]
 
         x = jnp.concatenate([obs, action], axis=-1)
         if self.num_critics == 1:
@@ -158,7 +159,7 @@ class DeterministicActor(nn.Module):
 
     @nn.compact
     def __call__(self, obs):
-        return jnp.tanh(nn.Dense(self.action_dim)(MLP(self.hidden_sizes, self.activation)(obs)))
+        return jnp.tanh(Dense(self.action_dim)(MLP(self.hidden_sizes, self.activation)(obs)))
 
 
 class SquashedGaussianActor(DeterministicActor):

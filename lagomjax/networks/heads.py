@@ -9,6 +9,7 @@ import distrax
 import jax.numpy as jnp
 from flax import linen as nn
 
+from lagomjax.networks.dense import Dense
 from lagomjax.networks.init import dense_init, ortho_init, zeros_like_init
 
 
@@ -29,7 +30,7 @@ class CategoricalHead(nn.Module):
     @nn.compact
     def __call__(self, x) -> distrax.Categorical:
         _check_features(self, x)
-        logits = nn.Dense(self.num_action, **dense_init(self.weight_init, weight_scale=0.01))(x)
+        logits = Dense(self.num_action, **dense_init(self.weight_init, weight_scale=0.01))(x)
         return distrax.Categorical(logits=logits)
 
 
@@ -47,7 +48,7 @@ class MultiCategoricalHead(nn.Module):
     def __call__(self, x) -> distrax.Independent:
         _check_features(self, x)
         nvec, width = tuple(int(n) for n in self.nvec), max(int(n) for n in self.nvec)
-        logits = nn.Dense(sum(nvec), **dense_init(self.weight_init, weight_scale=0.01))(x)
+        logits = Dense(sum(nvec), **dense_init(self.weight_init, weight_scale=0.01))(x)
         parts, start = [], 0
         for n in nvec:  # a static loop over action dimensions (a few), not over time or batch
             part = logits[..., start : start + n]
@@ -72,7 +73,7 @@ class DiagGaussianHead(nn.Module):
         _check_features(self, x)
         if self.std0 <= 0:
             raise ValueError(f"std0 must be > 0, got {self.std0}")
-        mean = nn.Dense(self.action_dim, **dense_init(self.weight_init, weight_scale=0.01))(x)
+        mean = Dense(self.action_dim, **dense_init(self.weight_init, weight_scale=0.01))(x)
         logstd = self.param("logstd", zeros_like_init(math.log(self.std0)), (self.action_dim,))
         return distrax.MultivariateNormalDiag(mean, jnp.broadcast_to(jnp.exp(logstd), mean.shape))
 
@@ -127,8 +128,8 @@ class TanhGaussianHead(nn.Module):
     @nn.compact
     def __call__(self, x) -> distrax.Transformed:
         _check_features(self, x)
-        mean = nn.Dense(self.action_dim, **ortho_init(weight_scale=0.01))(x)
-        raw = nn.Dense(self.action_dim, **ortho_init(weight_scale=0.01))(x)
+        mean = Dense(self.action_dim, **ortho_init(weight_scale=0.01))(x)
+        raw = Dense(self.action_dim, **ortho_init(weight_scale=0.01))(x)
         log_std = self.log_std_min + 0.5 * (self.log_std_max - self.log_std_min) * (jnp.tanh(raw) + 1.0)
         return tanh_gaussian(mean, jnp.exp(log_std))
 
@@ -142,4 +143,4 @@ class ValueHead(nn.Module):
     @nn.compact
     def __call__(self, x) -> jnp.ndarray:
         _check_features(self, x)
-        return nn.Dense(1, **dense_init(self.weight_init, weight_scale=1.0))(x)[..., 0]
+        return Dense(1, **dense_init(self.weight_init, weight_scale=1.0))(x)[..., 0]

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 import jax.numpy as jnp
 from flax import linen as nn
 
+from lagomjax.networks.dense import Dense
 from lagomjax.networks.init import dense_init
 
 # activations by name (the configs' `activation` field takes these)
@@ -29,7 +30,7 @@ def make_fc(input_dim: int, hidden_sizes: Sequence[int]) -> list[nn.Dense]:
     """
     if input_dim <= 0 or not hidden_sizes or any(h <= 0 for h in hidden_sizes):
         raise ValueError(f"need input_dim > 0 and positive hidden_sizes, got {input_dim} and {list(hidden_sizes)}")
-    return [nn.Dense(h) for h in hidden_sizes]
+    return [Dense(h) for h in hidden_sizes]
 
 
 def make_cnn(input_channel, channels, kernels, strides, paddings) -> list[nn.Conv]:
@@ -77,7 +78,7 @@ class MLP(nn.Module):
         act = ACTIVATIONS[self.activation] if isinstance(self.activation, str) else self.activation
         gain_name = self.activation if self.activation in ("relu", "tanh") else None
         for h in self.hidden_sizes:
-            x = nn.Dense(h, **dense_init(self.weight_init, gain_name))(x)
+            x = Dense(h, **dense_init(self.weight_init, gain_name))(x)
             if self.layer_norm:
                 x = nn.LayerNorm()(x)
             x = act(x)

@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
+from lagomjax.networks.dense import Dense
 from lagomjax.transform.ops import zero_where
 
 
@@ -31,8 +32,8 @@ class LayerNormLSTMCell(nn.Module):
     @nn.compact
     def __call__(self, carry, x):
         h, c = carry
-        igates = nn.LayerNorm(name="ln_i")(nn.Dense(4 * self.hidden_size, use_bias=False, name="w_i")(x))
-        hgates = nn.LayerNorm(name="ln_h")(nn.Dense(4 * self.hidden_size, use_bias=False, name="w_h")(h))
+        igates = nn.LayerNorm(name="ln_i")(Dense(4 * self.hidden_size, use_bias=False, name="w_i")(x))
+        hgates = nn.LayerNorm(name="ln_h")(Dense(4 * self.hidden_size, use_bias=False, name="w_h")(h))
         i, f, g, o = jnp.split(igates + hgates, 4, axis=-1)
         c = nn.LayerNorm(name="ln_c")(jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g))
         h = jax.nn.sigmoid(o) * jnp.tanh(c)

@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
+from lagomjax.networks.dense import Dense
 from lagomjax.networks.init import ortho_init
 
 _LOG_SQRT_2PI = 0.5 * jnp.log(2.0 * jnp.pi)
@@ -28,9 +29,9 @@ class MDNHead(nn.Module):
             raise ValueError(f"MDNHead expects x [..., in_features={self.in_features}], got shape {tuple(x.shape)}")
         shape = (*x.shape[:-1], self.num_density, self.out_features)
         n = self.num_density * self.out_features
-        logit_pi = nn.Dense(n, **ortho_init(weight_scale=0.01))(x).reshape(shape)
-        mean = nn.Dense(n, **ortho_init(weight_scale=0.01))(x).reshape(shape)
-        logvar = nn.Dense(n, **ortho_init(weight_scale=0.01))(x).reshape(shape)
+        logit_pi = Dense(n, **ortho_init(weight_scale=0.01))(x).reshape(shape)
+        mean = Dense(n, **ortho_init(weight_scale=0.01))(x).reshape(shape)
+        logvar = Dense(n, **ortho_init(weight_scale=0.01))(x).reshape(shape)
         return logit_pi, mean, jnp.exp(0.5 * logvar)
 
     @staticmethod
