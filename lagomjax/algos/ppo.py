@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
-from lagomjax import metric
+from lagomjax import metric, transform
 from lagomjax.algos import actor_critic as ac
 from lagomjax.algos.configs import ActorCriticConfig
 from lagomjax.losses import clipped_surrogate_loss, normalize, value_loss
@@ -99,11 +99,11 @@ def make_agent(config: Config, action_space):
         environment sequences ``[T, B / M]`` with their initial policy states (recurrent)."""
         m = config.num_minibatches
         if not model.recurrent:
-            perm = jax.random.permutation(key, config.batch_size)
+            perm = transform.permutation(key, config.batch_size)
             return jax.tree.map(
                 lambda x: x.reshape(config.batch_size, *x.shape[2:])[perm].reshape(m, -1, *x.shape[2:]), batch
             )
-        perm = jax.random.permutation(key, config.num_envs)
+        perm = transform.permutation(key, config.num_envs)
         seq = {k: v for k, v in batch.items() if k != "policy_state"}
         seq = jax.tree.map(lambda x: jnp.swapaxes(x[:, perm].reshape(x.shape[0], m, -1, *x.shape[2:]), 0, 1), seq)
         ps = jax.tree.map(lambda x: x[perm].reshape(m, -1, *x.shape[1:]), batch["policy_state"])

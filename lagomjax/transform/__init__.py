@@ -1,6 +1,6 @@
 """Array transforms: discounted sums, schedules, running moments, curve tools and segment trees."""
 
-from lagomjax.transform.ops import explained_variance, rank_transform, zero_where
+from lagomjax.transform.ops import explained_variance, permutation, rank_transform, zero_where
 from lagomjax.transform.running_mean_var import (
     MeanVarState,
     RunningMeanVar,
@@ -28,6 +28,7 @@ __all__ = [
     "mean_var_init",
     "mean_var_update",
     "polyak_update",
+    "permutation",
     "rank_transform",
     "reverse_linear_scan",
     "smooth_filter",

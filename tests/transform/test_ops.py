@@ -67,3 +67,56 @@ def test_zero_where_resets_leaves_by_leading_mask():
     np.testing.assert_array_equal(c[1], 2.0)
     assert float(jnp.abs(c[0]).sum() + jnp.abs(c[2]).sum()) == 0.0
     assert zero_where(jnp.array([True]), None) is None
+
+
+def np_sort_permutation(bits, n):
+    """The permutation a stable sort by ``bits`` (rounds of random keys) makes, by a plain loop."""
+    perm = list(range(n))
+    for round_bits in bits:
+        order = sorted(range(n), key=lambda i: (round_bits[i], i))
+        perm = [perm[i] for i in order]
+    return perm
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 128, 512, 1000])
+def test_permutation_is_a_stable_sort_by_random_keys(n):
+    import jax.numpy as jnp
+
+    from lagomjax.transform import permutation
+
+    key = jax.random.key(n)
+    perm = np.asarray(jax.jit(permutation, static_argnums=1)(key, n))
+    assert perm.dtype == np.int32 and sorted(perm.tolist()) == list(range(n))
+    # the same permutation from the same random high bits, by a plain stable sort
+    index_bits = max(1, (n - 1).bit_length())
+    rounds = max(1, int(np.ceil(3 * np.log2(n) / (32 - index_bits)))) if n > 1 else 1
+    high = ~np.uint32((1 << index_bits) - 1)
+    keys = jax.random.split(key, rounds)
+    bits = [np.asarray(jax.random.bits(k, (n,), jnp.uint32)) & high for k in keys]
+    assert perm.tolist() == np_sort_permutation(bits, n)
+    np.testing.assert_array_equal(permutation(key, n), perm)  # eager equals jit
+
+
+def test_permutation_uniform_batched_and_compiled_once():
+    from lagomjax.transform import permutation
+
+    draws = jax.jit(jax.vmap(permutation, in_axes=(0, None)), static_argnums=1)
+    perms = np.asarray(draws(jax.random.split(jax.random.key(0), 24_000), 4))
+    counts = np.unique(perms @ 4 ** np.arange(4), return_counts=True)[1]
+    assert len(counts) == 24  # every permutation of 4 appears
+    chi2 = float(np.sum((counts - 1000.0) ** 2 / 1000.0))
+    assert chi2 < 49.7, chi2  # 23 degrees of freedom, p = 0.001
+    positions = np.asarray(draws(jax.random.split(jax.random.key(1), 2_000), 512))
+    np.testing.assert_allclose(positions.mean(0), 255.5, atol=15)  # no index drifts to one end
+    draws(jax.random.split(jax.random.key(2), 2_000), 512)
+    assert draws._cache_size() == 2  # one program per n, none for new keys
+
+
+def test_permutation_large_n_and_bad_n():
+    from lagomjax.transform import permutation
+
+    n = 2**16 + 3  # past the packed sort: jax.random.permutation
+    np.testing.assert_array_equal(permutation(jax.random.key(0), n), jax.random.permutation(jax.random.key(0), n))
+    for bad in (0, -3, 2.5, "4"):
+        with pytest.raises(ValueError, match="n must be a positive int"):
+            permutation(jax.random.key(0), bad)
