@@ -139,15 +139,17 @@ def env_seed(key) -> int:
     return int(jax.random.randint(jax.random.fold_in(key, 7), (), 0, 2**31 - 1))
 
 
-def init_agent(config, make_agent, key, observation_space, action_space):
+def init_agent(config, make_agent, key, observation_space, action_space, shapes_only: bool = False):
     """``(agent, initial state, acting key, checkpoint meta)`` of one gymnasium-path seed: what
-    :func:`train_gym` starts from and what a saved ``gym_seed_<i>.ckpt`` is restored into."""
+    :func:`train_gym` starts from and what a saved ``gym_seed_<i>.ckpt`` is restored into
+    (``shapes_only``: the state's shapes and dtypes from ``jax.eval_shape``, a restore target that
+    compiles nothing)."""
     if isinstance(action_space, gym.spaces.Box):  # the algorithms act in [-1, 1] (make_vector_env rescales)
         action_space = gym.spaces.Box(-1.0, 1.0, action_space.shape, np.float32)
     agent = make_agent(config, action_space)
     k_init, k_act = jax.random.split(key, 4)[:2]
     obs0 = jnp.zeros((config.num_envs, *observation_space.shape), jnp.float32)
-    state = jax.jit(agent.init)(k_init, obs0)
+    state = jax.eval_shape(agent.init, k_init, obs0) if shapes_only else jax.jit(agent.init)(k_init, obs0)
     meta = {
         "path": "gymnasium",
         "key": np.asarray(jax.random.key_data(key)).tolist(),
