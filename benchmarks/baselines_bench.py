@@ -95,7 +95,7 @@ def ppo_vs_purejaxrl(repeats, path=None, seeds=(1, 8)):
     print(f"\n## PPO, CartPole-v1, pinned config, {steps:,} steps per seed: lagomjax vs PureJaxRL's own ppo.py")
     print("| seeds | | compile | run | env-steps/s (all seeds) | training return (last 20 updates) |")
     print("|---:|---|---:|---:|---:|---:|")
-    rates = {}
+    rates, times = {}, {}
     for n in seeds:
         keys = jax.random.split(jax.random.key(0), n)
         ref_keys = jax.random.split(jax.random.PRNGKey(0), n)
@@ -125,7 +125,55 @@ def ppo_vs_purejaxrl(repeats, path=None, seeds=(1, 8)):
         )
         print(f"| {n} | ratio | {ref_c / ours_c:.2f}x | | {rates[n][0] / rates[n][1]:.2f}x | |")
         sys.stdout.flush()
+        times[n] = best
+    flops, rows = ppo_update_flops(cfg), cfg.minibatch_size
+    rate = matmul_rate(rows, cfg.hidden_sizes[0], repeats)
+    print(f"\n## PPO's update against the matmul floor: {flops / 1e6:.1f} MFLOP per update and seed (XLA's cost")
+    print(f"analysis of its parts), {rate / 1e9:.1f} GFLOP/s on [{rows},{cfg.hidden_sizes[0]}] layers here")
+    print("| seeds | floor per update | lagomjax | PureJaxRL ppo.py | lagomjax / floor | PureJaxRL / floor |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for n, best in times.items():
+        floor, ours_u, ref_u = n * flops / rate, best["ours"] / cfg.num_updates, best["ref"] / cfg.num_updates
+        print(f"| {n} | {floor * 1e3:.2f} ms | {ours_u * 1e3:.2f} ms | {ref_u * 1e3:.2f} ms | {ours_u / floor:.2f}x "
+              f"| {ref_u / floor:.2f}x |")  # fmt: skip
     return rates[seeds[0]][0]
+
+
+def ppo_update_flops(cfg) -> float:
+    """FLOPs of one PPO update at ``cfg`` for one seed, by XLA's cost analysis of its parts (XLA counts a
+    loop's body once, so the parts are counted apart and multiplied): acting on ``num_envs``
+    observations ``num_steps`` times, the values of the rollout's next observations, and
+    ``update_epochs x num_minibatches`` gradients of log-probs, entropies and values on a minibatch.
+    The optimiser's elementwise work and the environment are left out, so the floor is a low one."""
+    from lagomjax import envs
+    from lagomjax.algos import actor_critic as ac
+
+    env = envs.make(cfg.env_id)
+    model = ac.make_model(cfg, env.action_space)
+    obs = lambda n: jnp.zeros((n, *env.observation_space.shape))  # noqa: E731
+    params = model.init(jax.random.key(0), (), obs(1))
+
+    def flops(fn, *args):
+        cost = jax.jit(fn).lower(*args).compile().cost_analysis()
+        return (cost[0] if isinstance(cost, list) else cost)["flops"]
+
+    def loss(p, o, a):
+        logp, entropy, values, _ = ac.replay(model, p, o, a, (), None)
+        return jnp.sum(logp + entropy + values)
+
+    act = flops(lambda p, o: model.apply(p, (), o)[2], params, obs(cfg.num_envs))
+    next_values = flops(lambda p, o: model.apply(p, (), o)[2], params, obs(cfg.batch_size))
+    mb = cfg.minibatch_size
+    sgd = flops(jax.grad(loss), params, obs(mb), jnp.zeros(mb, jnp.int32))
+    return cfg.num_steps * act + next_values + cfg.update_epochs * cfg.num_minibatches * sgd
+
+
+def matmul_rate(rows: int, width: int, repeats: int, n: int = 20_000) -> float:
+    """FLOP/s of ``[rows, width] @ [width, width]`` matmuls chained through tanh in one compiled loop (the
+    layer shape of the networks timed here)."""
+    w = jnp.full((width, width), 0.01)
+    chain = jax.jit(lambda x: jax.lax.fori_loop(0, n, lambda _, x: jnp.tanh(x @ w), x))
+    return 2 * rows * width * width / (best_of(lambda: chain(jnp.ones((rows, width))), repeats) / n)
 
 
 # SB3 and sbx run the same settings as lagomjax's defaults: SAC on Pendulum-v1 with 64-64 networks,
@@ -240,9 +288,7 @@ def step_floor(repeats, steps=2_000) -> None:
     many = jax.jit(lambda st: jax.lax.scan(lambda st, k: (agent.learn(st, one_ro, k, i)[0], None), st, keys)[0])
     step_s = best_of(lambda: many(state), repeats) / steps
     b, h = cfg.batch_size, cfg.hidden_sizes[0]
-    w = jnp.full((h, h), 0.01)
-    chain = jax.jit(lambda x: jax.lax.fori_loop(0, 10 * steps, lambda _, x: jnp.tanh(x @ w), x))
-    rate = 2 * b * h * h / (best_of(lambda: chain(jnp.ones((b, h))), repeats) / (10 * steps))
+    rate = matmul_rate(b, h, repeats, 10 * steps)
     big = jnp.ones((1024, 1024))
     big_rate = 2 * 1024**3 / best_of(lambda: jax.jit(lambda a: a @ a)(big), repeats)
     print(f"\n## SAC's update against the matmul floor ({jax.devices()[0].platform})")
