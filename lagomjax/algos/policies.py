@@ -133,8 +133,9 @@ def _gymnasium(module, config, record, run_dir, seed_index):
     obs_space, act_space = single.observation_space, single.action_space
     single.close()
     key = jax.random.split(jax.random.key(record["seed"]), record["num_seeds"])[seed_index]
-    init = gym_loop.init_agent(config, module.make_agent, key, obs_space, act_space, shapes_only=True)
-    agent, like, k_act, meta = init
+    agent, like, k_act, meta = gym_loop.init_agent(
+        config, module.make_agent, key, obs_space, act_space, shapes_only=True
+    )
     (state, _), extra = ckpt.restore(path, (like, k_act), meta)
     return agent, state, int(extra["next_update"]), obs_space, act_space
 
