@@ -152,20 +152,25 @@ def ppo_update_flops(cfg) -> float:
     model = ac.make_model(cfg, env.action_space)
     obs = lambda n: jnp.zeros((n, *env.observation_space.shape))  # noqa: E731
     params = model.init(jax.random.key(0), (), obs(1))
-
-    def flops(fn, *args):
-        cost = jax.jit(fn).lower(*args).compile().cost_analysis()
-        return (cost[0] if isinstance(cost, list) else cost)["flops"]
+    policy = lambda p, o: model.apply(p, (), o)[1:]  # noqa: E731  acting: the distribution and the value
+    value = lambda p, o: model.apply(p, (), o)[2]  # noqa: E731
 
     def loss(p, o, a):
         logp, entropy, values, _ = ac.replay(model, p, o, a, (), None)
         return jnp.sum(logp + entropy + values)
 
-    act = flops(lambda p, o: model.apply(p, (), o)[2], params, obs(cfg.num_envs))
-    next_values = flops(lambda p, o: model.apply(p, (), o)[2], params, obs(cfg.batch_size))
+    act = xla_flops(policy, params, obs(cfg.num_envs))
+    next_values = xla_flops(value, params, obs(cfg.batch_size))
     mb = cfg.minibatch_size
-    sgd = flops(jax.grad(loss), params, obs(mb), jnp.zeros(mb, jnp.int32))
+    sgd = xla_flops(jax.grad(loss), params, obs(mb), jnp.zeros(mb, jnp.int32))
     return cfg.num_steps * act + next_values + cfg.update_epochs * cfg.num_minibatches * sgd
+
+
+def xla_flops(fn, *args) -> float:
+    """FLOPs of ``jax.jit(fn)(*args)`` by XLA's cost analysis of the compiled program (a loop's body
+    counted once)."""
+    cost = jax.jit(fn).lower(*args).compile().cost_analysis()
+    return (cost[0] if isinstance(cost, list) else cost)["flops"]
 
 
 def matmul_rate(rows: int, width: int, repeats: int, n: int = 20_000) -> float:
@@ -282,8 +287,7 @@ def step_floor(repeats, steps=2_000) -> None:
     state = agent.init(jax.random.key(0), jnp.zeros((1, obs_dim)))
     state, _ = jax.jit(agent.learn)(state, rollout(jax.random.key(1), 1_000), jax.random.key(2), 0)  # fill
     one_ro, i = rollout(jax.random.key(3), 1), jnp.int32(cfg.learning_starts)
-    cost = jax.jit(agent.learn).lower(state, one_ro, jax.random.key(0), i).compile().cost_analysis()
-    flops = (cost[0] if isinstance(cost, list) else cost)["flops"]
+    flops = xla_flops(agent.learn, state, one_ro, jax.random.key(0), i)
     keys = jax.random.split(jax.random.key(4), steps)
     many = jax.jit(lambda st: jax.lax.scan(lambda st, k: (agent.learn(st, one_ro, k, i)[0], None), st, keys)[0])
     step_s = best_of(lambda: many(state), repeats) / steps
