@@ -8,8 +8,9 @@ at its published MinAtar benchmark settings (rejax's ``benchmark/breakout_1m.yam
 steps; the same settings serve the other games). lagomjax runs the same hyper-parameters: PPO with
 32 envs x 32 steps, 4 epochs of 4 minibatches, a 64-64 tanh MLP on the flattened image, constant
 learning rate, and the choices rejax's PPO makes in code (value-loss clipping, Adam's eps 1e-8,
-Flax's LeCun-normal weights: ``clip_value``, ``adam_eps``, ``weight_init``; ``--lagom-defaults``
-keeps lagomjax's own: no value clipping, eps 1e-5, orthogonal weights); DQN with one gradient step
+Flax's LeCun-normal weights, each gradient entry clipped at 1 rather than the global norm:
+``clip_value``, ``adam_eps``, ``weight_init``, ``grad_clip``; ``--lagom-defaults`` keeps lagomjax's
+own: no value clipping, eps 1e-5, orthogonal weights, the global-norm clip); DQN with one gradient step
 of 100 transitions per environment step, a 64-64 tanh MLP, a target copy every 1,000 steps,
 epsilon 1 -> 0.05 over half the run, gamma 1 (rejax's values).
 lagomjax's DQN steps 8 environment steps then takes 8 gradient steps (the same ratio).
@@ -57,7 +58,7 @@ def lagom_config(algo: str, game: str, steps: int, rejax_choices: bool = True):
         return algos.ppo.Config(
             **common, num_envs=32, num_steps=32, update_epochs=4, num_minibatches=4, lr=0.00025674088686342003,
             max_grad_norm=1.0, gamma=0.995, gae_lambda=0.95, clip_eps=0.2, ent_coef=0.01, vf_coef=0.5,
-            **(dict(clip_value=True, adam_eps=1e-8, weight_init="lecun") if rejax_choices else {}),
+            **(dict(clip_value=True, adam_eps=1e-8, weight_init="lecun", grad_clip="element") if rejax_choices else {}),
         )  # fmt: skip
     return algos.dqn.Config(
         **common, num_envs=1, num_steps=8, gradient_steps=8, buffer_size=100_000, learning_starts=20_000,
@@ -119,7 +120,7 @@ def main():
     parser.add_argument("--rejax-dqn-seeds", type=int, default=4, help="rejax's DQN steps one env at a time: slow")
     parser.add_argument("--peers", nargs="*", default=["lagomjax", "rejax"], choices=["lagomjax", "rejax"])
     parser.add_argument("--lagom-defaults", action="store_true",
-                        help="lagomjax's PPO without rejax's value clipping, Adam eps and LeCun weights")  # fmt: skip
+                        help="lagomjax's PPO without rejax's value clip, Adam eps, LeCun init, entry clip")  # fmt: skip
     args = parser.parse_args()
 
     print(f"## MinAtar, {args.steps:,} steps per seed, {args.seeds} seeds, greedy evaluation ({EVAL_EPISODES} "

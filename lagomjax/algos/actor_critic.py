@@ -18,6 +18,7 @@ import optax
 from flax import struct
 
 from lagomjax import networks
+from lagomjax.algos.configs import gradient_clip
 from lagomjax.train.agent import Agent, no_policy_state
 from lagomjax.transform.ops import zero_where
 
@@ -60,10 +61,10 @@ def make_model(config, action_space) -> Model:
 
 
 def optimizer(config, num_gradient_steps: int, eps: float = 1e-8) -> optax.GradientTransformation:
-    """Adam after a global-norm clip; the learning rate decays linearly to 0 over
-    ``num_gradient_steps`` when ``config.anneal_lr``."""
+    """Adam after the gradient clip (:func:`~lagomjax.algos.configs.gradient_clip`); the learning rate
+    decays linearly to 0 over ``num_gradient_steps`` when ``config.anneal_lr``."""
     lr = optax.linear_schedule(config.lr, 0.0, num_gradient_steps) if config.anneal_lr else config.lr
-    return optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(lr, eps=eps))
+    return optax.chain(gradient_clip(config), optax.adam(lr, eps=eps))
 
 
 def make_agent(model: Model, opt: optax.GradientTransformation, learn: Callable) -> Agent:

@@ -11,6 +11,7 @@ from typing import ClassVar
 
 import jax
 import numpy as np
+import optax
 
 from lagomjax._checks import concrete
 from lagomjax.networks.actor_critic import TORSOS
@@ -32,6 +33,7 @@ CHOICES = {  # named
     "strategy": ("cmaes", "cem", "openai_es"),
     "torso": TORSOS,
     "weight_init": INITS,
+    "grad_clip": ("global_norm", "element"),
 }
 
 
@@ -70,6 +72,15 @@ def check_fields(config, skip=()) -> None:
                 isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in value
             ):
                 raise ValueError(f"{name} must be a tuple of positive ints (layer sizes), got {value!r}")
+
+
+def gradient_clip(config) -> optax.GradientTransformation:
+    """The gradient clip ``config.grad_clip`` names at ``config.max_grad_norm``: the global norm of all
+    gradients (lagom, SB3, PureJaxRL; the default) or each gradient entry on its own (``element``:
+    ``optax.clip``, as rejax does)."""
+    if config.grad_clip == "element":
+        return optax.clip(config.max_grad_norm)
+    return optax.clip_by_global_norm(config.max_grad_norm)
 
 
 def _check_array_field(name: str, value, default) -> None:
@@ -141,7 +152,8 @@ class ActorCriticConfig(RolloutConfig):
     gae_lambda: float = 0.95  # GAE lambda (1.0: Monte-Carlo returns minus the baseline)
     ent_coef: float = 0.0  # entropy bonus
     vf_coef: float = 0.5  # value loss weight
-    max_grad_norm: float = 0.5  # global gradient-norm clip
+    max_grad_norm: float = 0.5  # gradient clip (the global norm, or each entry: grad_clip)
+    grad_clip: str = "global_norm"  # or element: each gradient entry clipped to +-max_grad_norm (rejax's optax.clip)
     hidden_sizes: tuple = (64, 64)  # MLP torso (actor and critic apart; shared under the LSTM)
     activation: str = "tanh"  # torso nonlinearity
     torso: str = "mlp"  # mlp (image observations flattened), or cnn for image observations [H, W, C]

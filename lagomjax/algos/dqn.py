@@ -23,7 +23,7 @@ from flax import struct
 
 from lagomjax import networks
 from lagomjax.algos import offpolicy
-from lagomjax.algos.configs import OffPolicyConfig
+from lagomjax.algos.configs import OffPolicyConfig, gradient_clip
 from lagomjax.train.loop import entry_points
 
 NAME = "DQN"
@@ -43,7 +43,8 @@ class Config(OffPolicyConfig):
     exploration_fraction: float = 0.1  # epsilon decays linearly over this fraction of training
     exploration_final_eps: float = 0.04
     anneal_lr: bool = True  # linear learning-rate decay to 0 (steadies the final greedy policy)
-    max_grad_norm: float = 10.0  # global gradient-norm clip
+    max_grad_norm: float = 10.0  # gradient clip (the global norm, or each entry: grad_clip)
+    grad_clip: str = "global_norm"  # or element: each gradient entry clipped to +-max_grad_norm (rejax's optax.clip)
     double: bool = True  # double-DQN targets (online argmax, target evaluation)
     prioritized: bool = False  # prioritised replay on a SumTree
     per_alpha: float = 0.6
@@ -65,7 +66,7 @@ def make_agent(config: Config, action_space):
     q = networks.DiscreteQ(num_actions, config.hidden_sizes, config.activation, config.torso)
     total_grad_steps = config.num_updates * config.gradient_steps
     lr = optax.linear_schedule(config.lr, 0.0, total_grad_steps) if config.anneal_lr else config.lr
-    optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(lr))
+    optimizer = optax.chain(gradient_clip(config), optax.adam(lr))
     frac = config.exploration_fraction  # a traced float in searches: the decay length follows it
     decay = int(frac * config.total_steps) if isinstance(frac, (int, float)) else jnp.floor(frac * config.total_steps)
 
