@@ -19,7 +19,10 @@ Both are scored the same way on the final parameters: the greedy policy over 128
 (lagomjax: its own final evaluation; rejax: its policy's mode through rejax's own evaluator). rejax's
 own final evaluation (its stochastic PPO policy, epsilon 0.005 for DQN) is reported beside it.
 Env-steps/s: all seeds' training steps over the run's wall time, compile excluded, seeds vmapped in
-one program on both sides. Runs are long on 2 cores (minutes per row): run in the background.
+one program on both sides. ``--own-settings`` runs lagomjax's PPO with its own MinAtar settings instead
+(``MINATAR_PPO`` of ``baselines_bench.py``: 64 envs x 32 steps, 4 epochs of 4 minibatches, lr 5e-3
+annealed, a 64-64 ReLU MLP, gamma 0.99) at the same budget. Runs are long on 2 cores (minutes per
+row): run in the background.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import sys
 import jax
 import jax.numpy as jnp
 import numpy as np
+from baselines_bench import MINATAR_PPO
 from common import timed
 
 from lagomjax import algos
@@ -50,8 +54,12 @@ REJAX = {
 }  # fmt: skip
 
 
-def lagom_config(algo: str, game: str, steps: int, rejax_choices: bool = True):
-    """lagomjax's config with rejax's hyper-parameters (and PPO's implementation choices, if asked)."""
+def lagom_config(algo: str, game: str, steps: int, rejax_choices: bool = True, own: bool = False):
+    """lagomjax's config with rejax's hyper-parameters (and PPO's implementation choices, if asked),
+    or (``own``) PPO with lagomjax's own MinAtar settings at the same budget."""
+    if own:
+        return algos.ppo.Config(**{**MINATAR_PPO, "env_id": f"gymnax:{game}", "total_steps": steps,
+                                   "eval_episodes": EVAL_EPISODES})  # fmt: skip
     common = {"env_id": f"gymnax:{game}", "total_steps": steps, "hidden_sizes": (64, 64), "activation": "tanh",
               "anneal_lr": False, "eval_episodes": EVAL_EPISODES}  # fmt: skip
     if algo == "ppo":
@@ -67,10 +75,10 @@ def lagom_config(algo: str, game: str, steps: int, rejax_choices: bool = True):
     )  # fmt: skip
 
 
-def run_lagom(algo: str, game: str, steps: int, seeds: int, rejax_choices: bool = True) -> dict:
+def run_lagom(algo: str, game: str, steps: int, seeds: int, rejax_choices: bool = True, own: bool = False) -> dict:
     module = algos.get(algo)
     keys = jax.random.split(jax.random.key(0), seeds)
-    config = lagom_config(algo, game, steps, rejax_choices)
+    config = lagom_config(algo, game, steps, rejax_choices, own)
     compile_s, run_s, (_, m) = timed(jax.vmap(module.make_train(config)), (keys,))
     greedy = np.asarray(m["eval_return"], np.float64)
     return {"greedy": greedy, "own": greedy, "compile": compile_s, "run": run_s, "rate": seeds * steps / run_s}
@@ -107,7 +115,7 @@ def run_rejax(algo: str, game: str, steps: int, seeds: int) -> dict:
 
 
 def fmt(r: np.ndarray) -> str:
-    return f"{r.mean():.1f} +- {r.std():.1f} ({r.size} seeds)"
+    return f"{r.mean():.2f} +- {r.std():.2f} ({r.size} seeds)"
 
 
 def main():
@@ -121,13 +129,16 @@ def main():
     parser.add_argument("--peers", nargs="*", default=["lagomjax", "rejax"], choices=["lagomjax", "rejax"])
     parser.add_argument("--lagom-defaults", action="store_true",
                         help="lagomjax's PPO without rejax's value clip, Adam eps, LeCun init, entry clip")  # fmt: skip
+    parser.add_argument("--own-settings", action="store_true",
+                        help="lagomjax's PPO at its own MinAtar settings (64 envs, lr 5e-3, ReLU)")  # fmt: skip
     args = parser.parse_args()
 
     print(f"## MinAtar, {args.steps:,} steps per seed, {args.seeds} seeds, greedy evaluation ({EVAL_EPISODES} "
           f"episodes per seed), {jax.devices()[0].platform}")  # fmt: skip
     print("| algorithm | game | toolkit | greedy return (mean +- std over seeds) | own final eval | compile | "
           "env-steps/s |\n|---|---|---|---:|---:|---:|---:|")  # fmt: skip
-    runners = {"lagomjax": functools.partial(run_lagom, rejax_choices=not args.lagom_defaults), "rejax": run_rejax}
+    runners = {"lagomjax": functools.partial(run_lagom, rejax_choices=not args.lagom_defaults, own=args.own_settings),
+               "rejax": run_rejax}  # fmt: skip
     for algo in args.algos:
         for game in args.games if algo == "ppo" else args.dqn_games:
             rates = {}
