@@ -76,7 +76,8 @@ def evaluate(env, act, key, max_steps: int, init_policy_state=None):
         (e.g. ``envs.make(env_id, num_envs=n)``): ``n`` episodes are evaluated at once.
       act: ``(obs [n, ...], policy_state) -> (actions, policy_state)``, deterministic.
       key: for the initial states.
-      max_steps: steps to run (the env's time limit, so every first episode finishes).
+      max_steps: most steps to run (the env's time limit, so every first episode finishes); the
+        loop stops as soon as every first episode has ended (Craftax's limit is 10,000 steps).
       init_policy_state: ``batch_shape -> policy_state``, the zero state of a recurrent policy
         (``None``: feed-forward, the policy state is ``()``).
 
@@ -86,19 +87,25 @@ def evaluate(env, act, key, max_steps: int, init_policy_state=None):
     """
     state, obs = env.reset(key)
     n = obs.shape[0]
+    keys = jax.random.split(key, max_steps)  # step t uses keys[t] however early the loop stops
 
-    def step(loop, key):
-        state, obs, pstate, returns, lengths, finished = loop
+    def running(loop):
+        t, *_, finished = loop
+        return (t < max_steps) & ~finished.all()
+
+    def step(loop):
+        t, state, obs, pstate, returns, lengths, finished = loop
         action, pstate = act(obs, pstate)
-        state, obs, _, _, _, info = env.step(key, state, action)
+        state, obs, _, _, _, info = env.step(keys[t], state, action)
         done = info["episode_done"]
         returns = jnp.where(done & ~finished, info["episode_return"], returns)
         lengths = lengths + ~finished
-        return (state, obs, zero_where(done, pstate), returns, lengths, finished | done), None
+        return t + 1, state, obs, zero_where(done, pstate), returns, lengths, finished | done
 
     pstate = () if init_policy_state is None else init_policy_state((n,))
-    init = (state, obs, pstate, jnp.full((n,), jnp.nan, jnp.float32), jnp.zeros((n,), jnp.int32), jnp.zeros((n,), bool))
-    (_, _, _, returns, lengths, _), _ = lax.scan(step, init, jax.random.split(key, max_steps))
+    init = (jnp.zeros((), jnp.int32), state, obs, pstate, jnp.full((n,), jnp.nan, jnp.float32),
+            jnp.zeros((n,), jnp.int32), jnp.zeros((n,), bool))  # fmt: skip
+    *_, returns, lengths, _ = lax.while_loop(running, step, init)
     return jnp.nanmean(returns), returns, lengths
 
 

@@ -72,3 +72,34 @@ def test_policy_state_flows_and_is_zeroed_where_an_episode_ended():
     act = lambda obs, count: (jnp.zeros(4, jnp.int32), count + 1)  # noqa: E731
     mean, returns, lengths = envs.evaluate(env, act, jax.random.key(2), 5, lambda shape: jnp.zeros(shape, jnp.int32))
     assert returns.shape == (4,) and np.all(np.asarray(lengths) <= 5) and np.isfinite(float(mean))
+
+
+def test_evaluate_equals_a_plain_loop_and_stops_once_every_first_episode_ended():
+    """Each environment's first-episode return and length, as a Python loop over the same per-step
+    keys finds them; the loop stops at the last first episode's end, not at ``max_steps``."""
+    env = envs.make("CartPole-v1", num_envs=6)
+    calls = []
+
+    def act(obs, pstate):  # push toward the pole's lean (even envs) or its angular velocity (odd ones)
+        jax.debug.callback(lambda: calls.append(1))
+        return (jnp.where(jnp.arange(6) % 2 == 0, obs[:, 2], obs[:, 3]) > 0).astype(jnp.int32), pstate
+
+    key = jax.random.key(4)
+    mean, returns, lengths = jax.jit(lambda k: envs.evaluate(env, act, k, 500))(key)
+    state, obs = env.reset(key)
+    step = jax.jit(env.step)
+    ref_returns, ref_lengths, finished = np.full(6, np.nan), np.zeros(6, int), np.zeros(6, bool)
+    for t, k in enumerate(jax.random.split(key, 500)):
+        action, _ = act(obs, ())
+        state, obs, _, _, _, info = step(k, state, action)
+        done = np.asarray(info["episode_done"])
+        ref_returns = np.where(done & ~finished, np.asarray(info["episode_return"]), ref_returns)
+        ref_lengths += ~finished
+        finished |= done
+        if finished.all():
+            break
+    np.testing.assert_array_equal(returns, ref_returns)
+    np.testing.assert_array_equal(lengths, ref_lengths)
+    assert np.isclose(float(mean), ref_returns.mean())
+    # the jitted loop acted once per step until the longest first episode ended, as the Python loop did
+    assert len(calls) == 2 * ref_lengths.max() and ref_lengths.max() < 500
