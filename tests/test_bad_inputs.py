@@ -199,6 +199,8 @@ def test_config_combinations_name_both_fields():
         ppo.Config(total_steps=100)
     with pytest.raises(ValueError, match="buffer_size"):
         sac.Config(buffer_size=0)
+    with pytest.raises(ValueError, match=r"reset_pool=5 must be at most num_envs=4"):
+        ppo.Config(num_envs=4, reset_pool=5)
 
 
 CLI_CASES = [

@@ -22,7 +22,7 @@ from lagomjax.networks.layers import ACTIVATIONS
 _POSITIVE_INT = {"num_envs", "num_steps", "total_steps", "eval_episodes", "update_epochs", "num_minibatches",
                  "buffer_size", "batch_size", "gradient_steps", "target_update_interval", "policy_delay", "popsize",
                  "generations", "episodes_per_member"}  # fmt: skip
-_NONNEGATIVE_INT = {"lstm_size", "learning_starts"}
+_NONNEGATIVE_INT = {"lstm_size", "learning_starts", "reset_pool"}
 _UNIT = {"gamma", "gae_lambda", "exploration_fraction", "exploration_final_eps", "per_alpha", "per_beta0"}
 _OPEN_UNIT = {"tau", "elite_ratio"}  # (0, 1]
 _POSITIVE = {"lr", "actor_lr", "critic_lr", "es_lr", "max_grad_norm", "std0", "init_alpha", "clip_eps", "sigma0",
@@ -128,6 +128,7 @@ class RolloutConfig:
     total_steps: int = 20_000  # environment steps per seed
     gamma: float = 0.99  # discount
     eval_episodes: int = 16  # deterministic evaluation episodes at the end of training
+    reset_pool: int = 0  # > 0: this many resets per step shared by the envs that ended (costly resets: Craftax)
 
     @property
     def rollout_size(self) -> int:
@@ -139,6 +140,8 @@ class RolloutConfig:
 
     def __post_init__(self):
         check_fields(self)
+        if self.reset_pool > self.num_envs:
+            raise ValueError(f"reset_pool={self.reset_pool} must be at most num_envs={self.num_envs}")
         if self.total_steps < self.rollout_size:
             raise ValueError(f"total_steps={self.total_steps} is less than one rollout of {self.rollout_size} steps")
 

@@ -190,13 +190,37 @@ class AutoReset(Wrapper):
     The returned observation is the first of the new episode; ``info['next_obs']`` is always the
     true next observation (the episode's final observation where it ended), which is what
     bootstrapping at a truncation needs. ``terminated`` and ``truncated`` pass through unchanged.
+
+    A step computes a reset for every environment and keeps those of the ones that ended. Where a
+    reset costs far more than a step (Craftax generates a world: about 10x its step),
+    ``reset_pool=k`` (on a :class:`VmapEnv`, ``1 <= k <= num_envs``) computes ``k`` fresh resets
+    per step instead and hands them to the environments that ended, in order: each gets its own
+    while at most ``k`` end in one step; beyond that, initial states repeat within that step (the
+    "optimistic resets" of Craftax's baselines, which draw them with replacement).
     """
+
+    def __init__(self, env, reset_pool: int | None = None):
+        super().__init__(env)
+        if reset_pool is not None:
+            if not isinstance(env, VmapEnv):
+                raise TypeError(f"reset_pool needs a batched env (make(..., num_envs=N)), got {type(env).__name__}")
+            if isinstance(reset_pool, bool) or not isinstance(reset_pool, int) or not 1 <= reset_pool <= env.num_envs:
+                raise ValueError(f"reset_pool must be an int in [1, num_envs={env.num_envs}], got {reset_pool!r}")
+            reset_pool = None if reset_pool == env.num_envs else reset_pool
+        self.reset_pool = reset_pool
+
+    def _resets(self, key, done):
+        if self.reset_pool is None:
+            return self.env.reset(key)
+        pool = jax.vmap(self.env.env.reset)(jax.random.split(key, self.reset_pool))
+        slot = (jnp.cumsum(done) - 1) % self.reset_pool  # the i-th environment to end takes reset i (mod k)
+        return jax.tree.map(lambda x: x[slot], pool)
 
     def step(self, key, state, action):
         k_step, k_reset = jax.random.split(key)
         state, obs, reward, terminated, truncated, info = self.env.step(k_step, state, action)
         done = terminated | truncated
-        reset_state, reset_obs = self.env.reset(k_reset)
+        reset_state, reset_obs = self._resets(k_reset, done)
         info = {**info, "next_obs": obs}
         return _where(done, reset_state, state), _where(done, reset_obs, obs), reward, terminated, truncated, info
 

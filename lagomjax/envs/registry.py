@@ -176,13 +176,16 @@ def make(
     normalize_reward: bool = False,
     gamma: float = 0.99,
     max_episode_steps: int | None = None,
+    reset_pool: int | None = None,
     **kwargs,
 ) -> JaxEnv:
     """The registered environment ``env_id`` with the standard wrappers.
 
     Stack (inside out): ``make_fn(**kwargs)`` -> TimeLimit -> VmapEnv (if ``num_envs``) -> AutoReset ->
     EpisodeStatistics -> NormalizeObservation -> NormalizeReward. ``max_episode_steps`` overrides
-    the registered time limit; ``kwargs`` override the registered ``make_fn`` arguments.
+    the registered time limit; ``reset_pool=k`` computes ``k`` resets per step for all ``num_envs``
+    (for costly resets: :class:`~lagomjax.envs.AutoReset`); ``kwargs`` override the registered
+    ``make_fn`` arguments.
     """
     s = spec(env_id)
     if num_envs is not None:
@@ -196,8 +199,10 @@ def make(
         env = TimeLimit(env, limit)
     if num_envs is not None:
         env = VmapEnv(env, num_envs)
+    if reset_pool is not None and (num_envs is None or not auto_reset):
+        raise ValueError(f"reset_pool={reset_pool} needs num_envs and auto_reset=True")
     if auto_reset:
-        env = AutoReset(env)
+        env = AutoReset(env, reset_pool)
     if episode_statistics:
         env = EpisodeStatistics(env)
     if normalize_obs:

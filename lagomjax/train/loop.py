@@ -61,7 +61,7 @@ class LoopState:
 
 def make_envs(config):
     """``(train_env, eval_env_fn, eval_steps)`` for a config with ``env_id, num_envs,
-    eval_episodes, gamma`` and optionally ``normalize_obs, normalize_reward``.
+    eval_episodes, gamma`` and optionally ``normalize_obs, normalize_reward, reset_pool``.
 
     ``train_env`` is batched and auto-resetting, with running normalisers if asked;
     ``eval_env_fn(train_env_state)`` runs ``eval_episodes`` episodes at once with the observation
@@ -72,6 +72,8 @@ def make_envs(config):
     norm_reward = getattr(config, "normalize_reward", False)
     flatten = observation_layout(config)
 
+    pool = getattr(config, "reset_pool", 0)
+
     def build(n, training):
         return envs.make(
             config.env_id,
@@ -79,6 +81,8 @@ def make_envs(config):
             normalize_obs=norm_obs and training,
             normalize_reward=norm_reward and training,
             gamma=config.gamma,
+            # evaluation counts first episodes only: one reset per step serves (its values are never read)
+            reset_pool=(pool or None) if training else 1,
         )
 
     def outer(env, moments=None):

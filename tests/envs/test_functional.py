@@ -91,6 +91,50 @@ def test_auto_reset_keeps_true_final_observation_and_flags_apart():
     assert n_term > 0 and n_trunc > 0
 
 
+def test_a_reset_pool_hands_its_resets_in_order_to_the_environments_that_ended():
+    """``reset_pool=k``: the i-th environment to end in a step starts from the pool's reset i (mod k),
+    the pool being ``k`` single-environment resets from AutoReset's reset key; the others step on
+    unchanged, and the true final observation and both flags are the same as without a pool."""
+    n, k = 16, 3
+    pooled = envs.make("CartPole-v1", num_envs=n, episode_statistics=False, max_episode_steps=9, reset_pool=k)
+    plain = envs.make("CartPole-v1", num_envs=n, episode_statistics=False, max_episode_steps=9)
+    single = pooled.env.env  # the TimeLimit-wrapped single environment
+    state, _ = pooled.reset(jax.random.key(0))
+    step, plain_step = jax.jit(pooled.step), jax.jit(plain.step)
+    pool_of = jax.jit(lambda key: jax.vmap(single.reset)(jax.random.split(jax.random.split(key)[1], k)))
+    counts = []
+    for t in range(40):
+        key, action = jax.random.key(t), jnp.asarray(np.random.default_rng(t).integers(0, 2, n))
+        new_state, obs, _, term, trunc, info = step(key, state, action)
+        ref_state, ref_obs, _, ref_term, ref_trunc, ref_info = plain_step(key, state, action)
+        np.testing.assert_array_equal(info["next_obs"], ref_info["next_obs"])
+        np.testing.assert_array_equal(term, ref_term)
+        np.testing.assert_array_equal(trunc, ref_trunc)
+        done = np.asarray(term | trunc)
+        np.testing.assert_array_equal(np.asarray(obs)[~done], np.asarray(ref_obs)[~done])
+        pool_state, pool_obs = pool_of(key)
+        slots = (np.cumsum(done) - 1)[done] % k
+        np.testing.assert_array_equal(np.asarray(obs)[done], np.asarray(pool_obs)[slots])
+        np.testing.assert_array_equal(np.asarray(new_state.t)[done], 0)
+        counts.append(int(done.sum()))
+        state = new_state
+    assert max(counts) > k and sum(c > 0 for c in counts) > 3  # steps where the pool wrapped around, and others
+
+    # a pool as large as the batch is the plain auto-reset, bit for bit
+    full = envs.make("CartPole-v1", num_envs=n, episode_statistics=False, max_episode_steps=9, reset_pool=n)
+    state, _ = plain.reset(jax.random.key(1))
+    a = jnp.zeros(n, jnp.int32)
+    for t in range(12):
+        out, ref = jax.jit(full.step)(jax.random.key(t), state, a), plain_step(jax.random.key(t), state, a)
+        jax.tree.map(np.testing.assert_array_equal, out, ref)
+        state = out[0]
+    for bad, error in [(0, ValueError), (n + 1, ValueError), (True, ValueError), (2.0, ValueError)]:
+        with pytest.raises(error, match="reset_pool"):
+            envs.make("CartPole-v1", num_envs=n, reset_pool=bad)
+    with pytest.raises(ValueError, match="reset_pool=2 needs num_envs"):
+        envs.make("CartPole-v1", reset_pool=2)
+
+
 def test_episode_statistics_equal_a_python_loop():
     env = envs.make("CartPole-v1", num_envs=4)
     policy = envs.random_policy(env)
