@@ -56,7 +56,9 @@ def rollout_rate(num_envs, steps, device, repeats):
             def policy(k, o, p):
                 return jax.random.randint(k, o.shape[:1], 0, 2), {}, p
 
-            return envs.rollout(env, policy, key, state, obs, steps)[1].rewards.sum()
+            # the final state too: CartPole's reward is 1 per step, so a total alone is dead code's output
+            (state, _, _), batch = envs.rollout(env, policy, key, state, obs, steps)
+            return state, batch.rewards.sum()
 
         compile_s, run_s, _ = timed(run, (jax.random.key(0),), repeats)
     return {"compile_s": compile_s, "run_s": run_s, "rate": num_envs * steps / run_s}

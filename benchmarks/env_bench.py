@@ -1,4 +1,4 @@
-"""Random-policy CartPole, 1024 environments: env-steps per second, side by side in one run.
+"""Random-policy rollouts, 1024 environments: env-steps per second, side by side in one run.
 
 * lagomjax: ``envs.make('CartPole-v1', num_envs)`` stepped inside one jitted ``lax.scan`` (auto-reset,
   episode statistics), and the full ``envs.rollout`` that also stores the time-major batch;
@@ -8,18 +8,24 @@
 
     python benchmarks/env_bench.py [--num-envs 1024] [--steps 1000] [--repeats 3] [--adapter-steps 200]
 
-Suite adapters (with gymnax installed): for each ``gymnax:<id>`` the same random-action scan through
-lagomjax's stack (adapter, time limit, auto-reset keeping the final observation, episode statistics)
-against the suite's own ``step`` (its auto-reset) vmapped in the same scan; the target is at most
-10% overhead.
+Suite adapters (with gymnax installed): for each registered suite id the same random-action scan
+through lagomjax's stack (adapter, time limit, auto-reset keeping the final observation, episode
+statistics) against the suite's own auto-resetting step vmapped in the same scan: gymnax's ``step``
+(classic control, MinAtar, bsuite), Craftax's ``auto_reset=True`` environment, Jumanji's
+``AutoResetWrapper``, brax's ``training.wrap`` (episode length 1000). The target is at most 10%
+overhead. The ``reset_pool`` rows step lagomjax's pool (``num_envs // 16`` fresh resets per step;
+Craftax's world generation costs about 10x its step) against the same bare suite. gymnax's rows scan
+``--adapter-steps`` steps, the slower suites ``--suite-steps``.
 
-gymnax comes from the ``bench`` extra; without it its row is skipped. Slow contenders run fewer
-steps; throughput is reported per second either way.
+gymnax comes from the ``bench`` extra, the other suites from their own extras (``craftax``,
+``jumanji``, ``brax``); a suite that is not installed prints "not installed". Slow contenders run
+fewer steps; throughput is reported per second either way.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 
 import gymnasium as gym
 import jax
@@ -36,24 +42,46 @@ except ImportError:  # pragma: no cover - optional peer
     gymnax = None
 
 
-def lagomjax_scan(n, steps, env_id="CartPole-v1"):
-    env = envs.make(env_id, num_envs=n)
-    num_actions = env.action_space.n
+def sampler(space, n):
+    """Uniform random actions for ``n`` environments from a gymnasium ``space`` (one function for both
+    sides of a comparison)."""
+    if isinstance(space, gym.spaces.Discrete):
+        return lambda key: jax.random.randint(key, (n,), 0, space.n)
+    if isinstance(space, gym.spaces.MultiDiscrete):
+        return lambda key: jax.random.randint(key, (n, *space.nvec.shape), 0, jnp.asarray(space.nvec))
+    return lambda key: jax.random.uniform(key, (n, *space.shape), minval=space.low, maxval=space.high)
+
+
+def scan_rate(reset, step, sample, steps):
+    """A jitted random-action scan of ``steps`` steps from ``reset(key) -> state`` (reset once,
+    outside the timing), ``step(key, state, action) -> (state, reward)``; a thunk for ``best_of``."""
 
     @jax.jit
-    def run(key):
-        state, _ = env.reset(key)
-
-        def step(carry, key):
+    def run(state, key):
+        def body(carry, key):
             state, total = carry
             k_a, k_e = jax.random.split(key)
-            action = jax.random.randint(k_a, (n,), 0, num_actions)
-            state, _, reward, *_ = env.step(k_e, state, action)
+            state, reward = step(k_e, state, sample(k_a))
             return (state, total + reward.sum()), None
 
-        return jax.lax.scan(step, (state, 0.0), jax.random.split(key, steps))[0][1]
+        # the final state is returned too: where rewards are constant (brax's pendulum: 1 per step), a
+        # total alone would let XLA drop the physics as dead code
+        return jax.lax.scan(body, (state, 0.0), jax.random.split(key, steps))[0]
 
-    return lambda: run(jax.random.key(0))
+    state = jax.block_until_ready(jax.jit(reset)(jax.random.key(0)))
+    return lambda: run(state, jax.random.key(1))
+
+
+def lagomjax_scan(n, steps, env_id="CartPole-v1", **make_kwargs):
+    """lagomjax's stack (adapter, time limit, auto-reset keeping the final observation, episode
+    statistics) stepped in the random-action scan."""
+    env = envs.make(env_id, num_envs=n, **make_kwargs)
+
+    def step(key, state, action):
+        state, _, reward, *_ = env.step(key, state, action)
+        return state, reward
+
+    return scan_rate(lambda key: env.reset(key)[0], step, sampler(env.action_space, n), steps)
 
 
 def lagomjax_rollout(n, steps):
@@ -61,33 +89,65 @@ def lagomjax_rollout(n, steps):
     policy = envs.random_policy(env)
 
     @jax.jit
-    def run(key):
-        state, obs = env.reset(key)
-        return envs.rollout(env, policy, key, state, obs, steps)[1].rewards.sum()
+    def run(state, obs, key):
+        (state, _, _), batch = envs.rollout(env, policy, key, state, obs, steps)
+        return state, batch.rewards.sum()
 
-    return lambda: run(jax.random.key(0))
+    state, obs = jax.block_until_ready(jax.jit(env.reset)(jax.random.key(0)))  # reset outside the timing
+    return lambda: run(state, obs, jax.random.key(1))
 
 
-def gymnax_scan(n, steps, name="CartPole-v1"):
-    env, params = gymnax.make(name)
-    num_actions = env.action_space(params).n
-    reset = jax.vmap(env.reset, in_axes=(0, None))
-    step_fn = jax.vmap(env.step, in_axes=(0, 0, 0, None))
+def gymnax_scan(n, steps, name="CartPole-v1", env_and_params=None):
+    """gymnax's own auto-resetting ``step`` (or a gymnax-API suite's: Craftax) vmapped in the scan."""
+    env, params = env_and_params or gymnax.make(name)
 
-    @jax.jit
-    def run(key):
-        _, state = reset(jax.random.split(key, n), params)
+    def step(key, state, action):
+        _, state, reward, *_ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(jax.random.split(key, n), state, action,
+                                                                           params)  # fmt: skip
+        return state, reward
 
-        def step(carry, key):
-            state, total = carry
-            k_a, k_e = jax.random.split(key)
-            action = jax.random.randint(k_a, (n,), 0, num_actions)
-            _, state, reward, *_ = step_fn(jax.random.split(k_e, n), state, action, params)
-            return (state, total + reward.sum()), None
+    reset = lambda key: jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(key, n), params)[1]  # noqa: E731
+    space = gym.spaces.Discrete(int(env.action_space(params).n))
+    return scan_rate(reset, step, sampler(space, n), steps)
 
-        return jax.lax.scan(step, (state, 0.0), jax.random.split(key, steps))[0][1]
 
-    return lambda: run(jax.random.key(0))
+def craftax_scan(n, steps, name):
+    """Craftax's own environment with its auto-reset (a gymnax ``Environment``)."""
+    from craftax.craftax_env import make_craftax_env_from_name
+
+    env = make_craftax_env_from_name(name, auto_reset=True)
+    return gymnax_scan(n, steps, env_and_params=(env, env.default_params))
+
+
+def jumanji_scan(n, steps, name):
+    """Jumanji's environment under its own ``AutoResetWrapper``, vmapped."""
+    import jumanji
+    from jumanji.wrappers import AutoResetWrapper
+
+    env = AutoResetWrapper(jumanji.make(name))
+    space = envs.make(f"jumanji:{name}", num_envs=1).action_space
+
+    def step(key, state, action):
+        state, timestep = jax.vmap(env.step)(state, action)
+        return state, timestep.reward
+
+    return scan_rate(lambda key: jax.vmap(env.reset)(jax.random.split(key, n))[0], step, sampler(space, n), steps)
+
+
+def brax_scan(n, steps, name, backend=None):
+    """brax's environment under its own training wrappers (episode length 1000, auto-reset, vmap)."""
+    from brax import envs as brax_envs
+
+    env = brax_envs.training.wrap(brax_envs.get_environment(name, **({"backend": backend} if backend else {})),
+                                  episode_length=1000)  # fmt: skip
+    space = gym.spaces.Box(-1.0, 1.0, (env.action_size,), np.float32)
+
+    def step(key, state, action):
+        state = env.step(state, action)
+        return state, state.reward
+
+    reset = lambda key: env.reset(jax.random.key_data(jax.random.split(key, n)))  # noqa: E731  (raw keys, as brax's)
+    return scan_rate(reset, step, sampler(space, n), steps)
 
 
 def gymnasium_numpy(n, steps):
@@ -126,6 +186,7 @@ def main():
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--adapter-steps", type=int, default=200, help="scan length of the adapter rows (0: none)")
+    parser.add_argument("--suite-steps", type=int, default=20, help="scan length of the slower suites' rows")
     args = parser.parse_args()
     n, T = args.num_envs, args.steps
     print(f"jax {jax.__version__}, gymnasium {gym.__version__}, gymnax {'yes' if gymnax else 'not installed'}")
@@ -147,21 +208,51 @@ def main():
     for name, rate in rates.items():
         print(f"| {name} | {rate / 1e6:.3f} M | {ours / rate:.1f}x |")
     if gymnax is not None and args.adapter_steps:
-        adapters(n, args.adapter_steps, args.repeats)
+        adapters(n, args.adapter_steps, args.repeats, args.suite_steps)
 
 
 ADAPTED = ["CartPole-v1", "Acrobot-v1", "Breakout-MinAtar", "SpaceInvaders-MinAtar", "Asterix-MinAtar", "Catch-bsuite"]
+# (lagomjax id, the suite's own scan, its name there, keywords for both, keywords for lagomjax's side only,
+# most environments, most steps); skipped when not installed. A reset_pool row is lagomjax's pool of n // 16
+# resets per step. Craftax's world generation grows faster than the batch on XLA:CPU (64 worlds 43 ms, 256 in
+# 0.37 s, 1024 in 20 s): its rows step 256 environments 5 times. brax's own auto-reset restores each episode's
+# stored first state where lagomjax draws a fresh one (its pool row shares 64 fresh draws per step)
+CRAFTAX = ("craftax:Craftax-Classic-Symbolic-v1", craftax_scan, "Craftax-Classic-Symbolic-v1", {})
+OTHER_SUITES = [
+    (*CRAFTAX, {}, 256, 5),
+    (*CRAFTAX, {"reset_pool": 16}, 256, 5),
+    ("jumanji:Snake-v1", jumanji_scan, "Snake-v1", {}, {}, None, None),
+    ("jumanji:Game2048-v1", jumanji_scan, "Game2048-v1", {}, {}, None, None),
+    ("brax:inverted_pendulum", brax_scan, "inverted_pendulum", {}, {}, None, None),
+    ("brax:inverted_pendulum", brax_scan, "inverted_pendulum", {}, {"reset_pool": 16}, None, None),
+    ("brax:ant", brax_scan, "ant", {"backend": "spring"}, {}, None, None),
+]
 
 
-def adapters(n, steps, repeats):
-    """Each gymnax id through lagomjax's stack against the suite's own auto-resetting step."""
-    print(f"\nsuite adapters: {n} environments, random actions, {steps}-step scan, best of {repeats}\n")
-    print("| environment | gymnax's own step | through lagomjax's wrappers | overhead |")
-    print("|---|---:|---:|---:|")
-    for name in ADAPTED:
-        bare = n * steps / best_of(gymnax_scan(n, steps, name), repeats)
-        ours = n * steps / best_of(lagomjax_scan(n, steps, f"gymnax:{name}"), repeats)
-        print(f"| gymnax:{name} | {bare / 1e6:.3f} M/s | {ours / 1e6:.3f} M/s | {100 * (bare / ours - 1):+.0f}% |")
+def adapters(n, steps, repeats, suite_steps):
+    """Each suite id through lagomjax's stack against the suite's own auto-resetting step: gymnax's
+    ids at ``steps`` per scan, the slower suites at ``suite_steps``."""
+    print(f"\nsuite adapters: {n} environments, random actions, best of {repeats}\n")
+    print("| environment | scan | the suite's own step (its auto-reset) | through lagomjax's wrappers | overhead |")
+    print("|---|---:|---:|---:|---:|")
+    rows = [(f"gymnax:{name}", functools.partial(gymnax_scan, name=name), {}, {}, steps, n) for name in ADAPTED]
+    rows += [(env_id, functools.partial(own, name=name, **kw), kw, ours, min(suite_steps, t or suite_steps),
+              min(n, most or n)) for env_id, own, name, kw, ours, most, t in OTHER_SUITES]  # fmt: skip
+    for env_id, own, kw, ours_kw, t, m in rows:
+        if "reset_pool" in ours_kw:  # a pool of 1/16 of the batch
+            ours_kw = {**ours_kw, "reset_pool": max(m // ours_kw["reset_pool"], 1)}
+        label = env_id + "".join(f" ({k} {v})" for k, v in {**kw, **ours_kw}.items()) + (f", {m} envs" if m < n else "")
+        try:
+            bare = m * t / best_of(own(m, t), repeats)
+        except ImportError as e:
+            print(f"| {label} | | not installed ({e.name}) | | |")
+            continue
+        ours = m * t / best_of(lagomjax_scan(m, t, env_id, **kw, **ours_kw), repeats)
+        print(f"| {label} | {t} | {fmt_rate(bare)} | {fmt_rate(ours)} | {100 * (bare / ours - 1):+.0f}% |")
+
+
+def fmt_rate(rate: float) -> str:
+    return f"{rate / 1e6:.2f} M/s" if rate >= 1e5 else f"{rate / 1e3:.1f} k/s"
 
 
 if __name__ == "__main__":
