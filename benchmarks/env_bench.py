@@ -193,6 +193,7 @@ def main():
     contenders = {
         "lagomjax (scan of env.step)": (lagomjax_scan, T),
         "lagomjax envs.rollout (stores the batch)": (lagomjax_rollout, T),
+        "lagomjax, reset_pool num_envs // 16": (lambda n, t: lagomjax_scan(n, t, reset_pool=max(n // 16, 1)), T),
     }
     if gymnax is not None:
         contenders["gymnax CartPole-v1 (same scan)"] = (gymnax_scan, T)
