@@ -7,6 +7,8 @@ stays apart from ``truncated``.
 - ``gymnax:`` (``pip install "lagomjax[gymnax]"``): classic control, MinAtar, bsuite, misc.
 - ``craftax:`` (``pip install "lagomjax[craftax]"``): Craftax and Craftax-Classic, symbolic or pixels.
 - ``brax:`` (``pip install "lagomjax[brax]"``): brax's MuJoCo-class locomotion on MJX.
+- ``playground:`` (``pip install "lagomjax[playground]"``): MuJoCo Playground's DeepMind Control Suite
+  on MJX (``playground:CartpoleSwingup``, ``playground:WalkerWalk``, ...).
 - ``jumanji:`` (``pip install "lagomjax[jumanji]"``): Jumanji's games and combinatorial problems.
 """
 
@@ -14,8 +16,10 @@ from lagomjax.envs.registry import register_suite
 from lagomjax.envs.suites import brax as _brax
 from lagomjax.envs.suites import gymnax as _gymnax
 from lagomjax.envs.suites import jumanji as _jumanji
+from lagomjax.envs.suites import playground as _playground
 
 register_suite(_gymnax.SUITE)
 register_suite(_gymnax.CRAFTAX)
 register_suite(_brax.SUITE)
 register_suite(_jumanji.SUITE)
+register_suite(_playground.SUITE)
