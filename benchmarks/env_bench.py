@@ -12,13 +12,14 @@ Suite adapters (with gymnax installed): for each registered suite id the same ra
 through lagomjax's stack (adapter, time limit, auto-reset keeping the final observation, episode
 statistics) against the suite's own auto-resetting step vmapped in the same scan: gymnax's ``step``
 (classic control, MinAtar, bsuite), Craftax's ``auto_reset=True`` environment, Jumanji's
-``AutoResetWrapper``, brax's ``training.wrap`` (episode length 1000). The target is at most 10%
+``AutoResetWrapper``, brax's ``training.wrap`` and MuJoCo Playground's ``wrap_for_brax_training``
+(episode length 1000). The target is at most 10%
 overhead. The ``reset_pool`` rows step lagomjax's pool (``num_envs // 16`` fresh resets per step;
 Craftax's world generation costs about 10x its step) against the same bare suite. gymnax's rows scan
 ``--adapter-steps`` steps, the slower suites ``--suite-steps``.
 
 gymnax comes from the ``bench`` extra, the other suites from their own extras (``craftax``,
-``jumanji``, ``brax``); a suite that is not installed prints "not installed". Slow contenders run
+``jumanji``, ``brax``, ``playground``); a suite that is not installed prints "not installed". Slow contenders run
 fewer steps; throughput is reported per second either way.
 """
 
@@ -150,6 +151,22 @@ def brax_scan(n, steps, name, backend=None):
     return scan_rate(reset, step, sampler(space, n), steps)
 
 
+def playground_scan(n, steps, name):
+    """MuJoCo Playground's DM Control task (MJX's JAX pipeline) under its own brax training wrappers
+    (episode length 1000, auto-reset to a cached first state, vmap)."""
+    from mujoco_playground import dm_control_suite, wrapper
+
+    env = wrapper.wrap_for_brax_training(dm_control_suite.load(name, config_overrides={"impl": "jax"}), 1000)
+    space = gym.spaces.Box(-1.0, 1.0, (env.action_size,), np.float32)
+
+    def step(key, state, action):
+        state = env.step(state, action)
+        return state, state.reward
+
+    reset = lambda key: env.reset(jax.random.key_data(jax.random.split(key, n)))  # noqa: E731  (raw keys)
+    return scan_rate(reset, step, sampler(space, n), steps)
+
+
 def gymnasium_numpy(n, steps):
     env = gym.make_vec("CartPole-v1", num_envs=n, vectorization_mode="vector_entry_point")
     env.reset(seed=0)
@@ -227,6 +244,8 @@ OTHER_SUITES = [
     ("brax:inverted_pendulum", brax_scan, "inverted_pendulum", {}, {}, None, None),
     ("brax:inverted_pendulum", brax_scan, "inverted_pendulum", {}, {"reset_pool": 16}, None, None),
     ("brax:ant", brax_scan, "ant", {"backend": "spring"}, {}, None, None),
+    ("playground:CartpoleSwingup", playground_scan, "CartpoleSwingup", {}, {}, None, None),
+    ("playground:CartpoleSwingup", playground_scan, "CartpoleSwingup", {}, {"reset_pool": 16}, None, None),
 ]
 
 

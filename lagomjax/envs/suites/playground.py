@@ -6,9 +6,9 @@ per step, 1000-step episodes, so returns lie in [0, 1000]. The bare environment 
 Playground's training wrappers, whose auto-reset keeps no final observation), so ``terminated`` is
 the environment's own ``done`` (the physics went non-finite; DM Control tasks never end otherwise)
 and truncation is lagomjax's :class:`~lagomjax.envs.TimeLimit` at the task's ``episode_length``.
-``make`` keyword arguments override the task's config (e.g. ``episode_length``, ``ctrl_dt``);
-``impl`` defaults to ``"jax"`` (MJX's pure-JAX pipeline, which runs on CPU; Playground's default,
-``"warp"``, needs an NVIDIA GPU).
+``make`` keyword arguments override the task's config (e.g. ``ctrl_dt``; the time limit is
+``make``'s ``max_episode_steps``); ``impl`` defaults to ``"jax"`` (MJX's pure-JAX pipeline, which
+runs on CPU; Playground's default, ``"warp"``, needs an NVIDIA GPU).
 """
 
 from __future__ import annotations
