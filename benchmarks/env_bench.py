@@ -13,14 +13,14 @@ through lagomjax's stack (adapter, time limit, auto-reset keeping the final obse
 statistics) against the suite's own auto-resetting step vmapped in the same scan: gymnax's ``step``
 (classic control, MinAtar, bsuite), Craftax's ``auto_reset=True`` environment, Jumanji's
 ``AutoResetWrapper``, brax's ``training.wrap`` and MuJoCo Playground's ``wrap_for_brax_training``
-(episode length 1000). The target is at most 10%
-overhead. The ``reset_pool`` rows step lagomjax's pool (``num_envs // 16`` fresh resets per step;
-Craftax's world generation costs about 10x its step) against the same bare suite. gymnax's rows scan
-``--adapter-steps`` steps, the slower suites ``--suite-steps``.
+(episode length 1000). The target is at most 10% overhead. The ``reset_pool`` rows step lagomjax's
+pool (``num_envs // 16`` fresh resets per step; Craftax's world generation costs about 10x its step)
+against the same bare suite. gymnax's rows scan ``--adapter-steps`` steps, the slower suites
+``--suite-steps``.
 
 gymnax comes from the ``bench`` extra, the other suites from their own extras (``craftax``,
-``jumanji``, ``brax``, ``playground``); a suite that is not installed prints "not installed". Slow contenders run
-fewer steps; throughput is reported per second either way.
+``jumanji``, ``brax``, ``playground``); a suite that is not installed prints "not installed". Slow
+contenders run fewer steps; throughput is reported per second either way.
 """
 
 from __future__ import annotations
@@ -139,16 +139,8 @@ def brax_scan(n, steps, name, backend=None):
     """brax's environment under its own training wrappers (episode length 1000, auto-reset, vmap)."""
     from brax import envs as brax_envs
 
-    env = brax_envs.training.wrap(brax_envs.get_environment(name, **({"backend": backend} if backend else {})),
-                                  episode_length=1000)  # fmt: skip
-    space = gym.spaces.Box(-1.0, 1.0, (env.action_size,), np.float32)
-
-    def step(key, state, action):
-        state = env.step(state, action)
-        return state, state.reward
-
-    reset = lambda key: env.reset(jax.random.key_data(jax.random.split(key, n)))  # noqa: E731  (raw keys, as brax's)
-    return scan_rate(reset, step, sampler(space, n), steps)
+    env = brax_envs.get_environment(name, **({"backend": backend} if backend else {}))
+    return brax_wrapped_scan(brax_envs.training.wrap(env, episode_length=1000), n, steps)
 
 
 def playground_scan(n, steps, name):
@@ -156,14 +148,20 @@ def playground_scan(n, steps, name):
     (episode length 1000, auto-reset to a cached first state, vmap)."""
     from mujoco_playground import dm_control_suite, wrapper
 
-    env = wrapper.wrap_for_brax_training(dm_control_suite.load(name, config_overrides={"impl": "jax"}), 1000)
+    env = dm_control_suite.load(name, config_overrides={"impl": "jax"})
+    return brax_wrapped_scan(wrapper.wrap_for_brax_training(env, 1000), n, steps)
+
+
+def brax_wrapped_scan(env, n, steps):
+    """The random-action scan of an environment already under brax-style training wrappers (batched
+    ``reset(raw keys)`` and ``step(state, action)``, its own auto-reset)."""
     space = gym.spaces.Box(-1.0, 1.0, (env.action_size,), np.float32)
 
     def step(key, state, action):
         state = env.step(state, action)
         return state, state.reward
 
-    reset = lambda key: env.reset(jax.random.key_data(jax.random.split(key, n)))  # noqa: E731  (raw keys)
+    reset = lambda key: env.reset(jax.random.key_data(jax.random.split(key, n)))  # noqa: E731  (raw keys, as brax's)
     return scan_rate(reset, step, sampler(space, n), steps)
 
 
