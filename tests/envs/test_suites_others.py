@@ -1,6 +1,6 @@
 """The Craftax, brax, Jumanji and MuJoCo Playground adapters: each steps as the suite's own (bare)
-environment from the same states, keeps terminated and truncated apart and compiles once across episode ends. Each is
-skipped with its reason when its extra is not installed."""
+environment from the same states, keeps terminated and truncated apart and compiles once across
+episode ends. Each is skipped with its reason when its extra is not installed."""
 
 import gymnasium as gym
 import jax
@@ -39,6 +39,22 @@ def test_craftax_classic_steps_as_the_suites_step_env_with_the_flags_apart():
     assert run._cache_size() == 1
 
 
+def scan_beside_bare(env, bare, num_envs, steps):
+    """A jitted scan of uniform random box actions through ``env`` (lagomjax's stack over a suite with
+    brax's ``State`` protocol) and, from the same states, through the bare suite's own ``step``: per
+    step (final observation, the bare observation, reward, the bare reward, terminated, truncated,
+    the bare ``done``, the time-limit step count)."""
+
+    def step(carry, key):
+        state, _ = carry
+        action = jax.random.uniform(key, (num_envs, *env.action_space.shape), minval=-1.0, maxval=1.0)
+        ref = jax.vmap(bare.step)(state.inner, action)
+        new, obs, reward, te, tr, info = env.step(key, state, action)
+        return (new, obs), (info["next_obs"], ref.obs, reward, ref.reward, te, tr, ref.done, state.t)
+
+    return jax.jit(lambda s, o, k: jax.lax.scan(step, (s, o), jax.random.split(k, steps)))
+
+
 @pytest.mark.slow
 def test_brax_steps_as_the_bare_env_and_truncates_by_the_time_limit():
     brax_envs = pytest.importorskip("brax.envs", reason='pip install "lagomjax[brax]"')
@@ -47,16 +63,9 @@ def test_brax_steps_as_the_bare_env_and_truncates_by_the_time_limit():
     assert env.action_space == gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
     assert envs.time_limit("brax:inverted_pendulum") == 1000
 
-    def step(carry, key):
-        state, _ = carry
-        action = jax.random.uniform(key, (3, 1), minval=-1.0, maxval=1.0)
-        ref = jax.vmap(bare.step)(state.inner, action)
-        new, obs, reward, te, tr, info = env.step(key, state, action)
-        return (new, obs), (info["next_obs"], ref.obs, reward, ref.reward, te, tr, ref.done)
-
-    run = jax.jit(lambda s, o, k: jax.lax.scan(step, (s, o), jax.random.split(k, 40)))
-    _, (next_obs, ref_obs, reward, ref_reward, te, tr, ref_done) = run(*env.reset(jax.random.key(0)),
-                                                                       jax.random.key(1))  # fmt: skip
+    run = scan_beside_bare(env, bare, 3, 40)
+    _, (next_obs, ref_obs, reward, ref_reward, te, tr, ref_done, _) = run(*env.reset(jax.random.key(0)),
+                                                                          jax.random.key(1))  # fmt: skip
     np.testing.assert_allclose(next_obs, ref_obs, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(reward, ref_reward, atol=1e-6)
     np.testing.assert_array_equal(te, ref_done > 0)  # the pole fell: a termination
@@ -159,17 +168,10 @@ def test_playground_dm_control_steps_as_the_bare_env_and_only_truncates():
     assert envs.time_limit("playground:CartpoleSwingup") == 1000
     assert "playground:WalkerWalk" in envs.registered(suites=True)
 
-    def step(carry, key):
-        state, _ = carry
-        action = jax.random.uniform(key, (3, 1), minval=-1.0, maxval=1.0)
-        ref = jax.vmap(bare.step)(state.inner, action)
-        new, obs, reward, te, tr, info = env.step(key, state, action)
-        return (new, obs), (info["next_obs"], ref.obs, reward, ref.reward, te, tr, state.t)
-
-    run = jax.jit(lambda s, o, k: jax.lax.scan(step, (s, o), jax.random.split(k, 20)))
+    run = scan_beside_bare(env, bare, 3, 20)
     # reset under jit: an eager MJX reset mixes committed and uncommitted arrays, a different jit signature
     (state, obs), out = run(*jax.jit(env.reset)(jax.random.key(0)), jax.random.key(1))
-    next_obs, ref_obs, reward, ref_reward, te, tr, t = out
+    next_obs, ref_obs, reward, ref_reward, te, tr, _, t = out
     np.testing.assert_allclose(next_obs, ref_obs, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(reward, ref_reward, atol=1e-6)
     assert bool((reward > 0).all()) and bool((reward <= 1).all())  # DM Control's rewards lie in [0, 1]
