@@ -191,7 +191,9 @@ class AutoReset(Wrapper):
     true next observation (the episode's final observation where it ended), which is what
     bootstrapping at a truncation needs. ``terminated`` and ``truncated`` pass through unchanged.
 
-    A step computes a reset for every environment and keeps those of the ones that ended. Where a
+    A step where any environment ended computes a reset for every environment and keeps those of
+    the ones that ended; a step where none ended computes none (a ``lax.cond``; under an outer
+    ``vmap``, as over seeds, it is a select again and both branches run). Where a
     reset costs far more than a step (Craftax generates a world: about 10x its step),
     ``reset_pool=k`` (on a :class:`VmapEnv`, ``1 <= k <= num_envs``) computes ``k`` fresh resets
     per step instead and hands them to the environments that ended, in order: each gets its own
@@ -219,10 +221,14 @@ class AutoReset(Wrapper):
     def step(self, key, state, action):
         k_step, k_reset = jax.random.split(key)
         state, obs, reward, terminated, truncated, info = self.env.step(k_step, state, action)
-        done = terminated | truncated
-        reset_state, reset_obs = self._resets(k_reset, done)
-        info = {**info, "next_obs": obs}
-        return _where(done, reset_state, state), _where(done, reset_obs, obs), reward, terminated, truncated, info
+        done, next_obs = terminated | truncated, obs
+
+        def reset(carry):
+            reset_state, reset_obs = self._resets(k_reset, done)
+            return _where(done, reset_state, carry[0]), _where(done, reset_obs, carry[1])
+
+        state, obs = jax.lax.cond(jnp.any(done), reset, lambda carry: carry, (state, obs))
+        return state, obs, reward, terminated, truncated, {**info, "next_obs": next_obs}
 
 
 @struct.dataclass

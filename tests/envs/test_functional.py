@@ -135,6 +135,49 @@ def test_a_reset_pool_hands_its_resets_in_order_to_the_environments_that_ended()
         envs.make("CartPole-v1", reset_pool=2)
 
 
+class _CountResets(envs.functional.Wrapper):
+    """Counts, on the host, every reset the wrapped (batched) environment computes."""
+
+    def __init__(self, env, calls):
+        super().__init__(env)
+        self.calls = calls
+
+    def reset(self, key):
+        jax.debug.callback(lambda: self.calls.append(1))
+        return self.env.reset(key)
+
+
+def test_auto_reset_computes_resets_only_on_steps_where_an_episode_ended():
+    """Pendulum never terminates: with a time limit of 10, a 25-step scan ends episodes at steps
+    10 and 20 only, so AutoReset resets twice; under a vmap over seeds (a select, both branches)
+    the results are those of the seeds run one by one."""
+    calls = []
+    batched = envs.make("Pendulum-v1", num_envs=4, auto_reset=False, episode_statistics=False, max_episode_steps=10)
+    env = envs.AutoReset(_CountResets(batched, calls))
+    actions = jnp.zeros((25, 4, 1), jnp.float32)
+
+    def run(key):
+        state, obs = env.reset(key)
+
+        def body(carry, inputs):
+            state, _ = carry
+            k, a = inputs
+            state, obs, _, term, trunc, info = env.step(k, state, a)
+            return (state, obs), (obs, info["next_obs"], term | trunc)
+
+        return jax.lax.scan(body, (state, obs), (jax.random.split(key, 25), actions))[1]
+
+    obs, next_obs, done = jax.block_until_ready(jax.jit(run)(jax.random.key(0)))
+    assert len(calls) == 1 + 2  # the first reset, then one per step where episodes ended
+    np.testing.assert_array_equal(np.flatnonzero(np.asarray(done).any(axis=1)), [9, 19])
+    assert np.asarray(done)[[9, 19]].all()
+    assert not np.array_equal(obs[9], next_obs[9]) and np.array_equal(obs[8], next_obs[8])
+    keys = jax.random.split(jax.random.key(1), 3)
+    over_seeds, one_by_one = jax.jit(jax.vmap(run))(keys), [jax.jit(run)(k) for k in keys]
+    for i, alone in enumerate(one_by_one):
+        jax.tree.map(np.testing.assert_array_equal, jax.tree.map(lambda x, i=i: x[i], over_seeds), alone)
+
+
 def test_episode_statistics_equal_a_python_loop():
     env = envs.make("CartPole-v1", num_envs=4)
     policy = envs.random_policy(env)
