@@ -16,7 +16,7 @@ statistics) against the suite's own auto-resetting step vmapped in the same scan
 (episode length 1000). The target is at most 10% overhead. The ``reset_pool`` rows step lagomjax's
 pool (``num_envs // 16`` fresh resets per step; Craftax's world generation costs about 10x its step)
 against the same bare suite. gymnax's rows scan ``--adapter-steps`` steps, the slower suites
-``--suite-steps``.
+``--suite-steps`` (Craftax 5; Playground a whole 1000-step episode, its one reset step included).
 
 gymnax comes from the ``bench`` extra, the other suites from their own extras (``craftax``,
 ``jumanji``, ``brax``, ``playground``); a suite that is not installed prints "not installed". Slow
@@ -229,10 +229,12 @@ def main():
 
 ADAPTED = ["CartPole-v1", "Acrobot-v1", "Breakout-MinAtar", "SpaceInvaders-MinAtar", "Asterix-MinAtar", "Catch-bsuite"]
 # (lagomjax id, the suite's own scan, its name there, keywords for both, keywords for lagomjax's side only,
-# most environments, most steps); skipped when not installed. A reset_pool row is lagomjax's pool of n // 16
-# resets per step. Craftax's world generation grows faster than the batch on XLA:CPU (64 worlds 43 ms, 256 in
-# 0.37 s, 1024 in 20 s): its rows step 256 environments 5 times. brax's own auto-reset restores each episode's
-# stored first state where lagomjax draws a fresh one (its pool row shares 64 fresh draws per step)
+# most environments, scan length (None: --suite-steps)); skipped when not installed. A reset_pool row is
+# lagomjax's pool of n // 16 resets per step. Craftax's world generation grows faster than the batch on XLA:CPU
+# (64 worlds 43 ms, 256 in 0.37 s, 1024 in 20 s): its rows step 256 environments 5 times. brax's own auto-reset
+# restores each episode's stored first state where lagomjax draws a fresh one (its pool row shares 64 fresh
+# draws per step). DM Control episodes end only at the time limit (1000 steps, all environments at once): the
+# Playground rows scan a whole episode, so the step where every environment resets is timed too
 CRAFTAX = ("craftax:Craftax-Classic-Symbolic-v1", craftax_scan, "Craftax-Classic-Symbolic-v1", {})
 OTHER_SUITES = [
     (*CRAFTAX, {}, 256, 5),
@@ -242,8 +244,8 @@ OTHER_SUITES = [
     ("brax:inverted_pendulum", brax_scan, "inverted_pendulum", {}, {}, None, None),
     ("brax:inverted_pendulum", brax_scan, "inverted_pendulum", {}, {"reset_pool": 16}, None, None),
     ("brax:ant", brax_scan, "ant", {"backend": "spring"}, {}, None, None),
-    ("playground:CartpoleSwingup", playground_scan, "CartpoleSwingup", {}, {}, None, None),
-    ("playground:CartpoleSwingup", playground_scan, "CartpoleSwingup", {}, {"reset_pool": 16}, None, None),
+    ("playground:CartpoleSwingup", playground_scan, "CartpoleSwingup", {}, {}, None, 1000),
+    ("playground:CartpoleSwingup", playground_scan, "CartpoleSwingup", {}, {"reset_pool": 16}, None, 1000),
 ]
 
 
@@ -254,8 +256,8 @@ def adapters(n, steps, repeats, suite_steps):
     print("| environment | scan | the suite's own step (its auto-reset) | through lagomjax's wrappers | overhead |")
     print("|---|---:|---:|---:|---:|")
     rows = [(f"gymnax:{name}", functools.partial(gymnax_scan, name=name), {}, {}, steps, n) for name in ADAPTED]
-    rows += [(env_id, functools.partial(own, name=name, **kw), kw, ours, min(suite_steps, t or suite_steps),
-              min(n, most or n)) for env_id, own, name, kw, ours, most, t in OTHER_SUITES]  # fmt: skip
+    rows += [(env_id, functools.partial(own, name=name, **kw), kw, ours, t or suite_steps, min(n, most or n))
+             for env_id, own, name, kw, ours, most, t in OTHER_SUITES]  # fmt: skip
     for env_id, own, kw, ours_kw, t, m in rows:
         if "reset_pool" in ours_kw:  # a pool of 1/16 of the batch
             ours_kw = {**ours_kw, "reset_pool": max(m // ours_kw["reset_pool"], 1)}

@@ -183,9 +183,9 @@ def make(
 
     Stack (inside out): ``make_fn(**kwargs)`` -> TimeLimit -> VmapEnv (if ``num_envs``) -> AutoReset ->
     EpisodeStatistics -> NormalizeObservation -> NormalizeReward. ``max_episode_steps`` overrides
-    the registered time limit; ``reset_pool=k`` computes ``k`` resets per step for all ``num_envs``
-    (for costly resets: :class:`~lagomjax.envs.AutoReset`); ``kwargs`` override the registered
-    ``make_fn`` arguments.
+    the registered time limit; ``reset_pool=k`` computes ``k`` resets for all ``num_envs`` on a step
+    where one ended (for costly resets: :class:`~lagomjax.envs.AutoReset`); ``kwargs`` override the
+    registered ``make_fn`` arguments.
     """
     s = spec(env_id)
     if num_envs is not None:
