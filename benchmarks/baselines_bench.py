@@ -2,6 +2,7 @@
 
     python benchmarks/baselines_bench.py speed --purejaxrl ~/purejaxrl/purejaxrl  # PPO vs PureJaxRL; vs SB3
     python benchmarks/baselines_bench.py learning    # every algorithm, 8 seeds, deterministic eval
+    python benchmarks/baselines_bench.py learning --only "PPO playground" --peers brax  # beside brax's PPO
     python benchmarks/baselines_bench.py scaling     # PPO, 1 vs many seeds vmapped (1 vs 1024 on a GPU)
     python benchmarks/baselines_bench.py all
 
@@ -334,7 +335,7 @@ MINATAR_PPO = {"env_id": "gymnax:Breakout-MinAtar", "total_steps": 1_000_000, "n
                "activation": "relu"}  # fmt: skip
 
 DMC_PPO = {"env_id": "playground:CartpoleSwingup", "total_steps": 6_000_000, "num_envs": 256, "num_steps": 32,
-           "update_epochs": 8, "num_minibatches": 16, "gamma": 0.995, "lr": 1e-3, "ent_coef": 0.01,
+           "update_epochs": 8, "num_minibatches": 16, "gamma": 0.995, "lr": 1e-3, "ent_coef": 0.01, "std0": 0.5,
            "normalize_obs": True, "normalize_reward": True}  # fmt: skip
 DMC_SAC = {"env_id": "playground:CartpoleSwingup", "total_steps": 100_000, "hidden_sizes": (256, 256),
            "learning_starts": 5000}  # fmt: skip
@@ -425,7 +426,50 @@ TARGETS = [
 ]
 
 
-def learning(names=None, seeds=8):
+def brax_ppo_playground(config, seeds):
+    """brax's own PPO trainer (the one MuJoCo Playground trains its DM Control tasks with) on the same
+    Playground task, its own ``wrap_for_brax_training``, at ``config``'s step budget and batch geometry
+    (``num_envs`` x ``num_steps`` per update, ``num_minibatches``, ``update_epochs``), networks, discount,
+    learning rate, entropy and clip; Playground's reward scaling of 10 in place of the return-std reward
+    normalisation brax does not have. Seeds run one after another (the trainer is a Python loop);
+    returns each seed's final deterministic evaluation return and the total wall time.
+
+    brax 0.14.2's trainers call ``jax.device_put_replicated``, removed in jax 0.10; it is defined here
+    as what it did on one device (stack the tree along a new device axis)."""
+    import functools
+
+    from brax.training.agents.ppo import networks as ppo_networks
+    from brax.training.agents.ppo import train as brax_ppo
+    from flax import linen
+    from mujoco_playground import registry, wrapper
+
+    if not hasattr(jax, "device_put_replicated"):
+        jax.device_put_replicated = lambda tree, devices: jax.device_put(
+            jax.tree.map(lambda a: jnp.stack([a] * len(devices)), tree), devices[0]
+        )
+    env = registry.load(config.env_id.split(":", 1)[1], config_overrides={"impl": "jax"})
+    nets = functools.partial(
+        ppo_networks.make_ppo_networks,
+        policy_hidden_layer_sizes=config.hidden_sizes,
+        value_hidden_layer_sizes=config.hidden_sizes,
+        activation=getattr(linen, config.activation),
+    )
+    kwargs = {"num_timesteps": config.total_steps, "num_evals": 2, "episode_length": 1000, "num_envs": config.num_envs,
+              "unroll_length": config.num_steps, "batch_size": config.num_envs // config.num_minibatches,
+              "num_minibatches": config.num_minibatches, "num_updates_per_batch": config.update_epochs,
+              "discounting": config.gamma, "learning_rate": config.lr, "entropy_cost": config.ent_coef,
+              "gae_lambda": config.gae_lambda, "clipping_epsilon": config.clip_eps,
+              "vf_loss_coefficient": config.vf_coef, "max_grad_norm": config.max_grad_norm,
+              "normalize_observations": config.normalize_obs, "reward_scaling": 10.0, "network_factory": nets,
+              "wrap_env_fn": wrapper.wrap_for_brax_training, "deterministic_eval": True}  # fmt: skip
+    returns, t0 = [], time.perf_counter()
+    for seed in range(seeds):  # the returned metrics are the last evaluation's
+        _, _, metrics = brax_ppo.train(environment=env, seed=seed, **kwargs)
+        returns.append(float(metrics["eval/episode_reward"]))
+    return np.asarray(returns), time.perf_counter() - t0
+
+
+def learning(names=None, seeds=8, peers=()):
     """Each run's seeds vmapped in one program; a target of None is reported only."""
     print(f"\n## Learning targets: deterministic evaluation, mean over {seeds} seeds")
     print("| run | mean +- std | min | target | met | wall (compile + run) |")
@@ -444,6 +488,15 @@ def learning(names=None, seeds=8):
         goal = "" if target is None else f"{target:g}"
         print(f"| {name} | {r.mean():.1f} +- {r.std():.1f} | {r.min():.1f} | {goal} | {met} | {wall:.0f} s |")
         sys.stdout.flush()
+        if "brax" in peers and algo == "ppo" and config.env_id.startswith("playground:"):
+            try:
+                r, wall = brax_ppo_playground(config, seeds)
+            except ImportError as e:
+                print(f"| {name}: brax's PPO trainer | not installed ({e.name}) | | | | |")
+                continue
+            print(f"| {name}: brax's PPO trainer (Playground's) | {r.mean():.1f} +- {r.std():.1f} | {r.min():.1f} "
+                  f"| | | {wall:.0f} s |")  # fmt: skip
+            sys.stdout.flush()
 
 
 def main():
@@ -453,13 +506,14 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", nargs="*", help="learning runs whose name contains one of these")
     parser.add_argument("--seeds", type=int, default=8, help="seeds of each learning run (vmapped)")
+    parser.add_argument("--peers", nargs="*", default=(), help="learning peers to run beside: brax (Playground PPO)")
     parser.add_argument("--purejaxrl", default=None, help="PureJaxRL checkout's purejaxrl/ folder (or PUREJAXRL_DIR)")
     args = parser.parse_args()
     print(f"jax {jax.__version__}, devices {jax.devices()}")
     if args.what in ("speed", "all"):
         speed(args.repeats, args.purejaxrl)
     if args.what in ("learning", "all"):
-        learning(args.only, args.seeds)
+        learning(args.only, args.seeds, args.peers)
     if args.what in ("scaling", "all"):
         gpu = jax.devices()[0].platform == "gpu"
         seed_scaling(args.seed_counts or ([1, 1024] if gpu else [1, 8, 32]))
