@@ -2,7 +2,7 @@
 
     python benchmarks/baselines_bench.py speed --purejaxrl ~/purejaxrl/purejaxrl  # PPO vs PureJaxRL; vs SB3
     python benchmarks/baselines_bench.py learning    # every algorithm, 8 seeds, deterministic eval
-    python benchmarks/baselines_bench.py learning --only "PPO playground" --peers brax  # beside brax's PPO
+    python benchmarks/baselines_bench.py learning --only playground --peers brax  # beside brax's trainers
     python benchmarks/baselines_bench.py scaling     # PPO, 1 vs many seeds vmapped (1 vs 1024 on a GPU)
     python benchmarks/baselines_bench.py all
 
@@ -426,13 +426,15 @@ TARGETS = [
 ]
 
 
-def brax_ppo_playground(config, seeds):
-    """brax's own PPO trainer (the one MuJoCo Playground trains its DM Control tasks with) on the same
-    Playground task, its own ``wrap_for_brax_training``, at ``config``'s step budget and batch geometry
-    (``num_envs`` x ``num_steps`` per update, ``num_minibatches``, ``update_epochs``), networks, discount,
-    learning rate, entropy and clip; Playground's reward scaling of 10 in place of the return-std reward
-    normalisation brax does not have. Seeds run one after another (the trainer is a Python loop);
-    returns each seed's final deterministic evaluation return and the total wall time.
+def brax_playground(algo, config, seeds):
+    """brax's own trainer of ``algo`` (PPO or SAC: the ones MuJoCo Playground trains its DM Control
+    tasks with) on the same Playground task through its own ``wrap_for_brax_training``, at
+    ``config``'s step budget and settings: networks, discount, learning rate; for PPO the batch
+    geometry (``num_envs`` x ``num_steps`` per update, ``num_minibatches``, ``update_epochs``),
+    entropy and clip, with Playground's reward scaling of 10 in place of the return-std reward
+    normalisation brax does not have; for SAC the batch, Polyak rate, replay size, updates per step
+    and the random steps before learning. Seeds run one after another (the trainers are Python
+    loops); returns each seed's final deterministic evaluation return and the total wall time.
 
     brax 0.14.2's trainers call ``jax.device_put_replicated``, removed in jax 0.10; it is defined here
     as what it did on one device (stack the tree along a new device axis)."""
@@ -440,6 +442,8 @@ def brax_ppo_playground(config, seeds):
 
     from brax.training.agents.ppo import networks as ppo_networks
     from brax.training.agents.ppo import train as brax_ppo
+    from brax.training.agents.sac import networks as sac_networks
+    from brax.training.agents.sac import train as brax_sac
     from flax import linen
     from mujoco_playground import registry, wrapper
 
@@ -448,23 +452,28 @@ def brax_ppo_playground(config, seeds):
             jax.tree.map(lambda a: jnp.stack([a] * len(devices)), tree), devices[0]
         )
     env = registry.load(config.env_id.split(":", 1)[1], config_overrides={"impl": "jax"})
-    nets = functools.partial(
-        ppo_networks.make_ppo_networks,
-        policy_hidden_layer_sizes=config.hidden_sizes,
-        value_hidden_layer_sizes=config.hidden_sizes,
-        activation=getattr(linen, config.activation),
-    )
-    kwargs = {"num_timesteps": config.total_steps, "num_evals": 2, "episode_length": 1000, "num_envs": config.num_envs,
-              "unroll_length": config.num_steps, "batch_size": config.num_envs // config.num_minibatches,
-              "num_minibatches": config.num_minibatches, "num_updates_per_batch": config.update_epochs,
-              "discounting": config.gamma, "learning_rate": config.lr, "entropy_cost": config.ent_coef,
-              "gae_lambda": config.gae_lambda, "clipping_epsilon": config.clip_eps,
-              "vf_loss_coefficient": config.vf_coef, "max_grad_norm": config.max_grad_norm,
-              "normalize_observations": config.normalize_obs, "reward_scaling": 10.0, "network_factory": nets,
-              "wrap_env_fn": wrapper.wrap_for_brax_training, "deterministic_eval": True}  # fmt: skip
+    activation = getattr(linen, config.activation)
+    common = {"num_timesteps": config.total_steps, "num_evals": 2, "episode_length": 1000, "num_envs": config.num_envs,
+              "discounting": config.gamma, "learning_rate": config.lr, "wrap_env_fn": wrapper.wrap_for_brax_training,
+              "deterministic_eval": True}  # fmt: skip
+    if algo == "ppo":
+        train = brax_ppo.train
+        nets = functools.partial(ppo_networks.make_ppo_networks, policy_hidden_layer_sizes=config.hidden_sizes,
+                                 value_hidden_layer_sizes=config.hidden_sizes, activation=activation)  # fmt: skip
+        kwargs = {"unroll_length": config.num_steps, "batch_size": config.num_envs // config.num_minibatches,
+                  "num_minibatches": config.num_minibatches, "num_updates_per_batch": config.update_epochs,
+                  "entropy_cost": config.ent_coef, "gae_lambda": config.gae_lambda, "clipping_epsilon": config.clip_eps,
+                  "vf_loss_coefficient": config.vf_coef, "max_grad_norm": config.max_grad_norm,
+                  "normalize_observations": config.normalize_obs, "reward_scaling": 10.0}  # fmt: skip
+    else:
+        train = brax_sac.train
+        nets = functools.partial(sac_networks.make_sac_networks, hidden_layer_sizes=config.hidden_sizes,
+                                 activation=activation)  # fmt: skip
+        kwargs = {"batch_size": config.batch_size, "tau": config.tau, "min_replay_size": config.learning_starts,
+                  "max_replay_size": config.buffer_size, "grad_updates_per_step": config.gradient_steps}  # fmt: skip
     returns, t0 = [], time.perf_counter()
     for seed in range(seeds):  # the returned metrics are the last evaluation's
-        _, _, metrics = brax_ppo.train(environment=env, seed=seed, **kwargs)
+        _, _, metrics = train(environment=env, seed=seed, network_factory=nets, **common, **kwargs)
         returns.append(float(metrics["eval/episode_reward"]))
     return np.asarray(returns), time.perf_counter() - t0
 
@@ -488,14 +497,14 @@ def learning(names=None, seeds=8, peers=()):
         goal = "" if target is None else f"{target:g}"
         print(f"| {name} | {r.mean():.1f} +- {r.std():.1f} | {r.min():.1f} | {goal} | {met} | {wall:.0f} s |")
         sys.stdout.flush()
-        if "brax" in peers and algo == "ppo" and config.env_id.startswith("playground:"):
+        if "brax" in peers and algo in ("ppo", "sac") and config.env_id.startswith("playground:"):
+            peer = f"{name}: brax's {algo.upper()} trainer (Playground's)"
             try:
-                r, wall = brax_ppo_playground(config, seeds)
+                r, wall = brax_playground(algo, config, seeds)
             except ImportError as e:
-                print(f"| {name}: brax's PPO trainer | not installed ({e.name}) | | | | |")
+                print(f"| {peer} | not installed ({e.name}) | | | | |")
                 continue
-            print(f"| {name}: brax's PPO trainer (Playground's) | {r.mean():.1f} +- {r.std():.1f} | {r.min():.1f} "
-                  f"| | | {wall:.0f} s |")  # fmt: skip
+            print(f"| {peer} | {r.mean():.1f} +- {r.std():.1f} | {r.min():.1f} | | | {wall:.0f} s |")
             sys.stdout.flush()
 
 
@@ -506,7 +515,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", nargs="*", help="learning runs whose name contains one of these")
     parser.add_argument("--seeds", type=int, default=8, help="seeds of each learning run (vmapped)")
-    parser.add_argument("--peers", nargs="*", default=(), help="learning peers to run beside: brax (Playground PPO)")
+    parser.add_argument("--peers", nargs="*", default=(), help="learning peers to run beside: brax (Playground rows)")
     parser.add_argument("--purejaxrl", default=None, help="PureJaxRL checkout's purejaxrl/ folder (or PUREJAXRL_DIR)")
     args = parser.parse_args()
     print(f"jax {jax.__version__}, devices {jax.devices()}")
