@@ -221,14 +221,15 @@ class AutoReset(Wrapper):
     def step(self, key, state, action):
         k_step, k_reset = jax.random.split(key)
         state, obs, reward, terminated, truncated, info = self.env.step(k_step, state, action)
-        done, next_obs = terminated | truncated, obs
+        done = terminated | truncated
+        info = {**info, "next_obs": obs}
 
         def reset(carry):
             reset_state, reset_obs = self._resets(k_reset, done)
             return _where(done, reset_state, carry[0]), _where(done, reset_obs, carry[1])
 
         state, obs = jax.lax.cond(jnp.any(done), reset, lambda carry: carry, (state, obs))
-        return state, obs, reward, terminated, truncated, {**info, "next_obs": next_obs}
+        return state, obs, reward, terminated, truncated, info
 
 
 @struct.dataclass
