@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import jax
+
 from lagomjax._checks import check_int, check_unit_interval
 from lagomjax.envs.functional import (
     AutoReset,
@@ -129,7 +131,11 @@ def _resolve(id: str) -> EnvSpec | None:
         raise ImportError(f'{id!r} needs the {suite.prefix} suite: pip install "lagomjax[{suite.extra}]" ({e})') from e
     if name not in ids:
         raise ValueError(f"{suite.prefix} has no environment {name!r}; its ids: {', '.join(ids)}")
-    return suite.register(name)
+    # The first make() may come while a function is traced (a search builds its parts inside jit): the
+    # suite's environment object, kept by the registry, must hold concrete arrays, never that trace's
+    # tracers (leaked into every later program that uses it)
+    with jax.ensure_compile_time_eval():
+        return suite.register(name)
 
 
 def spec(id: str) -> EnvSpec:

@@ -111,6 +111,27 @@ def test_suite_parameters_are_passable_and_traceable():
         envs.make("gymnax:CartPole-v1", max_steps_in_episode=10)
 
 
+def test_a_suite_id_first_made_while_tracing_keeps_no_tracer_for_later_programs():
+    """A search builds its parts inside jit, so a suite id's first make() (which registers it, and the
+    registry keeps the suite's environment object) can happen during a trace: the object must hold
+    concrete arrays, or every later program uses a dead trace's tracer (MinAtar keeps its action sets
+    as jnp arrays; PBT on MinAtar failed to run)."""
+    registry._REGISTRY.pop("gymnax:Breakout-MinAtar", None)  # registered afresh, inside the trace below
+
+    def first(key):
+        return envs.make("gymnax:Breakout-MinAtar").reset(key)[1]
+
+    jax.jit(first)(jax.random.key(0))
+    env = envs.make("gymnax:Breakout-MinAtar")
+    inner = env
+    while not hasattr(inner, "params"):  # down the wrappers to the adapter
+        inner = inner.env
+    held = jax.tree.leaves(vars(inner.env))
+    assert held and not any(isinstance(x, jax.core.Tracer) for x in held)
+    state, _ = jax.jit(env.reset)(jax.random.key(1))
+    jax.jit(env.step)(jax.random.key(2), state, jnp.int32(1))  # a later program runs
+
+
 def test_suite_ids_resolve_and_a_missing_suite_names_its_extra():
     assert envs.is_registered("gymnax:Breakout-MinAtar") and not envs.is_registered("gymnax:NoSuchGame")
     assert "gymnax:Asterix-MinAtar" in envs.registered(suites=True)
