@@ -36,6 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from lagomjax.transform.ops import select_where
 from lagomjax.transform.running_mean_var import MeanVarState, mean_var_init, mean_var_update
 
 EPS = 1e-8
@@ -47,16 +48,6 @@ def batch_shape(space, obs) -> tuple:
     if isinstance(space, gym.spaces.Dict | gym.spaces.Tuple):
         space, obs = _space_leaves(space)[0], jax.tree.leaves(obs)[0]
     return tuple(jnp.shape(obs)[: jnp.ndim(obs) - len(space.shape)])
-
-
-def _where(done, new, old):
-    """Per-environment select on pytrees whose leaves have ``done``'s shape as leading axes."""
-
-    def pick(n, o):
-        d = jnp.reshape(done, done.shape + (1,) * (n.ndim - done.ndim))
-        return jnp.where(d, n, o)
-
-    return jax.tree.map(pick, new, old)
 
 
 def strong_types(tree):
@@ -226,7 +217,7 @@ class AutoReset(Wrapper):
 
         def reset(carry):
             reset_state, reset_obs = self._resets(k_reset, done)
-            return _where(done, reset_state, carry[0]), _where(done, reset_obs, carry[1])
+            return select_where(done, reset_state, carry[0]), select_where(done, reset_obs, carry[1])
 
         state, obs = jax.lax.cond(jnp.any(done), reset, lambda carry: carry, (state, obs))
         return state, obs, reward, terminated, truncated, info

@@ -1,6 +1,6 @@
 """Array transforms: discounted sums, schedules, running moments, curve tools and segment trees."""
 
-from lagomjax.transform.ops import explained_variance, permutation, rank_transform, zero_where
+from lagomjax.transform.ops import explained_variance, permutation, rank_transform, select_where, zero_where
 from lagomjax.transform.running_mean_var import (
     MeanVarState,
     RunningMeanVar,
@@ -31,6 +31,7 @@ __all__ = [
     "permutation",
     "rank_transform",
     "reverse_linear_scan",
+    "select_where",
     "smooth_filter",
     "zero_where",
 ]

@@ -75,8 +75,19 @@ def zero_where(mask, tree):
 
     Resets a recurrent policy's carry for the environments whose episode ended.
     """
+    return jax.tree.map(lambda x: _select(mask, jnp.zeros((), x.dtype), x), tree)
+
+
+def select_where(mask, new, old):
+    """``new`` where ``mask [*B]`` is true, else ``old``: leaf by leaf over two pytrees of the same
+    structure whose leaves have ``mask``'s shape as leading axes (``[*B, ...]``); e.g. the fresh
+    states of the environments whose episode ended."""
+    return jax.tree.map(lambda n, o: _select(mask, n, o), new, old)
+
+
+def _select(mask, new, old):
     mask = jnp.asarray(mask)
-    return jax.tree.map(lambda x: jnp.where(mask.reshape(mask.shape + (1,) * (x.ndim - mask.ndim)), 0, x), tree)
+    return jnp.where(mask.reshape(mask.shape + (1,) * (jnp.ndim(old) - mask.ndim)), new, old)
 
 
 def permutation(key, n: int):

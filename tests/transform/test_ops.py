@@ -67,6 +67,30 @@ def test_zero_where_resets_leaves_by_leading_mask():
     np.testing.assert_array_equal(c[1], 2.0)
     assert float(jnp.abs(c[0]).sum() + jnp.abs(c[2]).sum()) == 0.0
     assert zero_where(jnp.array([True]), None) is None
+    ints = zero_where(jnp.array([True, False]), jnp.array([[3, 4], [5, 6]], jnp.int32))
+    assert ints.dtype == jnp.int32 and ints.tolist() == [[0, 0], [5, 6]]
+
+
+@pytest.mark.parametrize("batch", [(5,), (2, 3)])
+@pytest.mark.parametrize("jit", [False, True])
+def test_select_where_picks_leaves_by_leading_mask_as_a_loop_does(batch, jit):
+    import jax.numpy as jnp
+
+    from lagomjax.transform import select_where
+
+    rng = np.random.default_rng(0)
+    mask = rng.random(batch) < 0.5
+    new = {"obs": rng.normal(size=(*batch, 4)).astype(np.float32), "t": rng.integers(0, 9, batch).astype(np.int32)}
+    old = {"obs": rng.normal(size=(*batch, 4)).astype(np.float32), "t": rng.integers(0, 9, batch).astype(np.int32)}
+    f = jax.jit(select_where) if jit else select_where
+    out = f(jnp.asarray(mask), new, old)
+    for name in new:
+        want = np.array(old[name])
+        for index in np.ndindex(*batch):  # the plain loop
+            if mask[index]:
+                want[index] = new[name][index]
+        np.testing.assert_array_equal(out[name], want)
+        assert out[name].dtype == new[name].dtype
 
 
 def np_sort_permutation(bits, n):
