@@ -3,17 +3,19 @@ fixed configuration of an equally sized grid and against the base settings, at e
 steps, over independent searches; and each search's wall time against its trials run one after
 another.
 
-    python benchmarks/search_bench.py                       # PPO Pendulum-v1 and PPO Acrobot-v1
+    python benchmarks/search_bench.py     # PPO Pendulum-v1, Acrobot-v1 and SpaceInvaders-MinAtar
     python benchmarks/search_bench.py --tasks pendulum --searches 4 --out /tmp/search.json
     python benchmarks/search_bench.py --fields lr gae_lambda ent_coef clip_eps --optuna-batch 4   # 16 trials
 
 Every search trains ``N = 2^D`` trials (or PBT members) of ``T`` environment steps each, ``D`` the
-number of searched fields (``--fields``; default lr, gae_lambda, ent_coef): PBT a population of ``N``;
-Optuna ``N`` trials asked ``N/2`` at a time (or ``--optuna-batch``; a Sobol first batch, then TPE,
-pruning on); the grid the ``2^D`` cell centres of the same space (``Space.grid(2, centers=True)``); the base settings
-``N`` seeds. A search's result is the final deterministic evaluation of what it picked (its best
-trial or member, each trained from one seed, all evaluated on the same episodes); the table gives
-the mean over independent searches (search ``i`` uses seed ``i``). Picking the best of ``N`` on the
+number of searched fields (``--fields``; default lr, gae_lambda, ent_coef): PBT a population of ``N``
+that exploits and explores about 12 times a run (its interval the divisor of the run's updates
+nearest a twelfth); Optuna ``N`` trials asked ``N/2`` at a time (or ``--optuna-batch``; a Sobol first
+batch, then TPE; the median pruner on unless ``--no-prune``); the grid the ``2^D`` cell centres of the
+same space (``Space.grid(2, centers=True)``); the base settings ``N`` seeds. A search's result is
+the final deterministic evaluation of what it picked (its best trial or member, each trained from
+one seed, all evaluated on the same episodes); the table gives the mean over independent searches
+(search ``i`` uses seed ``i``). Picking the best of ``N`` on the
 episodes it reports flatters every search alike; "base settings (best of N seeds)" shows how much
 picking alone gives (its seeds are evaluated on their own episodes). "one after another" runs the
 same trials as separate programs in sequence (one compile, reused: the searched fields are traced;
@@ -30,6 +32,7 @@ import time
 
 import jax
 import numpy as np
+from baselines_bench import MINATAR_PPO
 
 from lagomjax.algos import ppo
 from lagomjax.experiment import grid_search, load_space, optuna_search, pbt, with_hparams
@@ -41,6 +44,9 @@ SPACE = {
     "clip_eps": {"low": 0.1, "high": 0.4},  # searched with --fields (the default space is the first three)
 }
 FIELDS = ("lr", "gae_lambda", "ent_coef")
+SPACE_OF = {  # a task's own ranges where its base settings lie outside the shared ones
+    "spaceinvaders": {"lr": {"low": 5e-4, "high": 1.5e-2, "log": True}, "ent_coef": {"low": 0.0, "high": 0.03}},
+}
 TASKS = {
     # RL Zoo-like PPO settings (the README's learning table): 48 updates of 4 x 1024 steps
     "pendulum": ppo.Config(env_id="Pendulum-v1", total_steps=196_608, num_envs=4, num_steps=1024, update_epochs=10,
@@ -48,6 +54,9 @@ TASKS = {
     # RL Zoo's Acrobot-v1 settings: 48 updates of 16 x 256 steps
     "acrobot": ppo.Config(env_id="Acrobot-v1", total_steps=196_608, normalize_obs=True, num_envs=16, num_steps=256,
                           gae_lambda=0.94, update_epochs=4),
+    # lagomjax's MinAtar settings (MINATAR_PPO of baselines_bench.py, flattened image, 64-64 ReLU MLP):
+    # 128 updates of 64 x 32 steps
+    "spaceinvaders": ppo.Config(**{**MINATAR_PPO, "env_id": "gymnax:SpaceInvaders-MinAtar", "total_steps": 262_144}),
 }  # fmt: skip
 
 
@@ -64,13 +73,17 @@ def sequential_wall(config, hparams: dict, seed: int) -> float:
     return time.perf_counter() - t0
 
 
-def run_task(name: str, searches: int, methods=None, optuna_batch: int | None = None, fields=FIELDS) -> dict:
+def run_task(
+    name: str, searches: int, methods=None, optuna_batch: int | None = None, fields=FIELDS, prune: bool = True
+) -> dict:
     config = TASKS[name]
     trials = 2 ** len(fields)  # the grid is 2 points per searched field; every search gets as many trials
-    spec = {k: SPACE[k] for k in fields}
+    spec = {k: SPACE_OF.get(name, {}).get(k, SPACE[k]) for k in fields}
     space = load_space(spec, config)
-    interval = 4
-    out = {"config": dataclasses.asdict(config), "space": spec, "trials": trials, "steps_per_trial": None}
+    n = config.num_updates  # PBT's interval: the divisor of the updates nearest a 12th (4 of 48; 8 of 128)
+    interval = min((d for d in range(1, n + 1) if n % d == 0), key=lambda d: abs(d - n / 12))
+    out = {"config": dataclasses.asdict(config), "space": spec, "trials": trials, "steps_per_trial": None,
+           "optuna_prune": prune}  # fmt: skip
     rows = {"base settings (mean of N seeds)": [], "base settings (best of N seeds)": [], "grid (best fixed)": [],
             "PBT": [], "Optuna (batched)": []}  # fmt: skip
     walls = {k: [] for k in rows}
@@ -95,12 +108,13 @@ def run_task(name: str, searches: int, methods=None, optuna_batch: int | None = 
             p = pbt(ppo.make_parts, config, space, population=trials, interval=interval, seed=i, progress=False)
             walls["PBT"].append(time.perf_counter() - t0)
             rows["PBT"].append(float(np.max(p.eval_return)))
+            out["steps_per_trial"] = int(np.asarray(p.metrics["env_steps"])[0, -1])
         if "optuna" in methods:
             import optuna
 
             optuna.logging.set_verbosity(optuna.logging.WARNING)
             o = optuna_search(ppo.make_parts, config, space, trials, batch_size=optuna_batch or trials // 2, seed=i,
-                              progress=False)  # fmt: skip
+                              prune=prune, progress=False)  # fmt: skip
             walls["Optuna (batched)"].append(o.timing["wall_s"])
             rows["Optuna (batched)"].append(o.best["value"])
             out["steps_per_trial"] = int(o.best["env_steps"][-1])
@@ -127,7 +141,8 @@ def table(name, res) -> str:
         v = np.asarray(values)
         seq = res["sequential_wall_s"].get(method, res["sequential_wall_s"].get("base settings (mean of N seeds)"))
         seq = "" if seq is None else f"{seq:.0f} s"
-        lines.append(f"| {method} | {v.mean():.1f} +- {v.std():.1f} | {', '.join(f'{x:.1f}' for x in v)} | "
+        label = method if res.get("optuna_prune", True) or "Optuna" not in method else f"{method}, no pruning"
+        lines.append(f"| {label} | {v.mean():.1f} +- {v.std():.1f} | {', '.join(f'{x:.1f}' for x in v)} | "
                      f"{np.min(res['wall_s'][method]):.0f} s | {seq} |")  # fmt: skip
     return "\n".join(lines)
 
@@ -139,12 +154,13 @@ def main():
     parser.add_argument("--fields", nargs="*", default=list(FIELDS), choices=list(SPACE), help="the searched fields")
     parser.add_argument("--methods", nargs="*", choices=["base", "grid", "pbt", "optuna"], default=None)
     parser.add_argument("--optuna-batch", type=int, default=None, help="trials per Optuna batch (default: half)")
+    parser.add_argument("--no-prune", action="store_true", help="Optuna without its median pruner")
     parser.add_argument("--out", default=None, help="also write the results as JSON here")
     args = parser.parse_args()
     print(f"jax {jax.__version__}, devices {jax.devices()}, fields {args.fields}, {2 ** len(args.fields)} trials")
     results = {}
     for name in args.tasks:
-        results[name] = run_task(name, args.searches, args.methods, args.optuna_batch, args.fields)
+        results[name] = run_task(name, args.searches, args.methods, args.optuna_batch, args.fields, not args.no_prune)
         print(table(name, results[name]))
         sys.stdout.flush()
     if args.out:
