@@ -21,6 +21,12 @@ def pytest_configure(config):
     enable_compile_cache(min_compile_s=0.5)
 
 
+def pytest_collection_modifyitems(config, items):
+    """The tests marked slow run first (a stable sort: the rest keep their order), so the xdist
+    workers end on short tests together instead of one waiting out the other's last long one."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_unconfigure(config):
     if _created is not None:
         shutil.rmtree(_created, ignore_errors=True)
