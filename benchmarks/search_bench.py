@@ -82,7 +82,8 @@ def run_task(
     space = load_space(spec, config)
     n = config.num_updates  # PBT's interval: the divisor of the updates nearest a 12th (4 of 48; 8 of 128)
     interval = min((d for d in range(1, n + 1) if n % d == 0), key=lambda d: abs(d - n / 12))
-    out = {"config": dataclasses.asdict(config), "space": spec, "trials": trials, "steps_per_trial": None,
+    out = {"config": dataclasses.asdict(config), "space": spec, "trials": trials,
+           "steps_per_trial": config.num_updates * config.rollout_size,
            "optuna_prune": prune}  # fmt: skip
     rows = {"base settings (mean of N seeds)": [], "base settings (best of N seeds)": [], "grid (best fixed)": [],
             "PBT": [], "Optuna (batched)": []}  # fmt: skip
@@ -102,13 +103,11 @@ def run_task(
             g = grid_search(ppo.make_parts, config, space, num=2, centers=True, seed=i, progress=False)
             walls["grid (best fixed)"].append(g.timing["wall_s"])
             rows["grid (best fixed)"].append(g.best["value"])
-            out["steps_per_trial"] = int(g.best["env_steps"][-1])
         if "pbt" in methods:
             t0 = time.perf_counter()
             p = pbt(ppo.make_parts, config, space, population=trials, interval=interval, seed=i, progress=False)
             walls["PBT"].append(time.perf_counter() - t0)
             rows["PBT"].append(float(np.max(p.eval_return)))
-            out["steps_per_trial"] = int(np.asarray(p.metrics["env_steps"])[0, -1])
         if "optuna" in methods:
             import optuna
 
@@ -117,7 +116,6 @@ def run_task(
                               prune=prune, progress=False)  # fmt: skip
             walls["Optuna (batched)"].append(o.timing["wall_s"])
             rows["Optuna (batched)"].append(o.best["value"])
-            out["steps_per_trial"] = int(o.best["env_steps"][-1])
         print(f"  {name} search {i}: " + ", ".join(f"{k} {v[-1]:.1f}" for k, v in rows.items() if v), flush=True)
         if i == 0 and {"base", "grid", "optuna"} <= methods:  # the same trials one after another
             seq["grid (best fixed)"] = sequential_wall(config, space.grid(2, centers=True), i)
