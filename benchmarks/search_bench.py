@@ -14,7 +14,9 @@ nearest a twelfth); Optuna ``N`` trials asked ``N/2`` at a time (or ``--optuna-b
 batch, then TPE; the median pruner on unless ``--no-prune``); the grid the ``2^D`` cell centres of the
 same space (``Space.grid(2, centers=True)``); the base settings ``N`` seeds. A search's result is
 the final deterministic evaluation of what it picked (its best trial or member, each trained from
-one seed, all evaluated on the same episodes); the table gives the mean over independent searches
+one seed, all evaluated on the same episodes), or with ``--objective train`` its training return over
+the last tenth of the updates (the searches then pick by it too; PBT's in-program selection is by
+training return either way); the table gives the mean over independent searches
 (search ``i`` uses seed ``i``). Picking the best of ``N`` on the
 episodes it reports flatters every search alike; "base settings (best of N seeds)" shows how much
 picking alone gives (its seeds are evaluated on their own episodes). "one after another" runs the
@@ -36,6 +38,7 @@ from baselines_bench import MINATAR_PPO
 
 from lagomjax.algos import ppo
 from lagomjax.experiment import grid_search, load_space, optuna_search, pbt, with_hparams
+from lagomjax.experiment.search import final_training_return
 
 SPACE = {
     "lr": {"low": 1e-4, "high": 3e-3, "log": True},
@@ -73,10 +76,13 @@ def sequential_wall(config, hparams: dict, seed: int) -> float:
     return time.perf_counter() - t0
 
 
-def run_task(
-    name: str, searches: int, methods=None, optuna_batch: int | None = None, fields=FIELDS, prune: bool = True
-) -> dict:
+def run_task(name: str, searches: int, methods=None, optuna_batch: int | None = None, fields=FIELDS,
+             prune: bool = True, objective: str = "eval") -> dict:  # fmt: skip
     config = TASKS[name]
+
+    def score(eval_return, episode_return):  # per run, by the objective: [N], [N, updates] -> [N]
+        return np.asarray(eval_return) if objective == "eval" else final_training_return(episode_return)
+
     trials = 2 ** len(fields)  # the grid is 2 points per searched field; every search gets as many trials
     spec = {k: SPACE_OF.get(name, {}).get(k, SPACE[k]) for k in fields}
     space = load_space(spec, config)
@@ -84,7 +90,7 @@ def run_task(
     interval = min((d for d in range(1, n + 1) if n % d == 0), key=lambda d: abs(d - n / 12))
     out = {"config": dataclasses.asdict(config), "space": spec, "trials": trials,
            "steps_per_trial": config.num_updates * config.rollout_size,
-           "optuna_prune": prune}  # fmt: skip
+           "optuna_prune": prune, "objective": objective}  # fmt: skip
     rows = {"base settings (mean of N seeds)": [], "base settings (best of N seeds)": [], "grid (best fixed)": [],
             "PBT": [], "Optuna (batched)": []}  # fmt: skip
     walls = {k: [] for k in rows}
@@ -97,23 +103,25 @@ def run_task(
             _, m = jax.block_until_ready(jax.jit(jax.vmap(ppo.make_train(config)))(keys))
             walls["base settings (mean of N seeds)"].append(time.perf_counter() - t0)
             walls["base settings (best of N seeds)"].append(walls["base settings (mean of N seeds)"][-1])
-            rows["base settings (mean of N seeds)"].append(float(np.mean(m["eval_return"])))
-            rows["base settings (best of N seeds)"].append(float(np.max(m["eval_return"])))
+            values = score(m["eval_return"], m["episode_return"])
+            rows["base settings (mean of N seeds)"].append(float(np.mean(values)))
+            rows["base settings (best of N seeds)"].append(float(np.max(values)))
         if "grid" in methods:
-            g = grid_search(ppo.make_parts, config, space, num=2, centers=True, seed=i, progress=False)
+            g = grid_search(ppo.make_parts, config, space, num=2, centers=True, seed=i, objective=objective,
+                            progress=False)  # fmt: skip
             walls["grid (best fixed)"].append(g.timing["wall_s"])
             rows["grid (best fixed)"].append(g.best["value"])
         if "pbt" in methods:
             t0 = time.perf_counter()
             p = pbt(ppo.make_parts, config, space, population=trials, interval=interval, seed=i, progress=False)
             walls["PBT"].append(time.perf_counter() - t0)
-            rows["PBT"].append(float(np.max(p.eval_return)))
+            rows["PBT"].append(float(np.nanmax(score(p.eval_return, p.metrics["episode_return"]))))
         if "optuna" in methods:
             import optuna
 
             optuna.logging.set_verbosity(optuna.logging.WARNING)
             o = optuna_search(ppo.make_parts, config, space, trials, batch_size=optuna_batch or trials // 2, seed=i,
-                              prune=prune, progress=False)  # fmt: skip
+                              prune=prune, objective=objective, progress=False)  # fmt: skip
             walls["Optuna (batched)"].append(o.timing["wall_s"])
             rows["Optuna (batched)"].append(o.best["value"])
         print(f"  {name} search {i}: " + ", ".join(f"{k} {v[-1]:.1f}" for k, v in rows.items() if v), flush=True)
@@ -133,6 +141,8 @@ def run_task(
 
 def table(name, res) -> str:
     head = f"\n### PPO {res['config']['env_id']}: {res['trials']} trials x {res['steps_per_trial']:,} steps per search"
+    if res.get("objective") == "train":
+        head += " (scored by the training return over the last tenth of the updates)"
     lines = [head, "| method | final return, mean over searches | per search | wall per search | same trials one after "
              "another |", "|---|---:|---|---:|---:|"]  # fmt: skip
     for method, values in res["results"].items():
@@ -153,12 +163,21 @@ def main():
     parser.add_argument("--methods", nargs="*", choices=["base", "grid", "pbt", "optuna"], default=None)
     parser.add_argument("--optuna-batch", type=int, default=None, help="trials per Optuna batch (default: half)")
     parser.add_argument("--no-prune", action="store_true", help="Optuna without its median pruner")
+    parser.add_argument(
+        "--objective",
+        choices=["eval", "train"],
+        default="eval",
+        help="what a run scores: its final greedy evaluation, or its training return over the last "
+        "tenth of the updates (every method picks and is reported by it)",
+    )
     parser.add_argument("--out", default=None, help="also write the results as JSON here")
     args = parser.parse_args()
     print(f"jax {jax.__version__}, devices {jax.devices()}, fields {args.fields}, {2 ** len(args.fields)} trials")
     results = {}
     for name in args.tasks:
-        results[name] = run_task(name, args.searches, args.methods, args.optuna_batch, args.fields, not args.no_prune)
+        results[name] = run_task(
+            name, args.searches, args.methods, args.optuna_batch, args.fields, not args.no_prune, args.objective
+        )
         print(table(name, results[name]))
         sys.stdout.flush()
     if args.out:

@@ -9,14 +9,18 @@
 - :func:`cmaes_search`: lagomjax's own CMA-ES in the space's unit coordinates (log-scaled where the
   space says), one generation per compiled batch.
 
-Every trial's objective is the mean over its seeds of the final deterministic evaluation
-(``eval_return``); seeds are shared across trials (common random numbers). Population based
-training is :func:`lagomjax.experiment.pbt`.
+Every trial's value is the mean over its seeds of its ``objective``: ``'eval'`` (default) the final
+deterministic evaluation (``eval_return``), ``'train'`` the training episodes' return over the last
+tenth of the updates (:func:`final_training_return`: the measure MinAtar results are usually given
+in; a greedy policy in a deterministic game, e.g. SpaceInvaders-MinAtar, plays every evaluation
+episode alike, so there ``'eval'`` is one sample per seed). Seeds are shared across trials (common
+random numbers). Population based training is :func:`lagomjax.experiment.pbt`.
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -118,8 +122,32 @@ def trial_runner(make_parts: Callable, config, batch: int, num_seeds: int = 1, s
     return run
 
 
-def _record(number, hparams, i, trials: Trials, state=None) -> dict:
-    returns = trials.eval_return[i]
+OBJECTIVES = ("eval", "train")
+
+
+def final_training_return(episode_return) -> np.ndarray:
+    """``episode_return [..., updates]`` (NaN where no episode ended) -> ``[...]``: the mean over the
+    last tenth of the updates (at least one), NaN where no episode ended there."""
+    r = np.asarray(episode_return, np.float64)
+    with warnings.catch_warnings():  # "mean of empty slice" where no episode ended: NaN is the answer
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(r[..., -max(1, r.shape[-1] // 10) :], axis=-1)
+
+
+def _check_objective(objective) -> None:
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+
+
+def _objective(trials: Trials, objective: str) -> np.ndarray:
+    """Per setting and seed ``[B, S]``; NaN for a stopped setting."""
+    if objective == "eval":
+        return trials.eval_return
+    return np.where(trials.stopped[:, None], np.nan, final_training_return(trials.metrics["episode_return"]))
+
+
+def _record(number, hparams, i, trials: Trials, objective: str = "eval", state=None) -> dict:
+    returns = _objective(trials, objective)[i]
     value = float(np.mean(returns)) if np.isfinite(returns).all() else float("nan")
     state = state or ("pruned" if trials.stopped[i] else "complete" if np.isfinite(value) else "fail")
     return {"number": number, "hparams": {k: float(v) for k, v in hparams.items()}, "value": value, "state": state,
@@ -146,10 +174,11 @@ def _timing(t0, batches) -> dict:
 
 
 def grid_search(make_parts: Callable, config, space, num: int = 3, num_seeds: int = 1, *, seed: int = 0,
-                batch_size: int | None = None, centers: bool = False, devices=None,
+                batch_size: int | None = None, centers: bool = False, objective: str = "eval", devices=None,
                 progress: bool = True) -> SearchResult:  # fmt: skip
     """Every point of ``space.grid(num, centers)`` (``C`` points), ``batch_size`` at a time (default
     all ``C`` in one program)."""
+    _check_objective(objective)
     space = load_space(space, config)
     points = space.grid(num, centers)
     c = len(next(iter(points.values())))
@@ -162,21 +191,22 @@ def grid_search(make_parts: Callable, config, space, num: int = 3, num_seeds: in
         trials = run({k: v[index] for k, v in points.items()})
         batches.append(trials.timing)
         for i, j in enumerate(index[: min(batch, c - start)]):
-            records.append(_record(int(j), {k: v[j] for k, v in points.items()}, i, trials))
+            records.append(_record(int(j), {k: v[j] for k, v in points.items()}, i, trials, objective))
         bar.update(min(batch, c - start))
     bar.close()
     return SearchResult("grid", records, _best(records), _timing(t0, batches))
 
 
 def cmaes_search(make_parts: Callable, config, space, generations: int, popsize: int | None = None,
-                 num_seeds: int = 1, *, sigma0: float = 0.25, seed: int = 0, devices=None,
-                 progress: bool = True) -> SearchResult:  # fmt: skip
+                 num_seeds: int = 1, *, sigma0: float = 0.25, seed: int = 0, objective: str = "eval",
+                 devices=None, progress: bool = True) -> SearchResult:  # fmt: skip
     """CMA-ES over the space's unit coordinates (module docstring), starting from the config's own
     values (clipped into the space) with step size ``sigma0``; each generation's ``popsize`` (default
     ``4 + floor(3 ln D)``, at least 4) candidates train as one program. Candidates outside ``[0, 1]``
     are clipped (repaired) and told as clipped."""
     from lagomjax import es
 
+    _check_objective(objective)
     space = load_space(space, config)
     if isinstance(generations, bool) or not isinstance(generations, int) or generations < 1:
         raise ValueError(f"generations must be an int >= 1, got {generations!r}")
@@ -196,10 +226,10 @@ def cmaes_search(make_parts: Callable, config, space, generations: int, popsize:
         hparams = {name: np.asarray(v) for name, v in space.from_unit(x).items()}
         trials = run(hparams)
         batches.append(trials.timing)
-        value = trials.eval_return.mean(axis=1)
+        value = _objective(trials, objective).mean(axis=1)
         state = tell(state, x, -jnp.asarray(value))  # minimisation; NaN counts as the worst
         for i in range(popsize):
-            records.append(_record(g * popsize + i, {k: v[i] for k, v in hparams.items()}, i, trials))
+            records.append(_record(g * popsize + i, {k: v[i] for k, v in hparams.items()}, i, trials, objective))
         bar.update(popsize)
         bar.set_postfix_str(f"best {max(r['value'] for r in records if np.isfinite(r['value'])):.1f}", refresh=False)
     bar.close()
@@ -208,7 +238,7 @@ def cmaes_search(make_parts: Callable, config, space, generations: int, popsize:
 
 def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size: int = 8, num_seeds: int = 1,
                   *, storage=None, study_name: str = "lagomjax", seed: int = 0, prune: bool = True,
-                  chunks: int = 10, devices=None, max_batches: int | None = None,
+                  objective: str = "eval", chunks: int = 10, devices=None, max_batches: int | None = None,
                   should_stop: Callable[[], bool] | None = None, progress: bool = True) -> SearchResult:  # fmt: skip
     """Optuna asks ``batch_size`` trials at a time; they train as one program and are told back.
 
@@ -230,6 +260,7 @@ def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size
         import optuna
     except ImportError as e:
         raise ImportError('optuna_search needs Optuna: pip install "lagomjax[search]"') from e
+    _check_objective(objective)
     space = load_space(space, config)
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
         raise ValueError(f"n_trials must be an int >= 1, got {n_trials!r}")
@@ -284,7 +315,7 @@ def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size
         trials = run(hparams, report)
         batches.append(trials.timing)
         for i, t in enumerate(asked):
-            rec = _record(t.number, values[i], i, trials)
+            rec = _record(t.number, values[i], i, trials, objective)
             state = {"complete": State.COMPLETE, "pruned": State.PRUNED, "fail": State.FAIL}[rec["state"]]
             study.tell(t, rec["value"] if state == State.COMPLETE else None, state=state)
             records.append(rec)

@@ -44,6 +44,9 @@ def flags() -> dict:
         "population": (8, "members of --search pbt (a multiple of the number of devices)"),
         "interval": (0, "updates between PBT's exploit/explore steps (0: about 10 per run)"),
         "grid_points": (3, "points per range of --search grid (a choice uses all its values)"),
+        "objective": ("eval", "what a trial or PBT member scores and is picked by: eval (its final greedy "
+                      "evaluation) or train (its training return over the last tenth of the updates); PBT's "
+                      "in-program selection is by training return either way"),
     }  # fmt: skip
 
 
@@ -66,12 +69,14 @@ def settings(extra: dict, config) -> dict | None:
     for name in ("trials", "batch", "population", "grid_points"):
         if extra[name] < 1:
             raise SystemExit(f"--{name.replace('_', '-')} must be >= 1, got {extra[name]}")
+    if extra["objective"] not in search_mod.OBJECTIVES:
+        raise SystemExit(f"--objective must be one of {', '.join(search_mod.OBJECTIVES)}, got {extra['objective']!r}")
     if method == "pbt" and extra["population"] < 2:
         raise SystemExit(f"--population must be >= 2, got {extra['population']}")
     interval = extra["interval"] or chunk_size(config.num_updates, 10)  # about a tenth of the run, dividing it
     if interval < 1 or config.num_updates % interval:
         raise SystemExit(f"--interval {interval} must divide the run's {config.num_updates} updates")
-    out = {"method": method, "space": space_to_dict(space)}
+    out = {"method": method, "space": space_to_dict(space), "objective": extra["objective"]}
     keep = {"pbt": ("population",), "optuna": ("trials", "batch"), "cmaes": ("trials", "batch"),
             "grid": ("grid_points", "batch")}[method]  # fmt: skip
     out.update({k: extra[k] for k in keep})
@@ -85,23 +90,23 @@ def run(algo, slug: str, config, search: dict, run_dir: Path, num_seeds: int, se
     from lagomjax import vis
 
     space = load_space(search["space"], config)
-    method = search["method"]
+    method, objective = search["method"], search.get("objective", "eval")
     print(f"{algo.NAME} on {config.env_id}: --search {method} over {', '.join(space.names)}; run directory {run_dir}")
     if method == "pbt":
         result = pbt(algo.make_parts, config, space, search["population"], search["interval"], seed=seed,
                      checkpoint=run_dir / PBT_CHECKPOINT, should_stop=should_stop)  # fmt: skip
         if not result.timing["finished"]:
             return None
-        records = _pbt_records(result, space)
+        records = _pbt_records(result, space, objective)
         _write_pbt_history(run_dir / "pbt_history.csv", result.history)
         steps = int(result.metrics["env_steps"][0, 0]) * search["interval"]
         vis.plot_pbt(result.history, run_dir / "pbt_schedules.png", f"PBT {algo.NAME} {config.env_id}", steps,
                      log=[p.name for p in space.params if p.log])  # fmt: skip
         curve = {k: result.metrics[k] for k in ("env_steps", "episode_return")}
-        best, timing = records[result.best], result.timing
+        best, timing = max(records, key=lambda r: -np.inf if np.isnan(r["value"]) else r["value"]), result.timing
         wall = timing["compile_s"] + timing["run_s"]
     else:
-        kw = {"num_seeds": num_seeds, "seed": seed}
+        kw = {"num_seeds": num_seeds, "seed": seed, "objective": objective}
         if method == "optuna":
             import optuna
 
@@ -124,7 +129,7 @@ def run(algo, slug: str, config, search: dict, run_dir: Path, num_seeds: int, se
         curve = None if best.get("curves") is None else {
             "env_steps": np.asarray(best["env_steps"])[None], "episode_return": np.asarray(best["curves"])}  # fmt: skip
     _write_trials(run_dir / "trials.csv", records, space.names)
-    _write_layout(run_dir, config, records, seed)
+    _write_layout(run_dir, config, records, seed, objective)
     yaml_dump({"method": method, "space": search["space"], "best": {"trial": int(best["number"]),
                "hparams": best["hparams"], "return": float(best["value"])}, "trials": len(records),
                "wall_s": round(float(wall), 2)}, run_dir / "search.yml", ext=None)  # fmt: skip
@@ -157,11 +162,14 @@ def _optuna_records(result) -> list:
     return out
 
 
-def _pbt_records(result, space) -> list:
+def _pbt_records(result, space, objective: str = "eval") -> list:
     last = {k: v[-1] for k, v in result.history["hparams"].items()}
+    values = result.eval_return
+    if objective == "train":
+        values = search_mod.final_training_return(result.metrics["episode_return"])
     return [
-        {"number": i, "hparams": {k: float(last[k][i]) for k in space.names}, "value": float(result.eval_return[i]),
-         "state": "complete", "returns": [float(result.eval_return[i])],
+        {"number": i, "hparams": {k: float(last[k][i]) for k in space.names}, "value": float(values[i]),
+         "state": "complete", "returns": [float(values[i])],
          "curves": result.metrics["episode_return"][i][None], "env_steps": result.metrics["env_steps"][i]}
         for i in range(len(result.eval_return))
     ]  # fmt: skip
@@ -201,9 +209,9 @@ def _write_pbt_history(path, history) -> None:
                                  int(history["source"][j, i])])  # fmt: skip
 
 
-def _write_layout(run_dir, config, records, seed) -> None:
+def _write_layout(run_dir, config, records, seed, objective: str = "eval") -> None:
     """lagom's layout: one config ID per trial (its searched values in the config), one seed folder
-    per seed with that seed's training curve and final return."""
+    per seed with that seed's training curve and (objective ``eval``) final evaluation."""
     configs = [{"ID": int(r["number"]), **dataclasses.asdict(dataclasses.replace(config, **r["hparams"]))}
                for r in records]  # fmt: skip
     write_configs(run_dir, configs)
@@ -212,6 +220,6 @@ def _write_layout(run_dir, config, records, seed) -> None:
             continue
         for s, curve in enumerate(np.asarray(r["curves"])):
             metrics = {"env_steps": np.asarray(r["env_steps"]), "episode_return": curve}
-            if s < len(r["returns"]):
+            if objective == "eval" and s < len(r["returns"]):
                 metrics["eval_return"] = r["returns"][s]
             write_metrics(run_dir / str(c["ID"]) / str(seed * 1000 + s) / "train_logs.pkl", metrics)

@@ -2,6 +2,7 @@
 SQLite file), and every algorithm's float fields traced as search needs them."""
 
 import dataclasses
+import importlib.util
 
 import jax
 import jax.numpy as jnp
@@ -10,6 +11,7 @@ import pytest
 
 from lagomjax import algos
 from lagomjax.experiment import cmaes_search, grid_search, load_space, optuna_search, trial_runner
+from lagomjax.experiment.search import final_training_return
 from lagomjax.experiment.space import space_to_dict
 from lagomjax.experiment.toy import Toy, toy_parts
 
@@ -115,6 +117,44 @@ def test_grid_search_finds_the_best_point_a_plain_loop_finds():
     for (h0, h1), v in values.items():
         assert v == pytest.approx(toy_value(h0, h1), abs=1e-5)
     assert (result.best["hparams"]["h0"], result.best["hparams"]["h1"]) == (1.0, 1.0)
+
+
+def _split_parts(config):
+    """Training return ``h0 * (i + 1)`` at even updates ``i`` (NaN at odd ones: no episode ended
+    there), final evaluation ``-h0``: the two objectives rank the settings in opposite orders."""
+    parts = toy_parts(config)
+
+    def update(s, i):
+        ret = jnp.where(i % 2 == 0, config.h0 * (i + 1), jnp.nan)
+        return s, {"episode_return": ret, "env_steps": i + 1}
+
+    return parts._replace(update=update, finish=lambda s, key: -config.h0 * jnp.ones(()))
+
+
+def _last_tenth_plain(h0, updates=40):
+    """The training objective by a plain loop: the episodes that ended in the last tenth of updates."""
+    ended = [h0 * (i + 1) for i in range(updates - max(1, updates // 10), updates) if i % 2 == 0]
+    return sum(ended) / len(ended)
+
+
+@pytest.mark.parametrize("objective", ["eval", "train"])
+def test_searches_pick_and_report_by_their_objective(objective):
+    space = {"h0": {"low": 0.1, "high": 1.0}}
+    want = (lambda h0: -h0) if objective == "eval" else _last_tenth_plain
+    results = [grid_search(_split_parts, Toy(), space, num=4, objective=objective, progress=False),
+               cmaes_search(_split_parts, Toy(h0=0.5), space, 2, 4, objective=objective, progress=False)]  # fmt: skip
+    if importlib.util.find_spec("optuna"):
+        results.append(optuna_search(_split_parts, Toy(), space, 4, 4, objective=objective, progress=False))
+    for result in results:
+        for r in result.trials:
+            assert r["value"] == pytest.approx(want(r["hparams"]["h0"]), rel=1e-5), (result.method, r)
+        best = max(result.trials, key=lambda r: r["value"])["hparams"]["h0"]
+        assert result.best["hparams"]["h0"] == best
+        h0s = [r["hparams"]["h0"] for r in result.trials]
+        assert best == (min(h0s) if objective == "eval" else max(h0s)), result.method
+    np.testing.assert_allclose(final_training_return([[1.0, np.nan, 3.0] * 4, [np.nan] * 12]), [3.0, np.nan])
+    with pytest.raises(ValueError, match="objective must be one of"):
+        grid_search(_split_parts, Toy(), space, objective="test")
 
 
 def test_cmaes_search_moves_towards_the_optimum():

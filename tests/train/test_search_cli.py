@@ -5,6 +5,7 @@ keeps it fast; PPO under PBT is tested in tests/experiment/test_pbt.py."""
 
 import csv
 import functools
+import pickle
 import types
 from dataclasses import dataclass
 
@@ -52,8 +53,14 @@ def test_pbt_run_writes_its_record_and_resumes_to_the_uninterrupted_result(tmp_p
                  "learning_curve.png", "configs.pkl", "0/config.yml", "3/0/train_logs.pkl"):  # fmt: skip
         assert (d / name).exists(), name
     record = yaml_load(d / "run.yml")
-    assert record["search"] == {"method": "pbt", "space": {**SPACE, "h0": {**SPACE["h0"], "log": False}},
-                                "population": 4, "interval": 4} and record["num_seeds"] == 1  # fmt: skip
+    assert record["search"] == {
+        "method": "pbt",
+        "space": {**SPACE, "h0": {**SPACE["h0"], "log": False}},
+        "population": 4,
+        "interval": 4,
+        "objective": "eval",
+    }
+    assert record["num_seeds"] == 1
     summary = yaml_load(d / "search.yml")
     assert summary["best"]["return"] == pytest.approx(float(np.max(whole.eval_return)))
     assert len(rows(d / "trials.csv")) == 4 and len(rows(d / "pbt_history.csv")) == 5 * 4
@@ -91,6 +98,21 @@ def test_optuna_cmaes_and_grid_from_the_command_line(tmp_path, space_file, capsy
     assert len(rows(tmp_path / "grid" / "trials.csv")[0]["returns"].split()) == 2  # two seeds per trial
     assert (tmp_path / "grid" / "3" / "1" / "train_logs.csv").exists()  # trial 3, seed 1
 
+    # scored by the training return: the mean Q of the last tenth of the 20 updates (the 19th and 20th)
+    train = run(["--search", "grid", "--space", space_file, "--grid-points", "2", "--objective", "train",
+                 "--log-dir", str(tmp_path / "grid_train")])  # fmt: skip
+    for r in train.trials:
+        theta, qs = np.array([0.9, 0.9]), []
+        for _ in range(20):
+            theta = theta - 0.05 * 2.0 * np.array([r["hparams"]["h0"], r["hparams"]["h1"]]) * theta
+            qs.append(1.2 - np.sum(theta**2))
+        assert r["value"] == pytest.approx(np.mean(qs[-2:]), rel=1e-5)
+    best = yaml_load(tmp_path / "grid_train" / "search.yml")["best"]
+    assert best["return"] == pytest.approx(max(r["value"] for r in train.trials)) and best["hparams"]["h0"] == 1.0
+    with open(tmp_path / "grid_train" / "0" / "0" / "train_logs.pkl", "rb") as f:
+        logs = pickle.load(f)
+    assert "episode_return" in logs and "eval_return" not in logs  # no evaluation was scored
+
     cma = run(["--search", "cmaes", "--space", space_file, "--trials", "10", "--batch", "5", "--log-dir",
                str(tmp_path / "cma")])  # fmt: skip
     assert len(cma.trials) == 10
@@ -107,6 +129,7 @@ def test_optuna_cmaes_and_grid_from_the_command_line(tmp_path, space_file, capsy
         (["--search", "pbt", "--space", "S", "--population", "1"], "--population must be >= 2"),
         (["--search", "pbt", "--space", "S", "--interval", "3"], "--interval 3 must divide the run's 20 updates"),
         (["--search", "grid", "--space", "S", "--batch", "0"], "--batch must be >= 1"),
+        (["--search", "grid", "--space", "S", "--objective", "best"], "--objective must be one of eval, train"),
         (["--search", "grid", "--space", "BAD"], "num_updates.*set shapes or program structure"),
         (["--search", "grid", "--space", "S", "--env", "Taxi-v3"], "not a registered functional env"),
     ],
@@ -124,5 +147,6 @@ def test_every_algorithm_takes_the_search_flags(capsys):
     with pytest.raises(SystemExit):
         main(["sac", "--help"])
     help_text = capsys.readouterr().out
-    for flag in ("--search", "--space", "--trials", "--batch", "--population", "--interval", "--grid-points"):
+    for flag in ("--search", "--space", "--trials", "--batch", "--population", "--interval", "--grid-points",
+                 "--objective"):  # fmt: skip
         assert flag in help_text
