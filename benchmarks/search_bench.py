@@ -6,6 +6,7 @@ another.
     python benchmarks/search_bench.py     # PPO Pendulum-v1, Acrobot-v1 and SpaceInvaders-MinAtar
     python benchmarks/search_bench.py --tasks pendulum --searches 4 --out /tmp/search.json
     python benchmarks/search_bench.py --fields lr gae_lambda ent_coef clip_eps --optuna-batch 4   # 16 trials
+    python benchmarks/search_bench.py --tasks spaceinvaders --objective train   # scored by training return
 
 Every search trains ``N = 2^D`` trials (or PBT members) of ``T`` environment steps each, ``D`` the
 number of searched fields (``--fields``; default lr, gae_lambda, ent_coef): PBT a population of ``N``
