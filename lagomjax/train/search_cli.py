@@ -103,7 +103,7 @@ def run(algo, slug: str, config, search: dict, run_dir: Path, num_seeds: int, se
         vis.plot_pbt(result.history, run_dir / "pbt_schedules.png", f"PBT {algo.NAME} {config.env_id}", steps,
                      log=[p.name for p in space.params if p.log])  # fmt: skip
         curve = {k: result.metrics[k] for k in ("env_steps", "episode_return")}
-        best, timing = max(records, key=lambda r: -np.inf if np.isnan(r["value"]) else r["value"]), result.timing
+        best, timing = records[int(np.nanargmax([r["value"] for r in records]))], result.timing
         wall = timing["compile_s"] + timing["run_s"]
     else:
         kw = {"num_seeds": num_seeds, "seed": seed, "objective": objective}
