@@ -10,19 +10,19 @@ another.
 
 Every search trains ``N = 2^D`` trials (or PBT members) of ``T`` environment steps each, ``D`` the
 number of searched fields (``--fields``; default lr, gae_lambda, ent_coef): PBT a population of ``N``
-that exploits and explores about 12 times a run (its interval the divisor of the run's updates
-nearest a twelfth); Optuna ``N`` trials asked ``N/2`` at a time (or ``--optuna-batch``; a Sobol first
-batch, then TPE; the median pruner on unless ``--no-prune``); the grid the ``2^D`` cell centres of the
-same space (``Space.grid(2, centers=True)``); the base settings ``N`` seeds. A search's result is
-the final deterministic evaluation of what it picked (its best trial or member, each trained from
-one seed, all evaluated on the same episodes), or with ``--objective train`` its training return over
-the last tenth of the updates (the searches then pick by it too; PBT's in-program selection is by
-training return either way); the table gives the mean over independent searches
-(search ``i`` uses seed ``i``). Picking the best of ``N`` on the
-episodes it reports flatters every search alike; "base settings (best of N seeds)" shows how much
-picking alone gives (its seeds are evaluated on their own episodes). "one after another" runs the
-same trials as separate programs in sequence (one compile, reused: the searched fields are traced;
-for PBT and the base settings, ``N`` single runs).
+that exploits and explores about 12 times a run (its interval the largest divisor of the run's updates
+giving at least 12 rounds, ``chunk_size(updates, 12)``); Optuna ``N`` trials asked ``N/2`` at a time (or
+``--optuna-batch``; a Sobol first batch, then TPE; the median pruner on unless ``--no-prune``); the grid
+the ``2^D`` cell centres of the same space (``Space.grid(2, centers=True)``); the base settings ``N``
+seeds. A search's result is the final deterministic evaluation of what it picked (its best trial or
+member, each trained from one seed, all evaluated on the same episodes), or with ``--objective train``
+its training return over the last tenth of the updates (the searches then pick by it too; PBT's
+in-program selection is by training return either way); the table gives the mean over independent
+searches (search ``i`` uses seed ``i``). Picking the best of ``N`` on the episodes it reports flatters
+every search alike; "base settings (best of N seeds)" shows how much picking alone gives (its seeds are
+evaluated on their own episodes). "one after another" runs the same trials as separate programs in
+sequence (one compile, reused: the searched fields are traced; for PBT and the base settings, ``N``
+single runs).
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ from baselines_bench import MINATAR_PPO
 
 from lagomjax.algos import ppo
 from lagomjax.experiment import grid_search, load_space, optuna_search, pbt, with_hparams
-from lagomjax.experiment.search import final_training_return
+from lagomjax.experiment.search import score_runs
+from lagomjax.experiment.sweep import chunk_size
 
 SPACE = {
     "lr": {"low": 1e-4, "high": 3e-3, "log": True},
@@ -80,15 +81,10 @@ def sequential_wall(config, hparams: dict, seed: int) -> float:
 def run_task(name: str, searches: int, methods=None, optuna_batch: int | None = None, fields=FIELDS,
              prune: bool = True, objective: str = "eval") -> dict:  # fmt: skip
     config = TASKS[name]
-
-    def score(eval_return, episode_return):  # per run, by the objective: [N], [N, updates] -> [N]
-        return np.asarray(eval_return) if objective == "eval" else final_training_return(episode_return)
-
     trials = 2 ** len(fields)  # the grid is 2 points per searched field; every search gets as many trials
     spec = {k: SPACE_OF.get(name, {}).get(k, SPACE[k]) for k in fields}
     space = load_space(spec, config)
-    n = config.num_updates  # PBT's interval: the divisor of the updates nearest a 12th (4 of 48; 8 of 128)
-    interval = min((d for d in range(1, n + 1) if n % d == 0), key=lambda d: abs(d - n / 12))
+    interval = chunk_size(config.num_updates, 12)  # PBT's: at least 12 rounds a run (4 of 48 updates; 8 of 128)
     out = {"config": dataclasses.asdict(config), "space": spec, "trials": trials,
            "steps_per_trial": config.num_updates * config.rollout_size,
            "optuna_prune": prune, "objective": objective}  # fmt: skip
@@ -104,7 +100,7 @@ def run_task(name: str, searches: int, methods=None, optuna_batch: int | None = 
             _, m = jax.block_until_ready(jax.jit(jax.vmap(ppo.make_train(config)))(keys))
             walls["base settings (mean of N seeds)"].append(time.perf_counter() - t0)
             walls["base settings (best of N seeds)"].append(walls["base settings (mean of N seeds)"][-1])
-            values = score(m["eval_return"], m["episode_return"])
+            values = score_runs(objective, m["eval_return"], m["episode_return"])
             rows["base settings (mean of N seeds)"].append(float(np.mean(values)))
             rows["base settings (best of N seeds)"].append(float(np.max(values)))
         if "grid" in methods:
@@ -116,7 +112,7 @@ def run_task(name: str, searches: int, methods=None, optuna_batch: int | None = 
             t0 = time.perf_counter()
             p = pbt(ppo.make_parts, config, space, population=trials, interval=interval, seed=i, progress=False)
             walls["PBT"].append(time.perf_counter() - t0)
-            rows["PBT"].append(float(np.nanmax(score(p.eval_return, p.metrics["episode_return"]))))
+            rows["PBT"].append(float(np.nanmax(score_runs(objective, p.eval_return, p.metrics["episode_return"]))))
         if "optuna" in methods:
             import optuna
 

@@ -139,11 +139,17 @@ def _check_objective(objective) -> None:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
 
 
+def score_runs(objective: str, eval_return, episode_return) -> np.ndarray:
+    """Each run's value by ``objective``: its ``eval_return [...]`` (``'eval'``), or
+    :func:`final_training_return` of its ``episode_return [..., updates]`` (``'train'``)."""
+    _check_objective(objective)
+    return np.asarray(eval_return) if objective == "eval" else final_training_return(episode_return)
+
+
 def _objective(trials: Trials, objective: str) -> np.ndarray:
     """Per setting and seed ``[B, S]``; NaN for a stopped setting."""
-    if objective == "eval":
-        return trials.eval_return
-    return np.where(trials.stopped[:, None], np.nan, final_training_return(trials.metrics["episode_return"]))
+    value = score_runs(objective, trials.eval_return, trials.metrics["episode_return"])
+    return np.where(trials.stopped[:, None], np.nan, value)
 
 
 def _record(number, hparams, i, trials: Trials, objective: str = "eval", state=None) -> dict:
@@ -155,7 +161,8 @@ def _record(number, hparams, i, trials: Trials, objective: str = "eval", state=N
             "env_steps": trials.metrics["env_steps"][i, 0]}  # fmt: skip
 
 
-def _best(records) -> dict:
+def best_record(records) -> dict:
+    """The complete record with the largest finite value (the first on a tie)."""
     done = [r for r in records if r["state"] == "complete" and np.isfinite(r["value"])]
     if not done:
         raise RuntimeError("no trial completed with a finite return")
@@ -194,7 +201,7 @@ def grid_search(make_parts: Callable, config, space, num: int = 3, num_seeds: in
             records.append(_record(int(j), {k: v[j] for k, v in points.items()}, i, trials, objective))
         bar.update(min(batch, c - start))
     bar.close()
-    return SearchResult("grid", records, _best(records), _timing(t0, batches))
+    return SearchResult("grid", records, best_record(records), _timing(t0, batches))
 
 
 def cmaes_search(make_parts: Callable, config, space, generations: int, popsize: int | None = None,
@@ -233,7 +240,7 @@ def cmaes_search(make_parts: Callable, config, space, generations: int, popsize:
         bar.update(popsize)
         bar.set_postfix_str(f"best {max(r['value'] for r in records if np.isfinite(r['value'])):.1f}", refresh=False)
     bar.close()
-    return SearchResult("cmaes", records, _best(records), _timing(t0, batches))
+    return SearchResult("cmaes", records, best_record(records), _timing(t0, batches))
 
 
 def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size: int = 8, num_seeds: int = 1,
@@ -323,7 +330,7 @@ def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size
     bar.close()
     complete = [r for r in records if r["state"] == "complete"]
     if complete:
-        best = _best(records)
+        best = best_record(records)
     else:  # every trial of this call was pruned, or this call only resumed a finished study
         best_trial = study.best_trial
         best = {"number": best_trial.number, "hparams": dict(best_trial.params), "value": best_trial.value,

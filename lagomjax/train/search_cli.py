@@ -103,7 +103,7 @@ def run(algo, slug: str, config, search: dict, run_dir: Path, num_seeds: int, se
         vis.plot_pbt(result.history, run_dir / "pbt_schedules.png", f"PBT {algo.NAME} {config.env_id}", steps,
                      log=[p.name for p in space.params if p.log])  # fmt: skip
         curve = {k: result.metrics[k] for k in ("env_steps", "episode_return")}
-        best, timing = records[int(np.nanargmax([r["value"] for r in records]))], result.timing
+        best, timing = search_mod.best_record(records), result.timing
         wall = timing["compile_s"] + timing["run_s"]
     else:
         kw = {"num_seeds": num_seeds, "seed": seed, "objective": objective}
@@ -164,9 +164,7 @@ def _optuna_records(result) -> list:
 
 def _pbt_records(result, space, objective: str = "eval") -> list:
     last = {k: v[-1] for k, v in result.history["hparams"].items()}
-    values = result.eval_return
-    if objective == "train":
-        values = search_mod.final_training_return(result.metrics["episode_return"])
+    values = search_mod.score_runs(objective, result.eval_return, result.metrics["episode_return"])
     return [
         {"number": i, "hparams": {k: float(last[k][i]) for k in space.names}, "value": float(values[i]),
          "state": "complete", "returns": [float(values[i])],
