@@ -12,7 +12,8 @@ Every search trains ``N = 2^D`` trials (or PBT members) of ``T`` environment ste
 number of searched fields (``--fields``; default lr, gae_lambda, ent_coef): PBT a population of ``N``
 that exploits and explores about 12 times a run (its interval the largest divisor of the run's updates
 giving at least 12 rounds, ``chunk_size(updates, 12)``); Optuna ``N`` trials asked ``N/2`` at a time (or
-``--optuna-batch``; a Sobol first batch, then TPE; the median pruner on unless ``--no-prune``); the grid
+``--optuna-batch``; a Sobol first batch, then TPE; the median pruner on unless ``--no-prune``, a pruned
+trial's slot taking the next trial, within a budget of ``N`` whole trials' updates); the grid
 the ``2^D`` cell centres of the same space (``Space.grid(2, centers=True)``); the base settings ``N``
 seeds. A search's result is the final deterministic evaluation of what it picked (its best trial or
 member, each trained from one seed, all evaluated on the same episodes), or with ``--objective train``
@@ -90,7 +91,7 @@ def run_task(name: str, searches: int, methods=None, optuna_batch: int | None = 
            "optuna_prune": prune, "objective": objective}  # fmt: skip
     rows = {"base settings (mean of N seeds)": [], "base settings (best of N seeds)": [], "grid (best fixed)": [],
             "PBT": [], "Optuna (batched)": []}  # fmt: skip
-    walls = {k: [] for k in rows}
+    walls, ran = {k: [] for k in rows}, {"Optuna (batched)": []}  # ran: [trials, of which pruned] per search
     seq = {}
     methods = set(methods or ("base", "grid", "pbt", "optuna"))
     for i in range(searches):
@@ -117,15 +118,21 @@ def run_task(name: str, searches: int, methods=None, optuna_batch: int | None = 
             import optuna
 
             optuna.logging.set_verbosity(optuna.logging.WARNING)
-            o = optuna_search(ppo.make_parts, config, space, trials, batch_size=optuna_batch or trials // 2, seed=i,
-                              prune=prune, objective=objective, progress=False)  # fmt: skip
+            # the same updates as N whole trials; with pruning, what pruned trials did not use goes to more trials
+            o = optuna_search(ppo.make_parts, config, space, trials * (4 if prune else 1),
+                              batch_size=optuna_batch or trials // 2, seed=i, prune=prune, objective=objective,
+                              budget=trials * config.num_updates, progress=False)  # fmt: skip
             walls["Optuna (batched)"].append(o.timing["wall_s"])
             rows["Optuna (batched)"].append(o.best["value"])
+            ran["Optuna (batched)"].append([len(o.trials), sum(t["state"] == "pruned" for t in o.trials)])
         print(f"  {name} search {i}: " + ", ".join(f"{k} {v[-1]:.1f}" for k, v in rows.items() if v), flush=True)
         if i == 0 and {"base", "grid", "optuna"} <= methods:  # the same trials one after another
             seq["grid (best fixed)"] = sequential_wall(config, space.grid(2, centers=True), i)
-            seq["Optuna (batched)"] = sequential_wall(
-                config, {k: np.asarray([t["hparams"][k] for t in o.trials]) for k in space.names}, i
+            done = [t for t in o.trials if t["state"] == "complete"]  # scaled to the updates all its trials ran
+            seq["Optuna (batched)"] = (
+                sequential_wall(config, {k: np.asarray([t["hparams"][k] for t in done]) for k in space.names}, i)
+                * o.timing["updates"]
+                / (len(done) * config.num_updates)
             )
             base = {k: np.full(trials, getattr(config, k)) for k in space.names}
             seq["base settings (mean of N seeds)"] = sequential_wall(config, base, i)
@@ -133,6 +140,7 @@ def run_task(name: str, searches: int, methods=None, optuna_batch: int | None = 
     out["results"] = rows
     out["wall_s"] = walls
     out["sequential_wall_s"] = seq
+    out["trials_run"] = ran
     return out
 
 
@@ -147,6 +155,10 @@ def table(name, res) -> str:
         seq = res["sequential_wall_s"].get(method, res["sequential_wall_s"].get("base settings (mean of N seeds)"))
         seq = "" if seq is None else f"{seq:.0f} s"
         label = method if res.get("optuna_prune", True) or "Optuna" not in method else f"{method}, no pruning"
+        if res.get("trials_run", {}).get(method):
+            label += " ({} trials, {} pruned, per search)".format(
+                *["-".join(str(c) for c in sorted({r[j] for r in res["trials_run"][method]})) for j in (0, 1)]
+            )
         lines.append(f"| {label} | {v.mean():.1f} +- {v.std():.1f} | {', '.join(f'{x:.1f}' for x in v)} | "
                      f"{np.min(res['wall_s'][method]):.0f} s | {seq} |")  # fmt: skip
     return "\n".join(lines)

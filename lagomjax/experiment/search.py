@@ -2,9 +2,10 @@
 ``S`` seeds is one ``vmap`` (split over the devices), the searched float fields traced.
 
 - :func:`grid_search`: every point of :meth:`Space.grid <lagomjax.experiment.space.Space.grid>`.
-- :func:`optuna_search`: Optuna's ask/tell asking ``B`` trials at a time (multivariate TPE after a
-  first random batch, a constant liar within a batch), pruned at chunk boundaries (median rule), the
-  study in Optuna's own storage (an SQLite file resumes, and ``optuna-dashboard`` reads it). Needs
+- :func:`optuna_search`: Optuna's ask/tell filling ``B`` slots, each freed slot asking the next trial
+  (multivariate TPE after a first Sobol batch, a constant liar for the trials still training), pruned
+  at chunk boundaries (median rule; a pruned trial's slot takes the next at once), the study in
+  Optuna's own storage (an SQLite file resumes, and ``optuna-dashboard`` reads it). Needs
   ``pip install "lagomjax[search]"``.
 - :func:`cmaes_search`: lagomjax's own CMA-ES in the space's unit coordinates (log-scaled where the
   space says), one generation per compiled batch.
@@ -30,6 +31,7 @@ import numpy as np
 
 from lagomjax.experiment.space import load_space
 from lagomjax.experiment.sweep import batch_sharding, chunk_size, put_global, to_host, traced_parts
+from lagomjax.transform import select_where
 
 
 class Trials(NamedTuple):
@@ -56,13 +58,12 @@ class SearchResult(NamedTuple):
 
 def trial_runner(make_parts: Callable, config, batch: int, num_seeds: int = 1, seed: int = 0,
                  chunks: int = 10, devices=None):  # fmt: skip
-    """``run(hparams {name: [batch]}, on_chunk=None) -> Trials``: ``batch`` settings x ``num_seeds`` seeds
-    trained as one program in ``chunks`` compiled pieces (compiled on the first call, reused after).
+    """``run(hparams {name: [batch]}) -> Trials``: ``batch`` settings x ``num_seeds`` seeds trained as one
+    program in ``chunks`` compiled pieces (compiled on the first call, reused after); ``run.pool(ask,
+    on_end, on_chunk=None)``: the same program's ``batch`` slots train trials as they come (below).
 
-    ``on_chunk(updates_done, metrics [batch, S, k])`` is called between pieces and may return a bool
-    ``[batch]`` of settings to stop (their later work is wasted, not run differently; the call ends
-    early once all are stopped). Setting ``i`` seed ``j`` trains from
-    ``jax.random.split(jax.random.key(seed), num_seeds)[j]``, as :func:`~lagomjax.experiment.sweep`.
+    Setting ``i`` seed ``j`` trains from ``jax.random.split(jax.random.key(seed), num_seeds)[j]``, as
+    :func:`~lagomjax.experiment.sweep` (in every slot: seeds are common random numbers across trials).
     """
     init_m, update_m, finish_m = traced_parts(make_parts, config)
     n = config.num_updates
@@ -77,48 +78,103 @@ def trial_runner(make_parts: Callable, config, batch: int, num_seeds: int = 1, s
     compiled = {}
 
     def chunk(states, hparams, begin):
-        def train(state, hp):
-            return jax.lax.scan(lambda s, i: update_m(s, hp, i), state, begin + jnp.arange(k))
+        def train(state, hp, b):
+            return jax.lax.scan(lambda s, i: update_m(s, hp, i), state, b + jnp.arange(k))
 
-        return jax.vmap(train)(states, hparams)
+        # one begin for all (settings in step) stays unbatched, so a cond on the update index stays a cond
+        return jax.vmap(train, in_axes=(0, 0, None if jnp.ndim(begin) == 0 else 0))(states, hparams, begin)
 
-    def run(hparams: dict, on_chunk: Callable | None = None) -> Trials:
+    programs = {"init": jax.vmap(init_m), "chunk": chunk, "slots": chunk, "finish": jax.vmap(finish_m),
+              "select": select_where}  # fmt: skip
+
+    def call(name, *args, clock):
+        if name not in compiled:
+            t = time.perf_counter()
+            compiled[name] = jax.jit(programs[name]).lower(*args).compile()
+            clock["compile_s"] += time.perf_counter() - t
+        return compiled[name](*args)
+
+    def per_slot(tree):  # leaves [batch] on the host -> [padded] entries (a slot's seeds), placed
+        return put_global(jax.tree.map(lambda x: np.asarray(x)[take // num_seeds], tree), sharding)
+
+    def pool(ask: Callable, on_end: Callable, on_chunk: Callable | None = None) -> dict:
+        """Train trials in the ``batch`` slots as they come, until ``ask`` has no more and every slot is done.
+
+        ``ask() -> (token, {name: float}) | None`` is called for each free slot (None: nothing more to start);
+        ``on_chunk(token, updates_done, metrics {name: [S, k]}) -> bool`` after every piece (True stops the
+        trial there: pruned); ``on_end(token, Trials)`` (a batch of 1) as each trial ends, before its slot
+        asks again. A slot starts its trial from a fresh ``init`` and its own update 0 while the others go
+        on; an empty slot's work is wasted, not run differently. Returns the timing.
+        """
+        clock = {"compile_s": 0.0, "run_s": 0.0, "updates": 0}
+        t0 = time.perf_counter()
+        tokens, begins, curves = [None] * batch, np.zeros(batch, np.int64), [[] for _ in range(batch)]
+        values, states, hp = {}, None, None
+        while True:
+            started = np.zeros(batch, bool)
+            for i in range(batch):
+                if tokens[i] is None:
+                    asked = ask()
+                    if asked is None:
+                        break
+                    tokens[i], setting = asked
+                    for name, v in setting.items():
+                        values.setdefault(name, np.zeros(batch, np.float32))[i] = v
+                    begins[i], curves[i], started[i] = 0, [], True
+            if started.any():
+                hp = per_slot(values)
+                fresh = call("init", keys, hp, clock=clock)
+                states = fresh if states is None else call("select", per_slot(started), fresh, states, clock=clock)
+            active = np.array([t is not None for t in tokens])
+            if not active.any():
+                break
+            if active.all() and (begins == begins[0]).all():
+                begin = jnp.int32(begins[0])
+                states, m = call("chunk", states, hp, begin, clock=clock)
+            else:
+                states, m = call(
+                    "slots", states, hp, per_slot(np.where(active, begins, 0).astype(np.int32)), clock=clock
+                )
+            m = {name: np.asarray(v)[:size].reshape(batch, num_seeds, k) for name, v in to_host(m).items()}
+            stopped, ended = np.zeros(batch, bool), np.zeros(batch, bool)
+            for i in np.flatnonzero(active):
+                curves[i].append({name: v[i] for name, v in m.items()})
+                begins[i] += k
+                clock["updates"] += k
+                stop = on_chunk is not None and on_chunk(tokens[i], int(begins[i]), curves[i][-1])
+                stopped[i] = bool(stop) and begins[i] < n
+                ended[i] = stopped[i] or begins[i] >= n
+            if (ended & ~stopped).any():
+                out = np.asarray(to_host(call("finish", states, hp, keys, clock=clock)))[:size].reshape(
+                    batch, num_seeds
+                )
+            for i in np.flatnonzero(ended):
+                metrics = {name: np.concatenate([c[name] for c in curves[i]], axis=-1)[None] for name in curves[i][0]}
+                returns = np.full((1, num_seeds), np.nan, np.float32) if stopped[i] else out[i][None]
+                on_end(tokens[i], Trials(metrics, returns, stopped[i : i + 1], {}))
+                tokens[i] = None
+        clock["run_s"] = time.perf_counter() - t0 - clock["compile_s"]
+        return clock
+
+    def run(hparams: dict) -> Trials:
         if any(np.shape(v) != (batch,) for v in hparams.values()):
             raise ValueError(
                 f"hparams must be [batch={batch}] arrays, got { ({n: np.shape(v) for n, v in hparams.items()}) }"
             )
-        hp = put_global({name: np.asarray(v, np.float32)[take // num_seeds] for name, v in hparams.items()}, sharding)
-        t0 = time.perf_counter()
-        if not compiled:
-            compiled["init"] = jax.jit(jax.vmap(init_m)).lower(keys, hp).compile()
-            states = compiled["init"](keys, hp)
-            compiled["chunk"] = jax.jit(chunk).lower(states, hp, jnp.int32(0)).compile()
-            compiled["finish"] = jax.jit(jax.vmap(finish_m)).lower(states, hp, keys).compile()
-        else:
-            states = compiled["init"](keys, hp)
-        compile_s = time.perf_counter() - t0
-        stopped, pieces = np.zeros(batch, bool), []
-        t0 = time.perf_counter()
-        for begin in range(0, n, k):
-            states, m = compiled["chunk"](states, hp, jnp.int32(begin))
-            m = {name: np.asarray(v)[:size].reshape(batch, num_seeds, k) for name, v in to_host(m).items()}
-            pieces.append(m)
-            if on_chunk is not None:
-                stop = on_chunk(begin + k, m)
-                if stop is not None:
-                    stopped |= np.asarray(stop, bool)
-            if stopped.all():
-                break
-        returns = np.full((batch, num_seeds), np.nan, np.float32)
-        if not stopped.all():
-            out = to_host(compiled["finish"](states, hp, keys))
-            returns = np.where(stopped[:, None], np.nan, np.asarray(out)[:size].reshape(batch, num_seeds))
-        run_s = time.perf_counter() - t0
-        metrics = {name: np.concatenate([p[name] for p in pieces], axis=2) for name in pieces[0]}
+        queue = [(i, {name: v[i] for name, v in hparams.items()}) for i in range(batch)]
+        ended = {}
+        clock = pool(lambda: queue.pop(0) if queue else None, ended.__setitem__)
+        metrics = {name: np.concatenate([ended[i].metrics[name] for i in range(batch)]) for name in ended[0].metrics}
         steps = int(metrics["env_steps"][0, 0, -1]) if "env_steps" in metrics else 0
-        timing = {"compile_s": compile_s, "run_s": run_s, "env_steps_per_s": size * steps / run_s}
-        return Trials(metrics, returns, stopped, timing)
+        timing = {
+            "compile_s": clock["compile_s"],
+            "run_s": clock["run_s"],
+            "env_steps_per_s": size * steps / clock["run_s"],
+        }
+        returns = np.concatenate([ended[i].eval_return for i in range(batch)])
+        return Trials(metrics, returns, np.zeros(batch, bool), timing)
 
+    run.pool = pool
     return run
 
 
@@ -245,23 +301,26 @@ def cmaes_search(make_parts: Callable, config, space, generations: int, popsize:
 
 def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size: int = 8, num_seeds: int = 1,
                   *, storage=None, study_name: str = "lagomjax", seed: int = 0, prune: bool = True,
-                  objective: str = "eval", chunks: int = 10, devices=None, max_batches: int | None = None,
+                  objective: str = "eval", chunks: int = 10, budget: int | None = None, devices=None,
                   should_stop: Callable[[], bool] | None = None, progress: bool = True) -> SearchResult:  # fmt: skip
-    """Optuna asks ``batch_size`` trials at a time; they train as one program and are told back.
+    """Optuna's ask/tell over the ``batch_size`` slots of one compiled program: each slot trains a
+    trial, and as one ends (complete or pruned) it is told and its slot asks the next at once.
 
-    A new study's first batch is a scrambled Sobol design in the space's unit cube (space-filling,
-    where independent random points clump); multivariate TPE with a constant liar asks from the second.
-    ``storage``: an Optuna storage URL or path of an SQLite file (``study.db`` -> ``sqlite:///study.db``);
-    with it the study is created or loaded (``load_if_exists``), so calling again continues until
-    ``n_trials`` trials are complete or pruned. Trials left running by a process that died are marked
-    failed and asked again with the same values. With ``prune`` each trial reports its mean training
-    return over seeds at every chunk boundary (``chunks`` per run) and Optuna's median pruner flags
-    those below the median of earlier trials at the same step (after the first batch and the first
-    quarter of training). Pruning is per batch: the batch is one program, so a flagged trial costs
-    nothing more while any batch-mate still trains; it trains on and completes (its first flagged
-    step in the trial's user attribute ``prune_flagged_at``), and the batch stops early, its trials
-    pruned, once every trial in it is flagged. ``max_batches`` or ``should_stop()`` (asked between
-    batches) end this call early.
+    A new study's first ``batch_size`` trials are a scrambled Sobol design in the space's unit cube
+    (space-filling, where independent random points clump); multivariate TPE with a constant liar (for
+    the trials still training) asks after them. With ``prune`` each trial reports its mean training
+    return over seeds at every chunk boundary (``chunks`` per run) and stops there, pruned, when
+    Optuna's median pruner flags it (below the median of earlier trials at the same step; after
+    ``batch_size`` trials complete and the first quarter of training): it costs only the updates it ran.
+    ``budget``: at most this many training updates over all the study's trials (each trial's seeds
+    counted once, a pruned trial what it ran; default: only ``n_trials`` limits): a trial starts only
+    if it fits beside what the running trials still need, so what pruned trials did not use goes to
+    further trials, up to ``n_trials``. ``storage``: an Optuna storage URL or path of an SQLite file
+    (``study.db`` -> ``sqlite:///study.db``); with it the study is created or loaded (``load_if_exists``),
+    so calling again continues until ``n_trials`` trials are complete or pruned (or the budget is
+    spent). Trials left running by a process that died are marked failed and asked again with the same
+    values. ``should_stop()`` (asked before each new trial) ends the call once the running trials end
+    (``timing['finished']`` False).
     """
     try:
         import optuna
@@ -269,14 +328,13 @@ def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size
         raise ImportError('optuna_search needs Optuna: pip install "lagomjax[search]"') from e
     _check_objective(objective)
     space = load_space(space, config)
-    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
-        raise ValueError(f"n_trials must be an int >= 1, got {n_trials!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    for name, v in (("n_trials", n_trials), ("batch_size", batch_size)) + ((("budget", budget),) if budget else ()):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {v!r}")
     if storage is not None and "://" not in str(storage):
         storage = f"sqlite:///{storage}"
-    State = optuna.trial.TrialState
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=batch_size, n_warmup_steps=config.num_updates // 4)
+    State, n = optuna.trial.TrialState, config.num_updates
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=batch_size, n_warmup_steps=n // 4)
     pruner = pruner if prune else optuna.pruners.NopPruner()
     study = optuna.create_study(
         storage=storage, study_name=study_name, direction="maximize", load_if_exists=True, pruner=pruner
@@ -291,42 +349,48 @@ def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size
         seed=seed + len(study.trials), n_startup_trials=batch_size, multivariate=True, constant_liar=True
     )
     run = trial_runner(make_parts, config, batch_size, num_seeds, seed, chunks, devices)
-    records, batches, t0 = [], [], time.perf_counter()
+    finished = (State.COMPLETE, State.PRUNED)
+    done_before = study.get_trials(deepcopy=False, states=finished)
+    count = [len(done_before), sum(t.user_attrs.get("updates", n) for t in done_before)]  # trials, updates
+    records, running, halted, t0 = [], {}, [], time.perf_counter()  # running: number -> [trial, values, updates]
 
-    def finished():
-        return len(study.get_trials(deepcopy=False, states=(State.COMPLETE, State.PRUNED)))
+    def ask():
+        if count[0] + len(running) >= n_trials:
+            return None
+        if budget is not None and count[1] + n * (len(running) + 1) > budget:  # running ones may complete
+            return None
+        if should_stop is not None and should_stop():
+            halted.append(True)
+            return None
+        trial = study.ask()
+        values = {p.name: _suggest(trial, p) for p in space.params}
+        running[trial.number] = [trial, values, 0]
+        return trial.number, values
+
+    def report(number, done, m):
+        trial = running[number][0]
+        running[number][2] = done
+        with warnings.catch_warnings():  # no episode ended in this piece: nothing to report
+            warnings.simplefilter("ignore", RuntimeWarning)
+            value = np.nanmean(m["episode_return"])
+        if np.isfinite(value):
+            trial.report(float(value), step=done)
+        return prune and trial.should_prune()
+
+    def tell(number, trials):
+        trial, values, done = running.pop(number)
+        rec = _record(number, values, 0, trials, objective)
+        state = {"complete": State.COMPLETE, "pruned": State.PRUNED, "fail": State.FAIL}[rec["state"]]
+        trial.set_user_attr("updates", done)
+        study.tell(trial, rec["value"] if state == State.COMPLETE else None, state=state)
+        records.append(rec)
+        count[0] += state in finished
+        count[1] += done
+        bar.update(min(count[0], n_trials) - bar.n)
 
     bar = _progress(n_trials, f"optuna {_env(config)}", progress)
-    bar.update(min(finished(), n_trials))
-    while finished() < n_trials and (max_batches is None or len(batches) < max_batches):
-        if should_stop is not None and should_stop():
-            break
-        asked = [study.ask() for _ in range(min(batch_size, n_trials - finished()))]
-        values = [{p.name: _suggest(t, p) for p in space.params} for t in asked]
-        index = np.arange(batch_size) % len(asked)  # padded with the first trial (results dropped)
-        hparams = {p.name: np.asarray([values[i][p.name] for i in index], np.float32) for p in space.params}
-
-        flagged = np.zeros(len(asked), bool)  # the pruner's verdicts so far (sticky)
-
-        def report(done, m, asked=asked, flagged=flagged):
-            with np.errstate(all="ignore"):
-                value = np.nanmean(m["episode_return"], axis=(1, 2))
-            for i, t in enumerate(asked):
-                if np.isfinite(value[i]):
-                    t.report(float(value[i]), step=done)
-                if prune and not flagged[i] and done < config.num_updates and t.should_prune():
-                    flagged[i] = True  # a finished trial completes
-                    t.set_user_attr("prune_flagged_at", done)
-            return np.full(batch_size, flagged.all())  # the batch stops when all of it is flagged
-
-        trials = run(hparams, report)
-        batches.append(trials.timing)
-        for i, t in enumerate(asked):
-            rec = _record(t.number, values[i], i, trials, objective)
-            state = {"complete": State.COMPLETE, "pruned": State.PRUNED, "fail": State.FAIL}[rec["state"]]
-            study.tell(t, rec["value"] if state == State.COMPLETE else None, state=state)
-            records.append(rec)
-        bar.update(min(finished(), n_trials) - bar.n)
+    bar.update(min(count[0], n_trials))
+    timing = run.pool(ask, tell, report)
     bar.close()
     complete = [r for r in records if r["state"] == "complete"]
     if complete:
@@ -335,7 +399,8 @@ def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size
         best_trial = study.best_trial
         best = {"number": best_trial.number, "hparams": dict(best_trial.params), "value": best_trial.value,
                 "state": "complete", "returns": [], "curves": None, "env_steps": None}  # fmt: skip
-    return SearchResult("optuna", records, best, _timing(t0, batches), study)
+    timing = {"wall_s": time.perf_counter() - t0, **timing, "finished": not halted}
+    return SearchResult("optuna", records, best, timing, study)
 
 
 def _sobol(space, n: int, seed: int) -> list[dict]:

@@ -41,6 +41,8 @@ def flags() -> dict:
                   "'gamma: {values: [0.95, 0.99]}'"),
         "trials": (16, "trials of --search optuna or cmaes (cmaes: whole generations of --batch)"),
         "batch": (8, "trials per compiled program (optuna, grid) and CMA-ES's population size"),
+        "budget": (0.0, "optuna: at most this many whole runs' worth of updates over all trials (0: only --trials "
+                   "limits); a pruned trial's unused updates go to further trials, up to --trials"),
         "population": (8, "members of --search pbt (a multiple of the number of devices)"),
         "interval": (0, "updates between PBT's exploit/explore steps (0: about 10 per run)"),
         "grid_points": (3, "points per range of --search grid (a choice uses all its values)"),
@@ -69,6 +71,8 @@ def settings(extra: dict, config) -> dict | None:
     for name in ("trials", "batch", "population", "grid_points"):
         if extra[name] < 1:
             raise SystemExit(f"--{name.replace('_', '-')} must be >= 1, got {extra[name]}")
+    if not extra["budget"] >= 0:
+        raise SystemExit(f"--budget must be >= 0, got {extra['budget']}")
     if extra["objective"] not in search_mod.OBJECTIVES:
         raise SystemExit(f"--objective must be one of {', '.join(search_mod.OBJECTIVES)}, got {extra['objective']!r}")
     if method == "pbt" and extra["population"] < 2:
@@ -77,7 +81,7 @@ def settings(extra: dict, config) -> dict | None:
     if interval < 1 or config.num_updates % interval:
         raise SystemExit(f"--interval {interval} must divide the run's {config.num_updates} updates")
     out = {"method": method, "space": space_to_dict(space), "objective": extra["objective"]}
-    keep = {"pbt": ("population",), "optuna": ("trials", "batch"), "cmaes": ("trials", "batch"),
+    keep = {"pbt": ("population",), "optuna": ("trials", "batch", "budget"), "cmaes": ("trials", "batch"),
             "grid": ("grid_points", "batch")}[method]  # fmt: skip
     out.update({k: extra[k] for k in keep})
     if method == "pbt":
@@ -111,10 +115,11 @@ def run(algo, slug: str, config, search: dict, run_dir: Path, num_seeds: int, se
             import optuna
 
             optuna.logging.set_verbosity(optuna.logging.WARNING)  # the progress bar reports trials
+            budget = int(search.get("budget", 0) * config.num_updates) or None
             result = search_mod.optuna_search(algo.make_parts, config, space, search["trials"], search["batch"],
-                                              storage=run_dir / STUDY, study_name=slug, should_stop=should_stop,
-                                              **kw)  # fmt: skip
-            if len(_finished(result.study)) < search["trials"]:
+                                              storage=run_dir / STUDY, study_name=slug, budget=budget,
+                                              should_stop=should_stop, **kw)  # fmt: skip
+            if not result.timing["finished"]:
                 return None
             records = _optuna_records(result)
         elif method == "cmaes":
@@ -142,17 +147,16 @@ def run(algo, slug: str, config, search: dict, run_dir: Path, num_seeds: int, se
     return result
 
 
-def _finished(study) -> list:
+def _optuna_records(result) -> list:
+    """Every trial of the study that ran (earlier calls' too, so a resumed search reports all of them;
+    not the queued design points a budget left waiting)."""
     import optuna
 
-    return study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED))
-
-
-def _optuna_records(result) -> list:
-    """Every trial of the study (earlier calls' too, so a resumed search reports all of them)."""
     ran = {r["number"]: r for r in result.trials}
     out = []
     for t in result.study.get_trials(deepcopy=False):
+        if t.state == optuna.trial.TrialState.WAITING:
+            continue
         if t.number in ran:
             out.append(ran[t.number])
         else:

@@ -103,11 +103,48 @@ def test_trial_runner_matches_each_setting_run_alone_and_compiles_once():
     again = run({k: v[::-1].copy() for k, v in hp.items()})
     assert again.timing["compile_s"] < out.timing["compile_s"] / 5  # reused, not recompiled
     np.testing.assert_array_equal(again.eval_return, out.eval_return[::-1])
-    stopped = run(hp, on_chunk=lambda done, m: np.array([done >= 20, False, False]))
-    assert stopped.stopped.tolist() == [True, False, False] and np.isnan(stopped.eval_return[0]).all()
-    np.testing.assert_array_equal(stopped.eval_return[1:], out.eval_return[1:])
     with pytest.raises(ValueError, match=r"\[batch=3\]"):
         run({"h0": np.ones(2), "h1": np.ones(2)})
+
+
+def test_trial_runner_pool_starts_each_trial_in_a_free_slot_from_its_own_update_zero():
+    config = Toy()
+    run = trial_runner(toy_parts, config, batch=2, num_seeds=2, chunks=4)  # pieces of 10 updates
+    settings = [(0.2, 1.0), (0.5, 0.0), (1.0, 0.3), (0.7, 0.7), (0.1, 0.9)]
+    queue, ended, log = list(enumerate(settings)), {}, []
+
+    def ask():
+        if not queue:
+            return None
+        i, (h0, h1) = queue.pop(0)
+        return i, {"h0": h0, "h1": h1}
+
+    def on_chunk(i, done, m):
+        log.append((i, done))
+        assert m["episode_return"].shape == (2, 10)
+        return i == 1 and done >= 20  # trial 1 stops after two pieces; trial 2 takes its slot
+
+    timing = run.pool(ask, ended.__setitem__, on_chunk)
+    assert sorted(ended) == [0, 1, 2, 3, 4] and timing["updates"] == 4 * 40 + 20
+    # the order slots ran in: 0 and 1; 2 in 1's slot at 20; 3 in 0's at 40; 4 in 2's at 60 (slot 0 then empty)
+    assert [i for i, done in log if done == 10] == [0, 1, 2, 3, 4]
+    assert [i for i, done in log if done == 40] == [0, 2, 3, 4]
+    assert ended[1].stopped.tolist() == [True] and np.isnan(ended[1].eval_return).all()
+    np.testing.assert_array_equal(ended[1].metrics["env_steps"], [[np.arange(1, 21)] * 2])
+    alone = run({"h0": np.float32([1.0, 0.1]), "h1": np.float32([0.3, 0.9])})  # trials 2 and 4, in step
+    for i, (h0, h1) in enumerate(settings):
+        if i == 1:
+            continue
+        t = ended[i]
+        assert not t.stopped[0] and t.eval_return.shape == (1, 2)
+        assert t.eval_return[0, 0] == pytest.approx(toy_value(h0, h1), abs=1e-5)
+        np.testing.assert_array_equal(t.metrics["env_steps"], [[np.arange(1, 41)] * 2])  # its own update index
+    for i, j in ((2, 0), (4, 1)):
+        np.testing.assert_allclose(ended[i].metrics["episode_return"][0], alone.metrics["episode_return"][j], rtol=1e-6)
+    compiled = timing["compile_s"]
+    queue.extend(enumerate(settings))
+    again = run.pool(ask, ended.__setitem__, on_chunk)
+    assert again["compile_s"] < compiled / 5 and again["updates"] == timing["updates"]  # reused, not recompiled
 
 
 def test_grid_search_finds_the_best_point_a_plain_loop_finds():
@@ -170,7 +207,7 @@ def test_optuna_search_resumes_its_study_from_sqlite(tmp_path):
     optuna = pytest.importorskip("optuna", reason="needs lagomjax[search]")
     db = tmp_path / "study.db"
     kw = dict(batch_size=4, storage=db, progress=False, seed=3)
-    first = optuna_search(toy_parts, Toy(), TOY_SPACE, 12, max_batches=1, **kw)
+    first = optuna_search(toy_parts, Toy(), TOY_SPACE, 4, **kw)
     assert len(first.trials) == 4 and all(r["state"] == "complete" for r in first.trials)
     # a process that died mid-batch leaves a running trial behind
     study = optuna.load_study(study_name="lagomjax", storage=f"sqlite:///{db}")
@@ -195,27 +232,35 @@ def test_optuna_search_resumes_its_study_from_sqlite(tmp_path):
     assert third.trials == [] and third.best["value"] == pytest.approx(study.best_value)
 
 
-def test_optuna_prunes_whole_batches_and_lets_flagged_batch_mates_finish(tmp_path):
+@pytest.mark.parametrize("budget", [None, 340])
+def test_optuna_prunes_a_trial_and_its_slot_takes_the_next(tmp_path, budget):
     optuna = pytest.importorskip("optuna", reason="needs lagomjax[search]")
     db = tmp_path / "study.db"
     study = optuna.create_study(storage=f"sqlite:///{db}", study_name="lagomjax", direction="maximize")
     good, bad = [0.85, 0.9, 0.95, 1.0], [0.0, 0.01, 0.02, 0.03]
-    batches = [[(h, h) for h in good], [(h, h) for h in bad], [(1.0, 1.0), (0.0, 0.0), (0.98, 0.98), (0.01, 0.01)]]
-    for batch in batches:
-        for h0, h1 in batch:
-            study.enqueue_trial({"h0": h0, "h1": h1})
-    result = optuna_search(toy_parts, Toy(), TOY_SPACE, 12, batch_size=4, chunks=8, storage=db, progress=False)
-    trials = result.study.trials
-    assert [t.state.name for t in trials] == ["COMPLETE"] * 4 + ["PRUNED"] * 4 + ["COMPLETE"] * 4
-    for t in trials[4:8]:  # all of the batch below the median: it stops after the first quarter
-        assert Toy().num_updates // 4 <= max(t.intermediate_values) < Toy().num_updates
-        assert np.isnan(result.trials[t.number]["value"])  # no final evaluation
-    for t in trials[8:]:  # a mixed batch runs to the end: the flagged trials complete with their true value
-        assert t.value == pytest.approx(toy_value(t.params["h0"], t.params["h1"]), abs=1e-5)
-        assert ("prune_flagged_at" in t.user_attrs) == (t.params["h0"] < 0.5), t.user_attrs
-    assert [r["state"] for r in result.trials[8:]] == ["complete"] * 4
+    for h in good + bad + [1.0, 0.0, 0.98, 0.01]:
+        study.enqueue_trial({"h0": h, "h1": h})
+    n_trials = 12 if budget is None else 20  # the budget stops it instead: 8.5 unpruned trials' updates
+    result = optuna_search(toy_parts, Toy(), TOY_SPACE, n_trials, batch_size=4, chunks=8, storage=db,
+                           budget=budget, progress=False)  # fmt: skip
+    trials, records = result.study.trials, {r["number"]: r for r in result.trials}
+    states = ["COMPLETE"] * 4 + ["PRUNED"] * 4 + ["COMPLETE", "PRUNED", "COMPLETE", "PRUNED"]
+    assert [t.state.name for t in trials[:12]] == states
+    for t in trials[:12]:  # below the median: stopped at the first check after the first quarter
+        want = 10 if t.state.name == "PRUNED" else 40
+        assert t.user_attrs["updates"] == max(t.intermediate_values) == want, (t.number, t.user_attrs)
+        if t.state.name == "PRUNED":
+            assert np.isnan(records[t.number]["value"]) and records[t.number]["state"] == "pruned"
+        else:
+            assert t.value == pytest.approx(toy_value(t.params["h0"], t.params["h1"]), abs=1e-5)
+    # the last mixed trials pruned at update 10 (200 + 20 spent, two running) leave room for one more
+    # trial of 40 within 340 updates: 13 trials where 8 unpruned ones would fit
+    assert len(trials) == (12 if budget is None else 13)
+    used = sum(t.user_attrs["updates"] for t in trials)
+    assert used == 300 + sum(t.user_attrs["updates"] for t in trials[12:]) <= (budget or 300)
+    assert result.timing["updates"] == used
     nopruned = optuna_search(toy_parts, Toy(), TOY_SPACE, 8, batch_size=4, prune=False, progress=False)
-    assert all(r["state"] == "complete" for r in nopruned.trials)
+    assert all(r["state"] == "complete" for r in nopruned.trials) and nopruned.timing["updates"] == 8 * 40
 
 
 def test_optuna_first_batch_is_a_space_filling_design():
