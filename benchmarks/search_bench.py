@@ -66,6 +66,17 @@ TASKS = {
 }  # fmt: skip
 
 
+def _halving(updates: int):
+    """Asynchronous successive halving: rungs at 1, 3 and 9 of the search's reports (a tenth of a run
+    each), a trial going on past a rung if in the top third of those that reached it."""
+    import optuna
+
+    return optuna.pruners.SuccessiveHalvingPruner(min_resource=chunk_size(updates, 10), reduction_factor=3)
+
+
+PRUNERS = {"median": lambda updates: None, "halving": _halving}  # None: optuna_search's median rule
+
+
 def sequential_wall(config, hparams: dict, seed: int) -> float:
     """The trials ``hparams {name: [N]}`` as separate programs one after another (compiled once)."""
     train = jax.jit(with_hparams(ppo.make_train, config))
@@ -80,7 +91,7 @@ def sequential_wall(config, hparams: dict, seed: int) -> float:
 
 
 def run_task(name: str, searches: int, methods=None, optuna_batch: int | None = None, fields=FIELDS,
-             prune: bool = True, objective: str = "eval") -> dict:  # fmt: skip
+             prune: bool = True, objective: str = "eval", pruner: str = "median") -> dict:  # fmt: skip
     config = TASKS[name]
     trials = 2 ** len(fields)  # the grid is 2 points per searched field; every search gets as many trials
     spec = {k: SPACE_OF.get(name, {}).get(k, SPACE[k]) for k in fields}
@@ -88,7 +99,7 @@ def run_task(name: str, searches: int, methods=None, optuna_batch: int | None = 
     interval = chunk_size(config.num_updates, 12)  # PBT's: at least 12 rounds a run (4 of 48 updates; 8 of 128)
     out = {"config": dataclasses.asdict(config), "space": spec, "trials": trials,
            "steps_per_trial": config.num_updates * config.rollout_size,
-           "optuna_prune": prune, "objective": objective}  # fmt: skip
+           "optuna_prune": prune, "optuna_pruner": pruner, "objective": objective}  # fmt: skip
     rows = {"base settings (mean of N seeds)": [], "base settings (best of N seeds)": [], "grid (best fixed)": [],
             "PBT": [], "Optuna (batched)": []}  # fmt: skip
     walls, ran = {k: [] for k in rows}, {"Optuna (batched)": []}  # ran: [trials, of which pruned] per search
@@ -121,7 +132,8 @@ def run_task(name: str, searches: int, methods=None, optuna_batch: int | None = 
             # the same updates as N whole trials; with pruning, what pruned trials did not use goes to more trials
             o = optuna_search(ppo.make_parts, config, space, trials * (4 if prune else 1),
                               batch_size=optuna_batch or trials // 2, seed=i, prune=prune, objective=objective,
-                              budget=trials * config.num_updates, progress=False)  # fmt: skip
+                              budget=trials * config.num_updates, pruner=PRUNERS[pruner](config.num_updates),
+                              progress=False)  # fmt: skip
             walls["Optuna (batched)"].append(o.timing["wall_s"])
             rows["Optuna (batched)"].append(o.best["value"])
             ran["Optuna (batched)"].append([len(o.trials), sum(t["state"] == "pruned" for t in o.trials)])
@@ -155,6 +167,8 @@ def table(name, res) -> str:
         seq = res["sequential_wall_s"].get(method, res["sequential_wall_s"].get("base settings (mean of N seeds)"))
         seq = "" if seq is None else f"{seq:.0f} s"
         label = method if res.get("optuna_prune", True) or "Optuna" not in method else f"{method}, no pruning"
+        if "Optuna" in method and res.get("optuna_pruner", "median") != "median":
+            label += f", {res['optuna_pruner']} pruner"
         if res.get("trials_run", {}).get(method):
             label += " ({} trials, {} pruned, per search)".format(
                 *["-".join(str(c) for c in sorted({r[j] for r in res["trials_run"][method]})) for j in (0, 1)]
@@ -172,6 +186,8 @@ def main():
     parser.add_argument("--methods", nargs="*", choices=["base", "grid", "pbt", "optuna"], default=None)
     parser.add_argument("--optuna-batch", type=int, default=None, help="trials per Optuna batch (default: half)")
     parser.add_argument("--no-prune", action="store_true", help="Optuna without its median pruner")
+    parser.add_argument("--optuna-pruner", choices=list(PRUNERS), default="median",
+                        help="Optuna's pruner: the median rule, or asynchronous successive halving")  # fmt: skip
     parser.add_argument(
         "--objective",
         choices=["eval", "train"],
@@ -185,7 +201,14 @@ def main():
     results = {}
     for name in args.tasks:
         results[name] = run_task(
-            name, args.searches, args.methods, args.optuna_batch, args.fields, not args.no_prune, args.objective
+            name,
+            args.searches,
+            args.methods,
+            args.optuna_batch,
+            args.fields,
+            not args.no_prune,
+            args.objective,
+            args.optuna_pruner,
         )
         print(table(name, results[name]))
         sys.stdout.flush()

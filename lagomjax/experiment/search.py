@@ -301,7 +301,7 @@ def cmaes_search(make_parts: Callable, config, space, generations: int, popsize:
 
 def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size: int = 8, num_seeds: int = 1,
                   *, storage=None, study_name: str = "lagomjax", seed: int = 0, prune: bool = True,
-                  objective: str = "eval", chunks: int = 10, budget: int | None = None, devices=None,
+                  objective: str = "eval", chunks: int = 10, budget: int | None = None, pruner=None, devices=None,
                   should_stop: Callable[[], bool] | None = None, progress: bool = True) -> SearchResult:  # fmt: skip
     """Optuna's ask/tell over the ``batch_size`` slots of one compiled program: each slot trains a
     trial, and as one ends (complete or pruned) it is told and its slot asks the next at once.
@@ -310,8 +310,10 @@ def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size
     (space-filling, where independent random points clump); multivariate TPE with a constant liar (for
     the trials still training) asks after them. With ``prune`` each trial reports its mean training
     return over seeds at every chunk boundary (``chunks`` per run) and stops there, pruned, when
-    Optuna's median pruner flags it (below the median of earlier trials at the same step; after
-    ``batch_size`` trials complete and the first quarter of training): it costs only the updates it ran.
+    the pruner flags it: ``pruner`` (any Optuna pruner; default the median rule, below the median of
+    earlier trials at the same step, after ``batch_size`` trials complete and the first quarter of
+    training; e.g. ``optuna.pruners.SuccessiveHalvingPruner()`` for asynchronous successive halving).
+    A pruned trial costs only the updates it ran.
     ``budget``: at most this many training updates over all the study's trials (each trial's seeds
     counted once, a pruned trial what it ran; default: only ``n_trials`` limits): a trial starts only
     if it fits beside what the running trials still need, so what pruned trials did not use goes to
@@ -334,8 +336,12 @@ def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size
     if storage is not None and "://" not in str(storage):
         storage = f"sqlite:///{storage}"
     State, n = optuna.trial.TrialState, config.num_updates
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=batch_size, n_warmup_steps=n // 4)
-    pruner = pruner if prune else optuna.pruners.NopPruner()
+    if not prune:
+        pruner = optuna.pruners.NopPruner()
+    elif pruner is None:
+        pruner = optuna.pruners.MedianPruner(n_startup_trials=batch_size, n_warmup_steps=n // 4)
+    elif not isinstance(pruner, optuna.pruners.BasePruner):
+        raise TypeError(f"pruner must be an optuna.pruners.BasePruner, got {type(pruner).__name__}")
     study = optuna.create_study(
         storage=storage, study_name=study_name, direction="maximize", load_if_exists=True, pruner=pruner
     )

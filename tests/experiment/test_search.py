@@ -263,6 +263,19 @@ def test_optuna_prunes_a_trial_and_its_slot_takes_the_next(tmp_path, budget):
     assert all(r["state"] == "complete" for r in nopruned.trials) and nopruned.timing["updates"] == 8 * 40
 
 
+def test_optuna_takes_any_pruner_and_successive_halving_runs_more_trials_in_the_budget():
+    optuna = pytest.importorskip("optuna", reason="needs lagomjax[search]")
+    halving = optuna.pruners.SuccessiveHalvingPruner(min_resource=5, reduction_factor=3)  # rungs at 5 and 15
+    result = optuna_search(toy_parts, Toy(), TOY_SPACE, 40, batch_size=4, chunks=8, budget=8 * 40, pruner=halving,
+                           progress=False)  # fmt: skip
+    updates = [t.user_attrs["updates"] for t in result.study.trials]
+    assert sum(updates) == result.timing["updates"] <= 8 * 40 and len(updates) > 8
+    assert {u for u, t in zip(updates, result.study.trials) if t.state.name == "PRUNED"} <= {5, 15}
+    assert result.best["value"] == pytest.approx(toy_value(**result.best["hparams"]), abs=1e-5)
+    with pytest.raises(TypeError, match="pruner must be an optuna.pruners.BasePruner, got str"):
+        optuna_search(toy_parts, Toy(), TOY_SPACE, 4, pruner="median", progress=False)
+
+
 def test_optuna_first_batch_is_a_space_filling_design():
     pytest.importorskip("optuna", reason="needs lagomjax[search]")
     space = {**TOY_SPACE, "h1": {"low": 0.01, "high": 1.0, "log": True}}
