@@ -12,8 +12,8 @@ Every search trains ``N = 2^D`` trials (or PBT members) of ``T`` environment ste
 number of searched fields (``--fields``; default lr, gae_lambda, ent_coef): PBT a population of ``N``
 that exploits and explores about 12 times a run (its interval the largest divisor of the run's updates
 giving at least 12 rounds, ``chunk_size(updates, 12)``); Optuna ``N`` trials asked ``N/2`` at a time (or
-``--optuna-batch``; a Sobol first batch, then TPE; the median pruner on unless ``--no-prune``, a pruned
-trial's slot taking the next trial, within a budget of ``N`` whole trials' updates); the grid
+``--optuna-batch``; a Sobol first batch, then TPE; the median pruner, or ``--optuna-pruner halving|none``,
+a pruned trial's slot taking the next trial, within a budget of ``N`` whole trials' updates); the grid
 the ``2^D`` cell centres of the same space (``Space.grid(2, centers=True)``); the base settings ``N``
 seeds. A search's result is the final deterministic evaluation of what it picked (its best trial or
 member, each trained from one seed, all evaluated on the same episodes), or with ``--objective train``
@@ -40,7 +40,7 @@ from baselines_bench import MINATAR_PPO
 
 from lagomjax.algos import ppo
 from lagomjax.experiment import grid_search, load_space, optuna_search, pbt, with_hparams
-from lagomjax.experiment.search import score_runs
+from lagomjax.experiment.search import PRUNERS, score_runs
 from lagomjax.experiment.sweep import chunk_size
 
 SPACE = {
@@ -66,17 +66,6 @@ TASKS = {
 }  # fmt: skip
 
 
-def _halving(updates: int):
-    """Asynchronous successive halving: rungs at 1, 3 and 9 of the search's reports (a tenth of a run
-    each), a trial going on past a rung if in the top third of those that reached it."""
-    import optuna
-
-    return optuna.pruners.SuccessiveHalvingPruner(min_resource=chunk_size(updates, 10), reduction_factor=3)
-
-
-PRUNERS = {"median": lambda updates: None, "halving": _halving}  # None: optuna_search's median rule
-
-
 def sequential_wall(config, hparams: dict, seed: int) -> float:
     """The trials ``hparams {name: [N]}`` as separate programs one after another (compiled once)."""
     train = jax.jit(with_hparams(ppo.make_train, config))
@@ -91,7 +80,7 @@ def sequential_wall(config, hparams: dict, seed: int) -> float:
 
 
 def run_task(name: str, searches: int, methods=None, optuna_batch: int | None = None, fields=FIELDS,
-             prune: bool = True, objective: str = "eval", pruner: str = "median") -> dict:  # fmt: skip
+             objective: str = "eval", pruner: str = "median") -> dict:  # fmt: skip
     config = TASKS[name]
     trials = 2 ** len(fields)  # the grid is 2 points per searched field; every search gets as many trials
     spec = {k: SPACE_OF.get(name, {}).get(k, SPACE[k]) for k in fields}
@@ -99,7 +88,7 @@ def run_task(name: str, searches: int, methods=None, optuna_batch: int | None = 
     interval = chunk_size(config.num_updates, 12)  # PBT's: at least 12 rounds a run (4 of 48 updates; 8 of 128)
     out = {"config": dataclasses.asdict(config), "space": spec, "trials": trials,
            "steps_per_trial": config.num_updates * config.rollout_size,
-           "optuna_prune": prune, "optuna_pruner": pruner, "objective": objective}  # fmt: skip
+           "optuna_pruner": pruner, "objective": objective}  # fmt: skip
     rows = {"base settings (mean of N seeds)": [], "base settings (best of N seeds)": [], "grid (best fixed)": [],
             "PBT": [], "Optuna (batched)": []}  # fmt: skip
     walls, ran = {k: [] for k in rows}, {"Optuna (batched)": []}  # ran: [trials, of which pruned] per search
@@ -130,10 +119,9 @@ def run_task(name: str, searches: int, methods=None, optuna_batch: int | None = 
 
             optuna.logging.set_verbosity(optuna.logging.WARNING)
             # the same updates as N whole trials; with pruning, what pruned trials did not use goes to more trials
-            o = optuna_search(ppo.make_parts, config, space, trials * (4 if prune else 1),
-                              batch_size=optuna_batch or trials // 2, seed=i, prune=prune, objective=objective,
-                              budget=trials * config.num_updates, pruner=PRUNERS[pruner](config.num_updates),
-                              progress=False)  # fmt: skip
+            o = optuna_search(ppo.make_parts, config, space, trials * (1 if pruner == "none" else 4),
+                              batch_size=optuna_batch or trials // 2, seed=i, pruner=pruner, objective=objective,
+                              budget=trials * config.num_updates, progress=False)  # fmt: skip
             walls["Optuna (batched)"].append(o.timing["wall_s"])
             rows["Optuna (batched)"].append(o.best["value"])
             ran["Optuna (batched)"].append([len(o.trials), sum(t["state"] == "pruned" for t in o.trials)])
@@ -166,9 +154,8 @@ def table(name, res) -> str:
         v = np.asarray(values)
         seq = res["sequential_wall_s"].get(method, res["sequential_wall_s"].get("base settings (mean of N seeds)"))
         seq = "" if seq is None else f"{seq:.0f} s"
-        label = method if res.get("optuna_prune", True) or "Optuna" not in method else f"{method}, no pruning"
-        if "Optuna" in method and res.get("optuna_pruner", "median") != "median":
-            label += f", {res['optuna_pruner']} pruner"
+        pruner = res.get("optuna_pruner", "median" if res.get("optuna_prune", True) else "none")
+        label = method if "Optuna" not in method or pruner == "median" else f"{method}, pruner {pruner}"
         if res.get("trials_run", {}).get(method):
             label += " ({} trials, {} pruned, per search)".format(
                 *["-".join(str(c) for c in sorted({r[j] for r in res["trials_run"][method]})) for j in (0, 1)]
@@ -185,9 +172,9 @@ def main():
     parser.add_argument("--fields", nargs="*", default=list(FIELDS), choices=list(SPACE), help="the searched fields")
     parser.add_argument("--methods", nargs="*", choices=["base", "grid", "pbt", "optuna"], default=None)
     parser.add_argument("--optuna-batch", type=int, default=None, help="trials per Optuna batch (default: half)")
-    parser.add_argument("--no-prune", action="store_true", help="Optuna without its median pruner")
-    parser.add_argument("--optuna-pruner", choices=list(PRUNERS), default="median",
-                        help="Optuna's pruner: the median rule, or asynchronous successive halving")  # fmt: skip
+    parser.add_argument("--optuna-pruner", choices=PRUNERS, default="median",
+                        help="Optuna's pruner (search.optuna_pruner): the median rule, asynchronous successive "
+                        "halving, or none")  # fmt: skip
     parser.add_argument(
         "--objective",
         choices=["eval", "train"],
@@ -206,7 +193,6 @@ def main():
             args.methods,
             args.optuna_batch,
             args.fields,
-            not args.no_prune,
             args.objective,
             args.optuna_pruner,
         )

@@ -300,20 +300,17 @@ def cmaes_search(make_parts: Callable, config, space, generations: int, popsize:
 
 
 def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size: int = 8, num_seeds: int = 1,
-                  *, storage=None, study_name: str = "lagomjax", seed: int = 0, prune: bool = True,
-                  objective: str = "eval", chunks: int = 10, budget: int | None = None, pruner=None, devices=None,
+                  *, storage=None, study_name: str = "lagomjax", seed: int = 0, pruner="median",
+                  objective: str = "eval", chunks: int = 10, budget: int | None = None, devices=None,
                   should_stop: Callable[[], bool] | None = None, progress: bool = True) -> SearchResult:  # fmt: skip
     """Optuna's ask/tell over the ``batch_size`` slots of one compiled program: each slot trains a
     trial, and as one ends (complete or pruned) it is told and its slot asks the next at once.
 
     A new study's first ``batch_size`` trials are a scrambled Sobol design in the space's unit cube
     (space-filling, where independent random points clump); multivariate TPE with a constant liar (for
-    the trials still training) asks after them. With ``prune`` each trial reports its mean training
-    return over seeds at every chunk boundary (``chunks`` per run) and stops there, pruned, when
-    the pruner flags it: ``pruner`` (any Optuna pruner; default the median rule, below the median of
-    earlier trials at the same step, after ``batch_size`` trials complete and the first quarter of
-    training; e.g. ``optuna.pruners.SuccessiveHalvingPruner()`` for asynchronous successive halving).
-    A pruned trial costs only the updates it ran.
+    the trials still training) asks after them. Each trial reports its mean training return over seeds
+    at every chunk boundary (``chunks`` per run) and stops there, pruned, when ``pruner`` flags it (a
+    name of :func:`optuna_pruner` or any Optuna pruner): a pruned trial costs only the updates it ran.
     ``budget``: at most this many training updates over all the study's trials (each trial's seeds
     counted once, a pruned trial what it ran; default: only ``n_trials`` limits): a trial starts only
     if it fits beside what the running trials still need, so what pruned trials did not use goes to
@@ -336,12 +333,10 @@ def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size
     if storage is not None and "://" not in str(storage):
         storage = f"sqlite:///{storage}"
     State, n = optuna.trial.TrialState, config.num_updates
-    if not prune:
-        pruner = optuna.pruners.NopPruner()
-    elif pruner is None:
-        pruner = optuna.pruners.MedianPruner(n_startup_trials=batch_size, n_warmup_steps=n // 4)
+    if isinstance(pruner, str):
+        pruner = optuna_pruner(pruner, n, batch_size, chunks)
     elif not isinstance(pruner, optuna.pruners.BasePruner):
-        raise TypeError(f"pruner must be an optuna.pruners.BasePruner, got {type(pruner).__name__}")
+        raise TypeError(f"pruner must be one of {PRUNERS} or an optuna.pruners.BasePruner, got {pruner!r}")
     study = optuna.create_study(
         storage=storage, study_name=study_name, direction="maximize", load_if_exists=True, pruner=pruner
     )
@@ -381,7 +376,7 @@ def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size
             value = np.nanmean(m["episode_return"])
         if np.isfinite(value):
             trial.report(float(value), step=done)
-        return prune and trial.should_prune()
+        return trial.should_prune()
 
     def tell(number, trials):
         trial, values, done = running.pop(number)
@@ -407,6 +402,26 @@ def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size
                 "state": "complete", "returns": [], "curves": None, "env_steps": None}  # fmt: skip
     timing = {"wall_s": time.perf_counter() - t0, **timing, "finished": not halted}
     return SearchResult("optuna", records, best, timing, study)
+
+
+PRUNERS = ("median", "halving", "none")
+
+
+def optuna_pruner(name: str, num_updates: int, batch_size: int, chunks: int = 10):
+    """The pruner :func:`optuna_search` builds for ``name``: ``'median'`` (Optuna's median rule: below
+    the median of earlier trials at the same step, judged once ``batch_size`` trials completed and
+    after the first quarter of training), ``'halving'`` (asynchronous successive halving: rungs at 1, 3
+    and 9 reports of a run's ``chunks``, a trial going on past a rung if in the top third of those that
+    reached it) or ``'none'``."""
+    import optuna
+
+    if name not in PRUNERS:
+        raise ValueError(f"pruner must be one of {PRUNERS}, got {name!r}")
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=batch_size, n_warmup_steps=num_updates // 4)
+    if name == "halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=chunk_size(num_updates, chunks), reduction_factor=3)
+    return optuna.pruners.NopPruner()
 
 
 def _sobol(space, n: int, seed: int) -> list[dict]:

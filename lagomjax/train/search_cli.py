@@ -41,6 +41,8 @@ def flags() -> dict:
                   "'gamma: {values: [0.95, 0.99]}'"),
         "trials": (16, "trials of --search optuna or cmaes (cmaes: whole generations of --batch)"),
         "batch": (8, "trials per compiled program (optuna, grid) and CMA-ES's population size"),
+        "pruner": ("median", f"optuna's pruner: {', '.join(search_mod.PRUNERS)} (the median rule, asynchronous "
+                   "successive halving, none); a pruned trial's slot takes the next trial at once"),
         "budget": (0.0, "optuna: at most this many whole runs' worth of updates over all trials (0: only --trials "
                    "limits); a pruned trial's unused updates go to further trials, up to --trials"),
         "population": (8, "members of --search pbt (a multiple of the number of devices)"),
@@ -71,6 +73,8 @@ def settings(extra: dict, config) -> dict | None:
     for name in ("trials", "batch", "population", "grid_points"):
         if extra[name] < 1:
             raise SystemExit(f"--{name.replace('_', '-')} must be >= 1, got {extra[name]}")
+    if extra["pruner"] not in search_mod.PRUNERS:
+        raise SystemExit(f"--pruner must be one of {', '.join(search_mod.PRUNERS)}, got {extra['pruner']!r}")
     if not extra["budget"] >= 0:
         raise SystemExit(f"--budget must be >= 0, got {extra['budget']}")
     if extra["objective"] not in search_mod.OBJECTIVES:
@@ -81,7 +85,7 @@ def settings(extra: dict, config) -> dict | None:
     if interval < 1 or config.num_updates % interval:
         raise SystemExit(f"--interval {interval} must divide the run's {config.num_updates} updates")
     out = {"method": method, "space": space_to_dict(space), "objective": extra["objective"]}
-    keep = {"pbt": ("population",), "optuna": ("trials", "batch", "budget"), "cmaes": ("trials", "batch"),
+    keep = {"pbt": ("population",), "optuna": ("trials", "batch", "pruner", "budget"), "cmaes": ("trials", "batch"),
             "grid": ("grid_points", "batch")}[method]  # fmt: skip
     out.update({k: extra[k] for k in keep})
     if method == "pbt":
@@ -118,6 +122,7 @@ def run(algo, slug: str, config, search: dict, run_dir: Path, num_seeds: int, se
             budget = int(search.get("budget", 0) * config.num_updates) or None
             result = search_mod.optuna_search(algo.make_parts, config, space, search["trials"], search["batch"],
                                               storage=run_dir / STUDY, study_name=slug, budget=budget,
+                                              pruner=search.get("pruner", "median"),
                                               should_stop=should_stop, **kw)  # fmt: skip
             if not result.timing["finished"]:
                 return None

@@ -11,7 +11,7 @@ import pytest
 
 from lagomjax import algos
 from lagomjax.experiment import cmaes_search, grid_search, load_space, optuna_search, trial_runner
-from lagomjax.experiment.search import final_training_return
+from lagomjax.experiment.search import final_training_return, optuna_pruner
 from lagomjax.experiment.space import space_to_dict
 from lagomjax.experiment.toy import Toy, toy_parts
 
@@ -259,21 +259,26 @@ def test_optuna_prunes_a_trial_and_its_slot_takes_the_next(tmp_path, budget):
     used = sum(t.user_attrs["updates"] for t in trials)
     assert used == 300 + sum(t.user_attrs["updates"] for t in trials[12:]) <= (budget or 300)
     assert result.timing["updates"] == used
-    nopruned = optuna_search(toy_parts, Toy(), TOY_SPACE, 8, batch_size=4, prune=False, progress=False)
+    nopruned = optuna_search(toy_parts, Toy(), TOY_SPACE, 8, batch_size=4, pruner="none", progress=False)
     assert all(r["state"] == "complete" for r in nopruned.trials) and nopruned.timing["updates"] == 8 * 40
 
 
 def test_optuna_takes_any_pruner_and_successive_halving_runs_more_trials_in_the_budget():
     optuna = pytest.importorskip("optuna", reason="needs lagomjax[search]")
-    halving = optuna.pruners.SuccessiveHalvingPruner(min_resource=5, reduction_factor=3)  # rungs at 5 and 15
-    result = optuna_search(toy_parts, Toy(), TOY_SPACE, 40, batch_size=4, chunks=8, budget=8 * 40, pruner=halving,
-                           progress=False)  # fmt: skip
-    updates = [t.user_attrs["updates"] for t in result.study.trials]
-    assert sum(updates) == result.timing["updates"] <= 8 * 40 and len(updates) > 8
-    assert {u for u, t in zip(updates, result.study.trials) if t.state.name == "PRUNED"} <= {5, 15}
-    assert result.best["value"] == pytest.approx(toy_value(**result.best["hparams"]), abs=1e-5)
-    with pytest.raises(TypeError, match="pruner must be an optuna.pruners.BasePruner, got str"):
-        optuna_search(toy_parts, Toy(), TOY_SPACE, 4, pruner="median", progress=False)
+    halving = optuna_pruner("halving", 40, batch_size=4, chunks=8)
+    assert isinstance(halving, optuna.pruners.SuccessiveHalvingPruner)
+    for pruner in ("halving", optuna.pruners.SuccessiveHalvingPruner(min_resource=5, reduction_factor=3)):
+        result = optuna_search(toy_parts, Toy(), TOY_SPACE, 40, batch_size=4, chunks=8, budget=8 * 40, pruner=pruner,
+                               progress=False)  # fmt: skip
+        updates = [t.user_attrs["updates"] for t in result.study.trials]
+        assert sum(updates) == result.timing["updates"] <= 8 * 40 and len(updates) > 8
+        pruned = {u for u, t in zip(updates, result.study.trials) if t.state.name == "PRUNED"}
+        assert pruned and pruned <= {5, 15}  # the rungs: 1 and 3 reports of 5 updates
+        assert result.best["value"] == pytest.approx(toy_value(**result.best["hparams"]), abs=1e-5)
+    with pytest.raises(ValueError, match=r"pruner must be one of \('median', 'halving', 'none'\), got 'best'"):
+        optuna_search(toy_parts, Toy(), TOY_SPACE, 4, pruner="best", progress=False)
+    with pytest.raises(TypeError, match="or an optuna.pruners.BasePruner, got 3"):
+        optuna_search(toy_parts, Toy(), TOY_SPACE, 4, pruner=3, progress=False)
 
 
 def test_optuna_first_batch_is_a_space_filling_design():

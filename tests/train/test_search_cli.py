@@ -91,11 +91,12 @@ def test_optuna_cmaes_and_grid_from_the_command_line(tmp_path, space_file, capsy
     # resuming a finished study runs nothing new and reports every trial
     again = run(["--resume", str(tmp_path / "opt")])
     assert again.trials == [] and len(rows(tmp_path / "opt" / "trials.csv")) == 8
-    # a budget of 2.5 runs' worth of updates: two trials start (a third would not fit), and the search is done
+    # a budget of 2.5 runs' worth of updates, no pruning: two trials start (a third would not fit); done
     capped = run(["--search", "optuna", "--space", space_file, "--trials", "8", "--batch", "4", "--budget", "2.5",
-                  "--log-dir", str(tmp_path / "capped")])  # fmt: skip
+                  "--pruner", "none", "--log-dir", str(tmp_path / "capped")])  # fmt: skip
     assert len(capped.trials) == 2 and capped.timing["finished"] and capped.timing["updates"] == 2 * 20
-    assert yaml_load(tmp_path / "capped" / "run.yml")["search"]["budget"] == 2.5
+    record = yaml_load(tmp_path / "capped" / "run.yml")["search"]
+    assert record["budget"] == 2.5 and record["pruner"] == "none"
     assert run(["--resume", str(tmp_path / "capped")]).trials == []
 
     grid = run(["--search", "grid", "--space", space_file, "--grid-points", "2", "--num-seeds", "2",
@@ -136,6 +137,7 @@ def test_optuna_cmaes_and_grid_from_the_command_line(tmp_path, space_file, capsy
         (["--search", "pbt", "--space", "S", "--interval", "3"], "--interval 3 must divide the run's 20 updates"),
         (["--search", "grid", "--space", "S", "--batch", "0"], "--batch must be >= 1"),
         (["--search", "optuna", "--space", "S", "--budget", "-1"], "--budget must be >= 0"),
+        (["--search", "optuna", "--space", "S", "--pruner", "asha"], "--pruner must be one of median, halving, none"),
         (["--search", "grid", "--space", "S", "--objective", "best"], "--objective must be one of eval, train"),
         (["--search", "grid", "--space", "BAD"], "num_updates.*set shapes or program structure"),
         (["--search", "grid", "--space", "S", "--env", "Taxi-v3"], "not a registered functional env"),
