@@ -327,7 +327,10 @@ def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size
         raise ImportError('optuna_search needs Optuna: pip install "lagomjax[search]"') from e
     _check_objective(objective)
     space = load_space(space, config)
-    for name, v in (("n_trials", n_trials), ("batch_size", batch_size)) + ((("budget", budget),) if budget else ()):
+    checks = (("n_trials", n_trials), ("batch_size", batch_size)) + (
+        (("budget", budget),) if budget is not None else ()
+    )
+    for name, v in checks:
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f"{name} must be an int >= 1, got {v!r}")
     if storage is not None and "://" not in str(storage):

@@ -279,6 +279,8 @@ def test_optuna_takes_any_pruner_and_successive_halving_runs_more_trials_in_the_
         optuna_search(toy_parts, Toy(), TOY_SPACE, 4, pruner="best", progress=False)
     with pytest.raises(TypeError, match="or an optuna.pruners.BasePruner, got 3"):
         optuna_search(toy_parts, Toy(), TOY_SPACE, 4, pruner=3, progress=False)
+    with pytest.raises(ValueError, match="budget must be an int >= 1, got 0"):
+        optuna_search(toy_parts, Toy(), TOY_SPACE, 4, budget=0, progress=False)
 
 
 def test_optuna_first_batch_is_a_space_filling_design():
