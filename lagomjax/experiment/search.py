@@ -356,7 +356,7 @@ def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size
     finished = (State.COMPLETE, State.PRUNED)
     done_before = study.get_trials(deepcopy=False, states=finished)
     count = [len(done_before), sum(t.user_attrs.get("updates", n) for t in done_before)]  # trials, updates
-    records, running, halted, t0 = [], {}, [], time.perf_counter()  # running: number -> [trial, values, updates]
+    records, running, halted, t0 = [], {}, [], time.perf_counter()  # running: number -> (trial, values)
 
     def ask():
         if count[0] + len(running) >= n_trials:
@@ -368,12 +368,11 @@ def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size
             return None
         trial = study.ask()
         values = {p.name: _suggest(trial, p) for p in space.params}
-        running[trial.number] = [trial, values, 0]
+        running[trial.number] = (trial, values)
         return trial.number, values
 
     def report(number, done, m):
         trial = running[number][0]
-        running[number][2] = done
         with warnings.catch_warnings():  # no episode ended in this piece: nothing to report
             warnings.simplefilter("ignore", RuntimeWarning)
             value = np.nanmean(m["episode_return"])
@@ -382,7 +381,8 @@ def optuna_search(make_parts: Callable, config, space, n_trials: int, batch_size
         return trial.should_prune()
 
     def tell(number, trials):
-        trial, values, done = running.pop(number)
+        trial, values = running.pop(number)
+        done = trials.metrics["episode_return"].shape[-1]  # the updates it ran
         rec = _record(number, values, 0, trials, objective)
         state = {"complete": State.COMPLETE, "pruned": State.PRUNED, "fail": State.FAIL}[rec["state"]]
         trial.set_user_attr("updates", done)
