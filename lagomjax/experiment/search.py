@@ -108,7 +108,7 @@ def trial_runner(make_parts: Callable, config, batch: int, num_seeds: int = 1, s
         """
         clock = {"compile_s": 0.0, "run_s": 0.0, "updates": 0}
         t0 = time.perf_counter()
-        tokens, begins, curves = [None] * batch, np.zeros(batch, np.int64), [[] for _ in range(batch)]
+        tokens, curves = [None] * batch, [[] for _ in range(batch)]  # a slot's trial and its pieces so far
         values, states, hp = {}, None, None
         while True:
             started = np.zeros(batch, bool)
@@ -120,7 +120,7 @@ def trial_runner(make_parts: Callable, config, batch: int, num_seeds: int = 1, s
                     tokens[i], setting = asked
                     for name, v in setting.items():
                         values.setdefault(name, np.zeros(batch, np.float32))[i] = v
-                    begins[i], curves[i], started[i] = 0, [], True
+                    curves[i], started[i] = [], True
             if started.any():
                 hp = per_slot(values)
                 fresh = call("init", keys, hp, clock=clock)
@@ -128,22 +128,20 @@ def trial_runner(make_parts: Callable, config, batch: int, num_seeds: int = 1, s
             active = np.array([t is not None for t in tokens])
             if not active.any():
                 break
+            begins = np.array([len(c) * k if a else 0 for c, a in zip(curves, active, strict=True)], np.int32)
             if active.all() and (begins == begins[0]).all():
-                begin = jnp.int32(begins[0])
-                states, m = call("chunk", states, hp, begin, clock=clock)
+                states, m = call("chunk", states, hp, jnp.int32(begins[0]), clock=clock)
             else:
-                states, m = call(
-                    "slots", states, hp, per_slot(np.where(active, begins, 0).astype(np.int32)), clock=clock
-                )
+                states, m = call("slots", states, hp, per_slot(begins), clock=clock)
             m = {name: np.asarray(v)[:size].reshape(batch, num_seeds, k) for name, v in to_host(m).items()}
             stopped, ended = np.zeros(batch, bool), np.zeros(batch, bool)
             for i in np.flatnonzero(active):
                 curves[i].append({name: v[i] for name, v in m.items()})
-                begins[i] += k
+                done = len(curves[i]) * k
                 clock["updates"] += k
-                stop = on_chunk is not None and on_chunk(tokens[i], int(begins[i]), curves[i][-1])
-                stopped[i] = bool(stop) and begins[i] < n
-                ended[i] = stopped[i] or begins[i] >= n
+                stop = on_chunk is not None and on_chunk(tokens[i], done, curves[i][-1])
+                stopped[i] = bool(stop) and done < n
+                ended[i] = stopped[i] or done >= n
             if (ended & ~stopped).any():
                 out = np.asarray(to_host(call("finish", states, hp, keys, clock=clock)))[:size].reshape(
                     batch, num_seeds
