@@ -75,9 +75,8 @@ def main():
     parser.add_argument("--rows", nargs="*", default=list(ROWS), choices=list(ROWS))
     parser.add_argument("--out", default=None, help="also write the results as JSON here")
     args = parser.parse_args()
-    print(
-        "| run | seeds | host RSS after compiling | peak host RSS | growth, 1/4 of the run to its end | device peak |"
-    )
+    print("| run | seeds | host RSS after compiling | peak host RSS | RSS at 1/4, 1/2, 3/4, end of the run "
+          "| device peak |")  # fmt: skip
     print("|---|---:|---:|---:|---:|---:|")
     results = []
     for name in args.rows:

@@ -43,6 +43,7 @@ from jax.sharding import NamedSharding, PartitionSpec
 from lagomjax import checkpoint as ckpt
 from lagomjax.experiment.space import Space, load_space, space_to_dict
 from lagomjax.experiment.sweep import batch_sharding, put_global, to_host, traced_parts
+from lagomjax.utils import release_host_memory
 
 
 @struct.dataclass
@@ -286,6 +287,7 @@ def pbt(
         bar.set_postfix_str(f"best fitness {fit[best]:.1f} ({values})", refresh=False)
         if on_interval is not None:
             on_interval(j, {"hparams": {k: trained_with[k] for k in names}, "fitness": fit, "source": source})
+        release_host_memory()
     bar.close()
     finished = bool(chunks) and len(chunks) == num_intervals
     eval_return = to_host(finish_c(ps.members, ps.hparams, eval_g)) if finished else None

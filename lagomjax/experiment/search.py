@@ -32,6 +32,7 @@ import numpy as np
 from lagomjax.experiment.space import load_space
 from lagomjax.experiment.sweep import batch_sharding, chunk_size, put_global, to_host, traced_parts
 from lagomjax.transform import select_where
+from lagomjax.utils import release_host_memory
 
 
 class Trials(NamedTuple):
@@ -151,6 +152,7 @@ def trial_runner(make_parts: Callable, config, batch: int, num_seeds: int = 1, s
                 returns = np.full((1, num_seeds), np.nan, np.float32) if stopped[i] else out[i][None]
                 on_end(tokens[i], Trials(metrics, returns, stopped[i : i + 1], {}))
                 tokens[i] = None
+            release_host_memory()
         clock["run_s"] = time.perf_counter() - t0 - clock["compile_s"]
         return clock
 

@@ -14,6 +14,7 @@ import numpy as np
 from lagomjax import checkpoint as ckpt
 from lagomjax.experiment.sweep import chunk_size
 from lagomjax.train.loop import TrainParts
+from lagomjax.utils import release_host_memory
 
 
 def _keep_halted(halted, new, old):
@@ -190,6 +191,7 @@ def run_seeds(
         state = new
         chunks.append(m)
         done_now += 1
+        release_host_memory()  # what XLA's threads freed this chunk, so a long run's RSS stays flat
         due = len(chunks) % checkpoint_every == 0 or begin + k == n
         due |= checkpoint_seconds is not None and time.perf_counter() - last_save >= checkpoint_seconds
         if checkpoint is not None and due:

@@ -192,3 +192,12 @@ def test_loading_never_unpickles(tmp_path, monkeypatch):
     assert checkpoint.load(path)["meta"] == {"x": 1}
     with pytest.raises(TypeError, match="plain data"):
         checkpoint.save(tmp_path / "d.ckpt", STATE, {"f": object()})
+
+
+def test_run_seeds_hands_freed_host_memory_back_after_every_chunk(monkeypatch):
+    import lagomjax.train.seeds as seeds
+
+    calls = []
+    monkeypatch.setattr(seeds, "release_host_memory", lambda: calls.append(1) or True)
+    _run(max_chunks=3)
+    assert len(calls) == 3  # one per chunk run, so a long run's RSS stays flat (benchmarks/memory_bench.py)
