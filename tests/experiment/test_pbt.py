@@ -80,8 +80,11 @@ TOY_SPACE = {"h0": {"low": 0.0, "high": 1.0}, "h1": {"low": 0.0, "high": 1.0}}
 TOY_INIT = {"h0": np.array([1, 0] * 4, np.float32), "h1": np.array([0, 1] * 4, np.float32)}
 
 
-def test_pbt_solves_the_toy_problem_that_fixed_hyperparameters_cannot():
+def test_pbt_solves_the_toy_problem_that_fixed_hyperparameters_cannot(monkeypatch):
+    trims = []  # (the module, not the function of the same name that lagomjax.experiment exports)
+    monkeypatch.setattr(sys.modules["lagomjax.experiment.pbt"], "release_host_memory", lambda: trims.append(1))
     out = pbt(toy_parts, Toy(), TOY_SPACE, population=8, interval=4, init_hparams=TOY_INIT, progress=False)
+    assert len(trims) == 10  # freed host memory handed back after every interval
     assert out.eval_return.shape == (8,) and out.metrics["episode_return"].shape == (8, 40)
     assert out.history["fitness"].shape == (10, 8) and out.history["hparams"]["h0"].shape == (10, 8)
     assert out.eval_return.max() > 1.19, out.eval_return  # the optimum is 1.2

@@ -107,7 +107,11 @@ def test_trial_runner_matches_each_setting_run_alone_and_compiles_once():
         run({"h0": np.ones(2), "h1": np.ones(2)})
 
 
-def test_trial_runner_pool_starts_each_trial_in_a_free_slot_from_its_own_update_zero():
+def test_trial_runner_pool_starts_each_trial_in_a_free_slot_from_its_own_update_zero(monkeypatch):
+    import lagomjax.experiment.search as search
+
+    trims = []
+    monkeypatch.setattr(search, "release_host_memory", lambda: trims.append(1))
     config = Toy()
     run = trial_runner(toy_parts, config, batch=2, num_seeds=2, chunks=4)  # pieces of 10 updates
     settings = [(0.2, 1.0), (0.5, 0.0), (1.0, 0.3), (0.7, 0.7), (0.1, 0.9)]
@@ -126,6 +130,7 @@ def test_trial_runner_pool_starts_each_trial_in_a_free_slot_from_its_own_update_
 
     timing = run.pool(ask, ended.__setitem__, on_chunk)
     assert sorted(ended) == [0, 1, 2, 3, 4] and timing["updates"] == 4 * 40 + 20
+    assert len(trims) == 10  # after each of the 10 pieces the pool ran (slot 1: trials 1, 2, 4; slot 0: 0, 3)
     # the order slots ran in: 0 and 1; 2 in 1's slot at 20; 3 in 0's at 40; 4 in 2's at 60 (slot 0 then empty)
     assert [i for i, done in log if done == 10] == [0, 1, 2, 3, 4]
     assert [i for i, done in log if done == 40] == [0, 2, 3, 4]
