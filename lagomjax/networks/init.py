@@ -7,6 +7,7 @@ import math
 import jax
 import jax.numpy as jnp
 from flax import linen as nn
+from jax import custom_batching
 
 _GAINS = {
     "linear": 1.0,
@@ -26,44 +27,41 @@ def calculate_gain(nonlinearity: str) -> float:
     return _GAINS[nonlinearity]
 
 
-@jax.jit  # one program per shape: eager initialisation (outside any jit) compiles it once, not op by op
-def _householder_q(a):
+@custom_batching.custom_vmap
+def _qr_q(a):
     """``Q`` of the thin QR factorisation of ``a [m, n]`` (``m >= n``), signs fixed so ``diag(R) > 0``.
 
-    Householder reflections in plain ``jnp`` inside ``fori_loop``: no LAPACK call. Under ``vmap``
-    jaxlib's batched LAPACK QR splits the batch over XLA:CPU's thread pool and waits on it, and two
-    such calls running at once (two layers initialised in parallel) deadlocked that pool on 2-core
-    machines (observed with jax 0.10.2: a vmapped ``init`` idle forever in ``ParallelBatchMap``).
+    One LAPACK call per matrix: under ``vmap`` the matrices go through ``lax.map`` one at a time
+    (the batching rule below), never through jaxlib's batched QR, which splits the batch over XLA:CPU's
+    thread pool and waits on it; two such calls at once (two layers initialised in parallel)
+    deadlocked that pool on 2-core machines (jax 0.10.2: a vmapped ``init`` idle forever in
+    ``ParallelBatchMap``). A Householder loop in plain ``jnp`` avoided it too, at 0.6 s more compile
+    per PPO program.
     """
-    m, n = a.shape
-    rows = jnp.arange(m)
+    q, r = jnp.linalg.qr(a)
+    return q * jnp.where(jnp.diagonal(r) >= 0, 1.0, -1.0).astype(a.dtype)
 
-    def reflect(k, carry):
-        r, vs = carry
-        x = jnp.where(rows >= k, r[:, k], 0.0)
-        norm = jnp.linalg.norm(x)
-        alpha = -jnp.where(x[k] >= 0, 1.0, -1.0) * norm
-        v = x.at[k].add(-alpha)
-        v = v / jnp.maximum(jnp.linalg.norm(v), jnp.finfo(a.dtype).tiny)
-        return r - 2.0 * jnp.outer(v, v @ r), vs.at[k].set(v)
 
-    r, vs = jax.lax.fori_loop(0, n, reflect, (a, jnp.zeros((n, m), a.dtype)))
-    q = jax.lax.fori_loop(
-        0, n, lambda i, q: q - 2.0 * jnp.outer(vs[n - 1 - i], vs[n - 1 - i] @ q), jnp.eye(m, n, dtype=a.dtype)
-    )
-    return q * jnp.where(jnp.diagonal(r) >= 0, 1.0, -1.0)
+@_qr_q.def_vmap
+def _qr_q_vmap(axis_size, in_batched, a):
+    if not in_batched[0]:
+        return _qr_q(a), False
+    return jax.lax.map(_qr_q, a), True
+
+
+_qr_q_jit = jax.jit(_qr_q)  # one program per shape: eager initialisation (outside any jit) compiles it once
 
 
 def orthogonal(scale: float = 1.0):
     """An orthogonal initialiser (Saxe et al. 2014) like ``jax.nn.initializers.orthogonal(scale)``
-    (last axis = output columns), computed without LAPACK so that it is safe under ``vmap`` on CPU."""
+    (last axis = output columns), one LAPACK QR per matrix so that it is safe under ``vmap`` on CPU."""
 
     def init(key, shape, dtype=jnp.float32):
         if len(shape) < 2:
             raise ValueError(f"orthogonal initialisation needs at least 2 dimensions, got shape {shape}")
         n_rows, n_cols = math.prod(shape[:-1]), shape[-1]
         tall = (max(n_rows, n_cols), min(n_rows, n_cols))
-        q = _householder_q(jax.random.normal(key, tall, jnp.float32))
+        q = _qr_q_jit(jax.random.normal(key, tall, jnp.float32))
         q = q.T if n_rows < n_cols else q
         return (scale * q).reshape(shape).astype(dtype)
 

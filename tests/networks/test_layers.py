@@ -73,21 +73,24 @@ def test_mlp_torso_shapes_layernorm_and_activation():
     assert "LayerNorm_0" in params["params"]
 
 
-def test_householder_orthogonal_equals_lapack_qr_with_sign_fix():
-    """The LAPACK-free orthogonal initialiser gives jax.nn's distribution: for the same Gaussian
-    matrix, exactly the Q of LAPACK's QR with columns signed so that diag(R) > 0."""
-    from lagomjax.networks.init import _householder_q, orthogonal
+def test_orthogonal_equals_numpy_qr_with_sign_fix():
+    """The orthogonal initialiser gives jax.nn's distribution: for the same Gaussian matrix, exactly
+    the Q of NumPy's QR with columns signed so that diag(R) > 0, alone and vmapped."""
+    from lagomjax.networks.init import _qr_q, orthogonal
 
     for shape in [(6, 6), (40, 5), (64, 64)]:
         a = jax.random.normal(jax.random.key(shape[0]), shape)
         q, r = np.linalg.qr(np.asarray(a, np.float64))
         expected = q * np.sign(np.diag(r))
-        np.testing.assert_allclose(np.asarray(_householder_q(a)), expected, atol=2e-5)
+        np.testing.assert_allclose(np.asarray(_qr_q(a)), expected, atol=2e-5)
+        batch = jnp.stack([a, -a, 2 * a])  # vmapped: each matrix its own QR (the signs fixed alike)
+        expected = np.stack([expected, -expected, expected])
+        np.testing.assert_allclose(np.asarray(jax.jit(jax.vmap(_qr_q))(batch)), expected, atol=2e-5)
     for shape in [(4, 64), (3, 3, 8, 16), (7, 2)]:
         w = np.asarray(orthogonal(2.0)(jax.random.key(0), shape)).reshape(-1, shape[-1])
         gram = w.T @ w if w.shape[0] >= w.shape[1] else w @ w.T
         np.testing.assert_allclose(gram, 4.0 * np.eye(len(gram)), atol=1e-5)
-    # vmapped over keys (where LAPACK's batched QR deadlocked XLA:CPU): distinct orthogonal draws
+    # vmapped over keys (where jaxlib's batched QR deadlocked XLA:CPU): distinct orthogonal draws
     ws = jax.jit(jax.vmap(lambda k: orthogonal()(k, (8, 8))))(jax.random.split(jax.random.key(1), 16))
     assert not np.allclose(ws[0], ws[1])
     np.testing.assert_allclose(np.einsum("bij,bik->bjk", ws, ws), np.broadcast_to(np.eye(8), (16, 8, 8)), atol=1e-5)
