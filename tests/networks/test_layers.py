@@ -73,7 +73,7 @@ def test_mlp_torso_shapes_layernorm_and_activation():
     assert "LayerNorm_0" in params["params"]
 
 
-def test_orthogonal_equals_numpy_qr_with_sign_fix():
+def test_orthogonal_equals_numpy_qr_with_sign_fix(monkeypatch):
     """The orthogonal initialiser gives jax.nn's distribution: for the same Gaussian matrix, exactly
     the Q of NumPy's QR with columns signed so that diag(R) > 0, alone and vmapped."""
     from lagomjax.networks.init import _qr_q, orthogonal
@@ -86,6 +86,9 @@ def test_orthogonal_equals_numpy_qr_with_sign_fix():
         batch = jnp.stack([a, -a, 2 * a])  # vmapped: each matrix its own QR (the signs fixed alike)
         expected = np.stack([expected, -expected, expected])
         np.testing.assert_allclose(np.asarray(jax.jit(jax.vmap(_qr_q))(batch)), expected, atol=2e-5)
+        with monkeypatch.context() as m:  # an accelerator's batched QR (one call here, so no deadlock)
+            m.setattr(jax, "default_backend", lambda: "gpu")
+            np.testing.assert_allclose(np.asarray(jax.vmap(_qr_q)(batch)), expected, atol=2e-5)
     for shape in [(4, 64), (3, 3, 8, 16), (7, 2)]:
         w = np.asarray(orthogonal(2.0)(jax.random.key(0), shape)).reshape(-1, shape[-1])
         gram = w.T @ w if w.shape[0] >= w.shape[1] else w @ w.T
