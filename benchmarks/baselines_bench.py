@@ -6,7 +6,8 @@
     python benchmarks/baselines_bench.py scaling     # PPO, 1 vs many seeds vmapped (1 vs 1024 on a GPU)
     python benchmarks/baselines_bench.py all
 
-Speed: best of ``--repeats`` runs after a compile (timed separately). The PureJaxRL reference is its
+Speed: best of ``--repeats`` runs after a compile (timed separately; PPO against PureJaxRL: the best
+of up to three compiles each, interleaved, every one from empty caches). The PureJaxRL reference is its
 own ``purejaxrl/ppo.py`` on gymnax CartPole, imported unmodified from a checkout (``--purejaxrl DIR``
 or ``PUREJAXRL_DIR``; never copied here). SB3 runs torch on CPU with the same
 hyper-parameters and network sizes; its rate is measured over a short run (it is constant in time).
@@ -100,13 +101,18 @@ def ppo_vs_purejaxrl(repeats, path=None, seeds=(1, 8)):
     for n in seeds:
         keys = jax.random.split(jax.random.key(0), n)
         ref_keys = jax.random.split(jax.random.PRNGKey(0), n)
-        ours = jax.jit(jax.vmap(ppo.make_train(cfg))).lower(keys)
-        t0 = time.perf_counter()
-        ours = ours.compile()
-        ours_c = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        ref = jax.jit(jax.vmap(pjr.make_train(purejaxrl_config(cfg)))).lower(ref_keys).compile()
-        ref_c = time.perf_counter() - t0
+        ours_c, ref_c = float("inf"), float("inf")
+        for _ in range(min(repeats, 3)):  # compiles too: best of a few, interleaved, from empty caches
+            jax.clear_caches()
+            lowered = jax.jit(jax.vmap(ppo.make_train(cfg))).lower(keys)
+            t0 = time.perf_counter()
+            ours = lowered.compile()
+            ours_c = min(ours_c, time.perf_counter() - t0)
+            jax.clear_caches()
+            lowered = jax.jit(jax.vmap(pjr.make_train(purejaxrl_config(cfg)))).lower(ref_keys)
+            t0 = time.perf_counter()
+            ref = lowered.compile()
+            ref_c = min(ref_c, time.perf_counter() - t0)
         best = {"ours": float("inf"), "ref": float("inf")}
         for _ in range(repeats):  # interleaved, so both see the same machine
             t0 = time.perf_counter()
