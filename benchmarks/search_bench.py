@@ -7,6 +7,7 @@ another.
     python benchmarks/search_bench.py --tasks pendulum --searches 4 --out /tmp/search.json
     python benchmarks/search_bench.py --fields lr gae_lambda ent_coef clip_eps --optuna-batch 4   # 16 trials
     python benchmarks/search_bench.py --tasks spaceinvaders --objective train   # scored by training return
+    python benchmarks/search_bench.py --methods base grid optuna --rescore 8   # the picks on 8 fresh seeds
 
 Every search trains ``N = 2^D`` trials (or PBT members) of ``T`` environment steps each, ``D`` the
 number of searched fields (``--fields``; default lr, gae_lambda, ent_coef): PBT a population of ``N``
@@ -23,7 +24,10 @@ searches (search ``i`` uses seed ``i``). Picking the best of ``N`` on the episod
 every search alike; "base settings (best of N seeds)" shows how much picking alone gives (its seeds are
 evaluated on their own episodes). "one after another" runs the same trials as separate programs in
 sequence (one compile, reused: the searched fields are traced; for PBT and the base settings, ``N``
-single runs).
+single runs). ``--rescore K`` also trains the setting each grid and Optuna search picked, and the base
+settings, from ``K`` fresh seeds (keys apart from every search's; the same keys for every method of a
+search) and reports their mean: what the picked setting is worth, without the luck of the one seed it
+was picked on. (PBT's product is its trained members, not a setting, so it is not rescored.)
 """
 
 from __future__ import annotations
@@ -79,8 +83,22 @@ def sequential_wall(config, hparams: dict, seed: int) -> float:
     return time.perf_counter() - t0
 
 
+def rescorer(config, seeds: int, objective: str):
+    """``score(hparams, search)``: the mean score of the setting ``hparams {name: value}`` trained from
+    ``seeds`` fresh seeds (keys apart from every search's; the same keys for every method of search
+    ``search``, so methods differ only by the setting they picked), one compiled program for all."""
+    train = jax.jit(jax.vmap(with_hparams(ppo.make_train, config), in_axes=(0, None)))
+
+    def score(hparams: dict, search: int) -> float:
+        keys = jax.random.split(jax.random.key(10_000 + search), seeds)
+        _, m = jax.block_until_ready(train(keys, {k: np.float32(v) for k, v in hparams.items()}))
+        return float(np.mean(score_runs(objective, m["eval_return"], m["episode_return"])))
+
+    return score
+
+
 def run_task(name: str, searches: int, methods=None, optuna_batch: int | None = None, fields=FIELDS,
-             objective: str = "eval", pruner: str = "median") -> dict:  # fmt: skip
+             objective: str = "eval", pruner: str = "median", rescore: int = 0) -> dict:  # fmt: skip
     config = TASKS[name]
     trials = 2 ** len(fields)  # the grid is 2 points per searched field; every search gets as many trials
     spec = {k: SPACE_OF.get(name, {}).get(k, SPACE[k]) for k in fields}
@@ -91,6 +109,10 @@ def run_task(name: str, searches: int, methods=None, optuna_batch: int | None = 
            "optuna_pruner": pruner, "objective": objective}  # fmt: skip
     rows = {"base settings (mean of N seeds)": [], "base settings (best of N seeds)": [], "grid (best fixed)": [],
             "PBT": [], "Optuna (batched)": []}  # fmt: skip
+    if rescore:  # the setting each search picked, trained again from fresh seeds
+        score = rescorer(config, rescore, objective)
+        rows.update({f"{k}, on {rescore} fresh seeds": [] for k in ("base settings", "grid pick", "Optuna pick")})
+    picked = {}
     walls, ran = {k: [] for k in rows}, {"Optuna (batched)": []}  # ran: [trials, of which pruned] per search
     seq = {}
     methods = set(methods or ("base", "grid", "pbt", "optuna"))
@@ -109,6 +131,7 @@ def run_task(name: str, searches: int, methods=None, optuna_batch: int | None = 
                             progress=False)  # fmt: skip
             walls["grid (best fixed)"].append(g.timing["wall_s"])
             rows["grid (best fixed)"].append(g.best["value"])
+            picked["grid pick"] = g.best["hparams"]
         if "pbt" in methods:
             t0 = time.perf_counter()
             p = pbt(ppo.make_parts, config, space, population=trials, interval=interval, seed=i, progress=False)
@@ -124,7 +147,16 @@ def run_task(name: str, searches: int, methods=None, optuna_batch: int | None = 
                               budget=trials * config.num_updates, progress=False)  # fmt: skip
             walls["Optuna (batched)"].append(o.timing["wall_s"])
             rows["Optuna (batched)"].append(o.best["value"])
+            picked["Optuna pick"] = o.best["hparams"]
             ran["Optuna (batched)"].append([len(o.trials), sum(t["state"] == "pruned" for t in o.trials)])
+        if rescore:
+            picked["base settings"] = {k: getattr(config, k) for k in space.names}
+            for label, hparams in picked.items():
+                t0 = time.perf_counter()
+                rows[f"{label}, on {rescore} fresh seeds"].append(score(hparams, i))
+                walls.setdefault(f"{label}, on {rescore} fresh seeds", []).append(time.perf_counter() - t0)
+            out.setdefault("picked", []).append(picked)
+            picked = {}
         print(f"  {name} search {i}: " + ", ".join(f"{k} {v[-1]:.1f}" for k, v in rows.items() if v), flush=True)
         if i == 0 and {"base", "grid", "optuna"} <= methods:  # the same trials one after another
             seq["grid (best fixed)"] = sequential_wall(config, space.grid(2, centers=True), i)
@@ -141,6 +173,7 @@ def run_task(name: str, searches: int, methods=None, optuna_batch: int | None = 
     out["wall_s"] = walls
     out["sequential_wall_s"] = seq
     out["trials_run"] = ran
+    out["rescore_seeds"] = rescore
     return out
 
 
@@ -153,6 +186,7 @@ def table(name, res) -> str:
     for method, values in res["results"].items():
         v = np.asarray(values)
         seq = res["sequential_wall_s"].get(method, res["sequential_wall_s"].get("base settings (mean of N seeds)"))
+        seq = None if "fresh seeds" in method else seq  # a rescoring is one program, not a search
         seq = "" if seq is None else f"{seq:.0f} s"
         pruner = res.get("optuna_pruner", "median" if res.get("optuna_prune", True) else "none")
         label = method if "Optuna" not in method or pruner == "median" else f"{method}, pruner {pruner}"
@@ -182,6 +216,14 @@ def main():
         help="what a run scores: its final greedy evaluation, or its training return over the last "
         "tenth of the updates (every method picks and is reported by it)",
     )
+    parser.add_argument(
+        "--rescore",
+        type=int,
+        default=0,
+        metavar="K",
+        help="also train the setting each grid and Optuna search picked (and the base settings) from K fresh "
+        "seeds, the same K for every method of a search, and report their mean",
+    )
     parser.add_argument("--out", default=None, help="also write the results as JSON here")
     args = parser.parse_args()
     print(f"jax {jax.__version__}, devices {jax.devices()}, fields {args.fields}, {2 ** len(args.fields)} trials")
@@ -195,6 +237,7 @@ def main():
             args.fields,
             args.objective,
             args.optuna_pruner,
+            args.rescore,
         )
         print(table(name, results[name]))
         sys.stdout.flush()
