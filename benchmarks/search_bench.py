@@ -154,7 +154,7 @@ def run_task(name: str, searches: int, methods=None, optuna_batch: int | None = 
             for label, hparams in picked.items():
                 t0 = time.perf_counter()
                 rows[f"{label}, on {rescore} fresh seeds"].append(score(hparams, i))
-                walls.setdefault(f"{label}, on {rescore} fresh seeds", []).append(time.perf_counter() - t0)
+                walls[f"{label}, on {rescore} fresh seeds"].append(time.perf_counter() - t0)
             out.setdefault("picked", []).append(picked)
             picked = {}
         print(f"  {name} search {i}: " + ", ".join(f"{k} {v[-1]:.1f}" for k, v in rows.items() if v), flush=True)
