@@ -42,6 +42,16 @@ def timed_train(train, key, repeats):
     return compile_s, best, out
 
 
+def fresh_compile(fn, *args):
+    """``(compiled, seconds)``: ``jax.jit(fn)`` compiled for ``args`` from empty caches, timing the
+    compile alone (not the tracing and lowering before it)."""
+    jax.clear_caches()
+    lowered = jax.jit(fn).lower(*args)
+    t0 = time.perf_counter()
+    compiled = lowered.compile()
+    return compiled, time.perf_counter() - t0
+
+
 def purejaxrl_module(path):
     """PureJaxRL's own ``ppo.py`` (Lu et al. 2022), imported unmodified from a checkout's ``purejaxrl/``
     folder (``git clone https://github.com/luchris429/purejaxrl``). Its ``wrappers.py`` imports navix
@@ -105,21 +115,11 @@ def ppo_vs_purejaxrl(repeats, path=None, seeds=(1, 8)):
         ref_keys = jax.random.split(jax.random.PRNGKey(0), n)
         ours_c, ref_c, alone_c = float("inf"), float("inf"), float("inf")
         for _ in range(min(repeats, 3)):  # compiles too: best of a few, interleaved, from empty caches
-            jax.clear_caches()
-            lowered = jax.jit(jax.vmap(ppo.make_train(cfg))).lower(keys)
-            t0 = time.perf_counter()
-            ours = lowered.compile()
-            ours_c = min(ours_c, time.perf_counter() - t0)
-            jax.clear_caches()  # the same program without its final evaluation (PureJaxRL's has none)
-            lowered = jax.jit(jax.vmap(alone)).lower(keys)
-            t0 = time.perf_counter()
-            lowered.compile()
-            alone_c = min(alone_c, time.perf_counter() - t0)
-            jax.clear_caches()
-            lowered = jax.jit(jax.vmap(pjr.make_train(purejaxrl_config(cfg)))).lower(ref_keys)
-            t0 = time.perf_counter()
-            ref = lowered.compile()
-            ref_c = min(ref_c, time.perf_counter() - t0)
+            ours, c = fresh_compile(jax.vmap(ppo.make_train(cfg)), keys)
+            ours_c = min(ours_c, c)
+            alone_c = min(alone_c, fresh_compile(jax.vmap(alone), keys)[1])  # without the final evaluation
+            ref, c = fresh_compile(jax.vmap(pjr.make_train(purejaxrl_config(cfg))), ref_keys)
+            ref_c = min(ref_c, c)
         best = {"ours": float("inf"), "ref": float("inf")}
         for _ in range(repeats):  # interleaved, so both see the same machine
             t0 = time.perf_counter()

@@ -112,11 +112,11 @@ def run_task(name: str, searches: int, methods=None, optuna_batch: int | None = 
     if rescore:  # the setting each search picked, trained again from fresh seeds
         score = rescorer(config, rescore, objective)
         rows.update({f"{k}, on {rescore} fresh seeds": [] for k in ("base settings", "grid pick", "Optuna pick")})
-    picked = {}
     walls, ran = {k: [] for k in rows}, {"Optuna (batched)": []}  # ran: [trials, of which pruned] per search
     seq = {}
     methods = set(methods or ("base", "grid", "pbt", "optuna"))
     for i in range(searches):
+        picked = {}  # this search's settings to rescore
         if "base" in methods:
             t0 = time.perf_counter()
             keys = jax.random.split(jax.random.key(i), trials)
@@ -156,7 +156,6 @@ def run_task(name: str, searches: int, methods=None, optuna_batch: int | None = 
                 rows[f"{label}, on {rescore} fresh seeds"].append(score(hparams, i))
                 walls[f"{label}, on {rescore} fresh seeds"].append(time.perf_counter() - t0)
             out.setdefault("picked", []).append(picked)
-            picked = {}
         print(f"  {name} search {i}: " + ", ".join(f"{k} {v[-1]:.1f}" for k, v in rows.items() if v), flush=True)
         if i == 0 and {"base", "grid", "optuna"} <= methods:  # the same trials one after another
             seq["grid (best fixed)"] = sequential_wall(config, space.grid(2, centers=True), i)
