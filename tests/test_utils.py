@@ -119,6 +119,6 @@ def test_release_host_memory_returns_freed_heap_to_the_os():
     held = _rss_mb()
     assert utils.release_host_memory() is True
     assert _rss_mb() < held - 80, (held, _rss_mb())  # most of the 120 MB handed back
-    assert utils.release_host_memory() in (True, False)
+    utils.release_host_memory()  # a second call, with nothing held back, runs as well
     for p in small:
         libc.free(p)
