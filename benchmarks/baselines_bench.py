@@ -16,6 +16,7 @@ hyper-parameters and network sizes; its rate is measured over a short run (it is
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -268,8 +269,22 @@ def speed(repeats, purejaxrl=None):
         peers = [rates.get((algo, p)) for p in ("SB3", "sbx")]
         cells = [f"{r:,.0f}" if r else "" for r in peers] + [f"{ours / r:.1f}x" if r else "" for r in peers]
         print(f"| {title} | {ours:,.0f} | " + " | ".join(cells) + " |")
+    big = jnp.ones((1024, 1024))
+    big_rate = 2 * 1024**3 / best_of(lambda: jax.jit(lambda a: a @ a)(big), repeats)
+    print(
+        f"\n## The off-policy updates against the matmul floor ({jax.devices()[0].platform}; [1024,1024] matmuls "
+        f"reach {big_rate / 1e9:.1f} GFLOP/s)"
+    )
+    print(
+        "| default config | update FLOPs per env step | time per env step in training | matmul throughput on its "
+        "layers | the FLOPs at that throughput | step / floor | env-steps/s at the floor |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     sys.stdout.flush()
-    step_floor(repeats)
+    for name in ("sac", "dqn"):
+        most = step_floor(name, max(1, repeats // 2 + 1))
+        if (name, "SB3") in rates:
+            print(f"|   (that floor is {most / rates[name, 'SB3']:.1f}x SB3's rate in this run) | | | | | | |")
 
 
 class _Rollout(NamedTuple):  # the fields an off-policy learn reads, [T, B, ...]
@@ -280,44 +295,38 @@ class _Rollout(NamedTuple):  # the fields an off-policy learn reads, [T, B, ...]
     terminated: jax.Array
 
 
-def step_floor(repeats, steps=2_000) -> None:
-    """Is SAC's update compute-bound? One environment step's update (store the transition, sample 256,
-    one gradient step of critics, actor and temperature, Polyak targets) as the algorithm runs it: its
-    FLOPs (XLA's cost analysis), its time (``steps`` updates in one scan, so no dispatch is timed), and
-    the time the same FLOPs take at the matmul throughput this CPU reaches on the update's own layer
-    shape (batch 256, 64 wide)."""
+def step_floor(name, repeats, lengths=(20_000, 40_000)) -> float:
+    """Is an off-policy algorithm (``"sac"``, ``"dqn"``, default config) compute-bound? The FLOPs its
+    updates spend per environment step (one gradient step: sample a batch, losses and gradients of every
+    network, optimiser and target updates; XLA's cost analysis counts a loop body once, so one gradient
+    step's FLOPs times ``gradient_steps / rollout_size``), against the time one environment step takes
+    in the training program itself: runs of the two ``lengths``, best of ``repeats`` each, differenced,
+    so the compile, the random warm-up and the final evaluation cancel. The floor is those FLOPs at the
+    matmul throughput this CPU reaches on the networks' own layer shape. Returns the env-steps/s that
+    floor allows. (A scan of ``learn`` alone with a constant update index timed SAC 1.5x slow: XLA
+    copied the replay buffer twice per step there, which the training program does not.)"""
     from lagomjax import envs
 
-    cfg = algos.sac.Config()
+    module = algos.get(name)
+    cfg = module.Config()
     env = envs.make(cfg.env_id)
-    obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
-    agent = algos.sac.make_agent(cfg, env.action_space)
-
-    def rollout(key, n):
-        k1, k2, k3 = jax.random.split(key, 3)
-        obs = jax.random.normal(k1, (n, 1, obs_dim))
-        act = jax.random.uniform(k2, (n, 1, act_dim), minval=-1.0, maxval=1.0)
-        return _Rollout(obs, act, jax.random.normal(k3, (n, 1)), obs, jnp.zeros((n, 1), bool))
-
-    state = agent.init(jax.random.key(0), jnp.zeros((1, obs_dim)))
-    state, _ = jax.jit(agent.learn)(state, rollout(jax.random.key(1), 1_000), jax.random.key(2), 0)  # fill
-    one_ro, i = rollout(jax.random.key(3), 1), jnp.int32(cfg.learning_starts)
-    flops = xla_flops(agent.learn, state, one_ro, jax.random.key(0), i)
-    keys = jax.random.split(jax.random.key(4), steps)
-    many = jax.jit(lambda st: jax.lax.scan(lambda st, k: (agent.learn(st, one_ro, k, i)[0], None), st, keys)[0])
-    step_s = best_of(lambda: many(state), repeats) / steps
+    obs = env.observation_space
+    agent = module.make_agent(cfg, env.action_space)
+    state = jax.eval_shape(agent.init, jax.random.key(0), jnp.zeros((1, *obs.shape), obs.dtype))
+    action = env.action_space.sample()
+    ro = _Rollout(jnp.zeros((1, 1, *obs.shape), obs.dtype), jnp.zeros((1, 1, *action.shape), jnp.asarray(action).dtype),
+                  jnp.zeros((1, 1)), jnp.zeros((1, 1, *obs.shape), obs.dtype), jnp.zeros((1, 1), bool))  # fmt: skip
+    ready = jnp.int32(cfg.learning_starts)
+    flops = xla_flops(agent.learn, state, ro, jax.random.key(0), ready) * cfg.gradient_steps / cfg.rollout_size
+    runs = [timed_train(module.make_train(dataclasses.replace(cfg, total_steps=n)), jax.random.key(0), repeats)[1]
+            for n in lengths]  # fmt: skip
+    step_s = (runs[1] - runs[0]) / (lengths[1] - lengths[0])
     b, h = cfg.batch_size, cfg.hidden_sizes[0]
-    rate = matmul_rate(b, h, repeats, 10 * steps)
-    big = jnp.ones((1024, 1024))
-    big_rate = 2 * 1024**3 / best_of(lambda: jax.jit(lambda a: a @ a)(big), repeats)
-    print(f"\n## SAC's update against the matmul floor ({jax.devices()[0].platform})")
-    print("| | value |\n|---|---:|")
-    print(f"| FLOPs per update (XLA cost analysis) | {flops / 1e6:.1f} M |")
-    print(f"| time per update (in a scan) | {step_s * 1e6:.0f} us |")
-    print(f"| matmul throughput, [{b},{h}]@[{h},{h}] + tanh chain | {rate / 1e9:.1f} GFLOP/s |")
-    print(f"| matmul throughput, [1024,1024]@[1024,1024] | {big_rate / 1e9:.1f} GFLOP/s |")
-    print(f"| the update's FLOPs at the small-matmul throughput | {flops / rate * 1e6:.0f} us |")
-    print(f"| update time / that floor | {step_s / (flops / rate):.2f}x |")
+    rate = matmul_rate(b, h, repeats, 10**10 // (2 * b * h * h))  # about 10 GFLOP a repeat
+    floor = flops / rate
+    print(f"| {name.upper()} {cfg.env_id} | {flops / 1e6:.1f} M | {step_s * 1e6:.0f} us | [{b},{h}]@[{h},{h}]: "
+          f"{rate / 1e9:.1f} GFLOP/s | {floor * 1e6:.0f} us | {step_s / floor:.2f}x | {1 / floor:,.0f} |")  # fmt: skip
+    return 1 / floor
 
 
 def seed_scaling(counts, total_steps=100_000):
