@@ -269,22 +269,7 @@ def speed(repeats, purejaxrl=None):
         peers = [rates.get((algo, p)) for p in ("SB3", "sbx")]
         cells = [f"{r:,.0f}" if r else "" for r in peers] + [f"{ours / r:.1f}x" if r else "" for r in peers]
         print(f"| {title} | {ours:,.0f} | " + " | ".join(cells) + " |")
-    big = jnp.ones((1024, 1024))
-    big_rate = 2 * 1024**3 / best_of(lambda: jax.jit(lambda a: a @ a)(big), repeats)
-    print(
-        f"\n## The off-policy updates against the matmul floor ({jax.devices()[0].platform}; [1024,1024] matmuls "
-        f"reach {big_rate / 1e9:.1f} GFLOP/s)"
-    )
-    print(
-        "| default config | update FLOPs per env step | time per env step in training | matmul throughput on its "
-        "layers | the FLOPs at that throughput | step / floor | env-steps/s at the floor |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    sys.stdout.flush()
-    for name in ("sac", "dqn"):
-        most = step_floor(name, max(1, repeats // 2 + 1))
-        if (name, "SB3") in rates:
-            print(f"|   (that floor is {most / rates[name, 'SB3']:.1f}x SB3's rate in this run) | | | | | | |")
+    compute_bound(rates, max(1, repeats // 2 + 1))
 
 
 class _Rollout(NamedTuple):  # the fields an off-policy learn reads, [T, B, ...]
@@ -295,16 +280,36 @@ class _Rollout(NamedTuple):  # the fields an off-policy learn reads, [T, B, ...]
     terminated: jax.Array
 
 
-def step_floor(name, repeats, lengths=(20_000, 40_000)) -> float:
-    """Is an off-policy algorithm (``"sac"``, ``"dqn"``, default config) compute-bound? The FLOPs its
-    updates spend per environment step (one gradient step: sample a batch, losses and gradients of every
-    network, optimiser and target updates; XLA's cost analysis counts a loop body once, so one gradient
-    step's FLOPs times ``gradient_steps / rollout_size``), against the time one environment step takes
-    in the training program itself: runs of the two ``lengths``, best of ``repeats`` each, differenced,
-    so the compile, the random warm-up and the final evaluation cancel. The floor is those FLOPs at the
-    matmul throughput this CPU reaches on the networks' own layer shape. Returns the env-steps/s that
-    floor allows. (A scan of ``learn`` alone with a constant update index timed SAC 1.5x slow: XLA
-    copied the replay buffer twice per step there, which the training program does not.)"""
+def compute_bound(rates, repeats, lengths=(20_000, 40_000)) -> None:
+    """The table of :func:`step_floor` for SAC and DQN, with the FLOP/s their targets against SB3 (20x
+    and 10x its rate in ``rates``) would need."""
+    big = jnp.ones((1024, 1024))
+    big_rate = 2 * 1024**3 / best_of(lambda: jax.jit(lambda a: a @ a)(big), repeats)
+    print(f"\n## Are the off-policy steps compute-bound? ({jax.devices()[0].platform}; a [1024,1024] matmul runs at "
+          f"{big_rate / 1e9:.1f} GFLOP/s)")  # fmt: skip
+    print("| default config | update FLOPs per env step | time per env step in training | GFLOP/s reached "
+          "| matmul chain on its layer shape, GFLOP/s | step / its FLOPs at the faster matmul | target "
+          "| GFLOP/s the target needs |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---|---:|")
+    for name, times in (("sac", 20), ("dqn", 10)):
+        flops, step_s, (b, h), rate = step_floor(name, repeats, lengths)
+        need = times * rates[name, "SB3"] if (name, "SB3") in rates else float("nan")
+        print(f"| {name.upper()} | {flops / 1e6:.1f} M | {step_s * 1e6:.0f} us | {flops / step_s / 1e9:.1f} | "
+              f"[{b},{h}]@[{h},{h}]: {rate / 1e9:.1f} | {step_s / (flops / max(rate, big_rate)):.2f}x | "
+              f"{times}x SB3: {need:,.0f} env-steps/s | {need * flops / 1e9:.0f} |")  # fmt: skip
+        sys.stdout.flush()
+
+
+def step_floor(name, repeats, lengths=(20_000, 40_000)):
+    """Is an off-policy algorithm (``"sac"``, ``"dqn"``, default config) compute-bound? Returns the FLOPs
+    its updates spend per environment step (one gradient step: sample a batch, losses and gradients of
+    every network, optimiser and target updates; XLA's cost analysis counts a loop body once, so one
+    gradient step's FLOPs times ``gradient_steps / rollout_size``), the time one environment step
+    takes in the training program itself (runs of the two ``lengths``, best of ``repeats`` each,
+    differenced, so the compile, the random warm-up and the final evaluation cancel), the networks'
+    layer shape and the FLOP/s a chain of matmuls of that shape reaches here. (A scan of ``learn``
+    alone with a constant update index timed SAC 1.5x slow: XLA copied the replay buffer twice per
+    step there, which the training program does not.)"""
     from lagomjax import envs
 
     module = algos.get(name)
@@ -313,20 +318,16 @@ def step_floor(name, repeats, lengths=(20_000, 40_000)) -> float:
     obs = env.observation_space
     agent = module.make_agent(cfg, env.action_space)
     state = jax.eval_shape(agent.init, jax.random.key(0), jnp.zeros((1, *obs.shape), obs.dtype))
-    action = env.action_space.sample()
-    ro = _Rollout(jnp.zeros((1, 1, *obs.shape), obs.dtype), jnp.zeros((1, 1, *action.shape), jnp.asarray(action).dtype),
+    action = jnp.asarray(env.action_space.sample())
+    ro = _Rollout(jnp.zeros((1, 1, *obs.shape), obs.dtype), jnp.zeros((1, 1, *action.shape), action.dtype),
                   jnp.zeros((1, 1)), jnp.zeros((1, 1, *obs.shape), obs.dtype), jnp.zeros((1, 1), bool))  # fmt: skip
     ready = jnp.int32(cfg.learning_starts)
     flops = xla_flops(agent.learn, state, ro, jax.random.key(0), ready) * cfg.gradient_steps / cfg.rollout_size
     runs = [timed_train(module.make_train(dataclasses.replace(cfg, total_steps=n)), jax.random.key(0), repeats)[1]
             for n in lengths]  # fmt: skip
-    step_s = (runs[1] - runs[0]) / (lengths[1] - lengths[0])
     b, h = cfg.batch_size, cfg.hidden_sizes[0]
     rate = matmul_rate(b, h, repeats, 10**10 // (2 * b * h * h))  # about 10 GFLOP a repeat
-    floor = flops / rate
-    print(f"| {name.upper()} {cfg.env_id} | {flops / 1e6:.1f} M | {step_s * 1e6:.0f} us | [{b},{h}]@[{h},{h}]: "
-          f"{rate / 1e9:.1f} GFLOP/s | {floor * 1e6:.0f} us | {step_s / floor:.2f}x | {1 / floor:,.0f} |")  # fmt: skip
-    return 1 / floor
+    return flops, (runs[1] - runs[0]) / (lengths[1] - lengths[0]), (b, h), rate
 
 
 def seed_scaling(counts, total_steps=100_000):
