@@ -11,6 +11,7 @@ of up to three compiles each, interleaved, every one from empty caches). The Pur
 own ``purejaxrl/ppo.py`` on gymnax CartPole, imported unmodified from a checkout (``--purejaxrl DIR``
 or ``PUREJAXRL_DIR``; never copied here). SB3 runs torch on CPU with the same
 hyper-parameters and network sizes; its rate is measured over a short run (it is constant in time).
+Then, for SAC and DQN, whether their steps are compute-bound (:func:`compute_bound`).
 """
 
 from __future__ import annotations
@@ -301,15 +302,15 @@ def compute_bound(rates, repeats, lengths=(20_000, 40_000)) -> None:
 
 
 def step_floor(name, repeats, lengths=(20_000, 40_000)):
-    """Is an off-policy algorithm (``"sac"``, ``"dqn"``, default config) compute-bound? Returns the FLOPs
-    its updates spend per environment step (one gradient step: sample a batch, losses and gradients of
-    every network, optimiser and target updates; XLA's cost analysis counts a loop body once, so one
-    gradient step's FLOPs times ``gradient_steps / rollout_size``), the time one environment step
-    takes in the training program itself (runs of the two ``lengths``, best of ``repeats`` each,
-    differenced, so the compile, the random warm-up and the final evaluation cancel), the networks'
-    layer shape and the FLOP/s a chain of matmuls of that shape reaches here. (A scan of ``learn``
-    alone with a constant update index timed SAC 1.5x slow: XLA copied the replay buffer twice per
-    step there, which the training program does not.)"""
+    """What :func:`compute_bound` measures of an off-policy algorithm (``"sac"``, ``"dqn"``, default
+    config): the FLOPs its updates spend per environment step (one gradient step: sample a batch,
+    losses and gradients of every network, optimiser and target updates; XLA's cost analysis counts a
+    loop body once, so one gradient step's FLOPs times ``gradient_steps / rollout_size``), the time
+    one environment step takes in the training program itself (runs of the two ``lengths``, best of
+    ``repeats`` each, differenced, so the compile, the random warm-up and the final evaluation
+    cancel), the networks' layer shape and the FLOP/s a chain of matmuls of that shape reaches here.
+    (A scan of ``learn`` alone with a constant update index timed SAC 1.5x slow: XLA copied the replay
+    buffer twice per step there, which the training program does not.)"""
     from lagomjax import envs
 
     module = algos.get(name)
