@@ -284,19 +284,19 @@ class _Rollout(NamedTuple):  # the fields an off-policy learn reads, [T, B, ...]
 def compute_bound(rates, repeats, lengths=(20_000, 40_000)) -> None:
     """The table of :func:`step_floor` for SAC and DQN, with the FLOP/s their targets against SB3 (20x
     and 10x its rate in ``rates``) would need."""
-    big = jnp.ones((1024, 1024))
-    big_rate = 2 * 1024**3 / best_of(lambda: jax.jit(lambda a: a @ a)(big), repeats)
+    big, square = jnp.ones((1024, 1024)), jax.jit(lambda a: a @ a)  # jitted once: the runs time no retrace
+    big_rate = 2 * 1024**3 / best_of(lambda: square(big), repeats)
     print(f"\n## Are the off-policy steps compute-bound? ({jax.devices()[0].platform}; a [1024,1024] matmul runs at "
           f"{big_rate / 1e9:.1f} GFLOP/s)")  # fmt: skip
     print("| default config | update FLOPs per env step | time per env step in training | GFLOP/s reached "
-          "| matmul chain on its layer shape, GFLOP/s | step / its FLOPs at the faster matmul | target "
+          "| matmul chain on its layer shape, GFLOP/s | step / its FLOPs at that chain's rate | target "
           "| GFLOP/s the target needs |")  # fmt: skip
     print("|---|---:|---:|---:|---:|---:|---|---:|")
     for name, times in (("sac", 20), ("dqn", 10)):
         flops, step_s, (b, h), rate = step_floor(name, repeats, lengths)
         need = times * rates[name, "SB3"] if (name, "SB3") in rates else float("nan")
         print(f"| {name.upper()} | {flops / 1e6:.1f} M | {step_s * 1e6:.0f} us | {flops / step_s / 1e9:.1f} | "
-              f"[{b},{h}]@[{h},{h}]: {rate / 1e9:.1f} | {step_s / (flops / max(rate, big_rate)):.2f}x | "
+              f"[{b},{h}]@[{h},{h}]: {rate / 1e9:.1f} | {step_s / (flops / rate):.2f}x | "
               f"{times}x SB3: {need:,.0f} env-steps/s | {need * flops / 1e9:.0f} |")  # fmt: skip
         sys.stdout.flush()
 
