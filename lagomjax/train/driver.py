@@ -46,7 +46,7 @@ def _flags(slug: str) -> dict:
         "resume": (None, "continue the run in this directory where its checkpoint left off (bit-identical)"),
         "checkpoint_seconds": (60.0, "seconds between checkpoints (also saved on Ctrl-C, SIGTERM and at the end)"),
         "eval_every": (-1, "updates between deterministic evaluations during training (-1: about 10 per run, 0: none)"),
-        "plot": ("learning_curve.png", "learning-curve PNG (and SVG), in the run directory"),
+        "plot": ("learning_curve.png", "learning-curve PNG (and SVG), in the run directory ('' or off: none)"),
         "tensorboard": (False, "also log to TensorBoard event files in <run>/tb (needs lagomjax[tensorboard])"),
         "wandb": (False, "also log to Weights & Biases, one run per seed (needs lagomjax[wandb])"),
         "wandb_mode": ("", "W&B mode: online, offline or disabled (default: W&B's own, e.g. WANDB_MODE)"),
@@ -111,6 +111,20 @@ def _eval_every(flag: int, num_updates: int) -> int | None:
     return None if flag == 0 else max(1, num_updates // 10) if flag == -1 else flag
 
 
+def _plot_name(flag: str) -> str | None:
+    """``--plot``: a file name in a format matplotlib writes, or None for '' and 'off' (no plot);
+    checked before anything compiles, not after the run."""
+    if flag in ("", "off"):
+        return None
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    kinds = FigureCanvasBase.get_supported_filetypes()
+    if Path(flag).name != flag or Path(flag).suffix.lstrip(".").lower() not in kinds:
+        raise SystemExit(f"--plot must be a file name ending in one of {', '.join('.' + k for k in sorted(kinds))} "
+                         f"(written in the run directory), or '' or off for none; got {flag!r}")  # fmt: skip
+    return flag
+
+
 def _trackers(run_dir, seeds, config, extra) -> trackers_mod.Trackers:
     """CSV always; TensorBoard and W&B when asked. On resume they continue from the checkpoint."""
     start_update, start_step = 0, 0
@@ -146,6 +160,7 @@ def main(algo, argv=None, **defaults):
     flags = {**_flags(slug), **search_cli.flags()}
     flags.update({k: (v, flags[k][1]) for k, v in defaults.items()})
     config, extra = config_from_args(algo.Config, argv, description=algo.__doc__, prog=slug, **flags)
+    plot = _plot_name(extra["plot"])
     enable_compile_cache(extra["compile_cache"] or None)
     if extra["resume"]:
         config, n, seed, run_dir, search = _resume(algo, slug, config, extra)
@@ -207,12 +222,13 @@ def main(algo, argv=None, **defaults):
         raise SystemExit(130)
     per_seed = {k: np.asarray(v)[None] for k, v in metrics.items()}
     log = write_logs(run_dir, [config], per_seed, seeds) / "0"
-    png = vis.plot_learning_curve(metrics, run_dir / extra["plot"], f"{algo.NAME} {config.env_id}")
+    png = plot and vis.plot_learning_curve(metrics, run_dir / plot, f"{algo.NAME} {config.env_id}")
     halted = np.atleast_1d(metrics.get("halted_at", -1))
     for i in np.flatnonzero(halted >= 0):
         print(f"seed {seeds[i]} stopped learning at update {halted[i]}: non-finite values (its results are its last "
               "finite policy's)")  # fmt: skip
     print()
     print(results_table(f"{algo.NAME} {config.env_id} (deterministic eval)", metrics["eval_return"], timing))
-    print(f"\nrun {timing['run_s']:.1f} s after {timing['compile_s']:.1f} s compile; logs in {log}; curve in {png}")
+    curve = f"; curve in {png}" if png else ""
+    print(f"\nrun {timing['run_s']:.1f} s after {timing['compile_s']:.1f} s compile; logs in {log}{curve}")
     return metrics, timing

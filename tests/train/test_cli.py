@@ -53,6 +53,22 @@ def test_one_entry_for_every_algorithm_writes_lagom_layout(tmp_path, capsys):
     assert e.value.code == 2
 
 
+@pytest.mark.parametrize("plot", ["curve.tmp", "", "sub/curve.png"])
+def test_plot_names_are_checked_before_the_run(tmp_path, plot):
+    """'' and off mean no plot; a name matplotlib cannot write (or a path) is refused before anything
+    compiles or is written, not after the run."""
+    argv = ["es_policy", "--env", "CartPole-v1", "--num-seeds", "1", "--generations", "2", "--log-dir", str(tmp_path)]
+    if plot:
+        with pytest.raises(SystemExit, match="--plot must be a file name ending in one of"):
+            main([*argv, "--plot", plot])
+        assert not any(tmp_path.iterdir())
+    else:
+        main([*argv, "--plot", plot])
+        assert (tmp_path / "run.yml").exists() and not list(tmp_path.glob("*.png"))
+        main([*argv[:-1], str(tmp_path / "svg"), "--plot", "curve.svg"])
+        assert (tmp_path / "svg" / "curve.svg").exists()
+
+
 def test_examples_ppo_script_runs_the_library_ppo(tmp_path):
     cmd = [sys.executable, str(ROOT / "examples" / "ppo.py"), "--env", "CartPole-v1", "--num-seeds", "2",
            "--total-steps", "2048", "--log-dir", str(tmp_path)]  # fmt: skip
