@@ -184,7 +184,7 @@ def main(algo, argv=None, **defaults):
         if search["method"] in ("cmaes", "grid") and extra["resume"]:
             raise SystemExit(f"--search {search['method']} cannot be resumed (only pbt and optuna keep their state)")
         with _StopOnSignal() as stop:
-            result = search_cli.run(algo, slug, config, search, run_dir, n, seed, should_stop=lambda: stop.asked)
+            result = search_cli.run(algo, slug, config, search, run_dir, n, seed, lambda: stop.asked, plot)
         if result is None:
             print(f"stopped; continue with:\n  python -m lagomjax.train {slug} --resume {run_dir}", flush=True)
             raise SystemExit(130)

@@ -93,8 +93,10 @@ def settings(extra: dict, config) -> dict | None:
     return out
 
 
-def run(algo, slug: str, config, search: dict, run_dir: Path, num_seeds: int, seed: int, should_stop=None):
-    """Run the search the record ``search`` describes into ``run_dir``; returns the result."""
+def run(algo, slug: str, config, search: dict, run_dir: Path, num_seeds: int, seed: int, should_stop=None,
+        plot: str | None = "learning_curve.png"):  # fmt: skip
+    """Run the search the record ``search`` describes into ``run_dir``; returns the result. ``plot``:
+    the best trial's learning-curve file (None: no figures, PBT's schedules included)."""
     from lagomjax import vis
 
     space = load_space(search["space"], config)
@@ -108,8 +110,9 @@ def run(algo, slug: str, config, search: dict, run_dir: Path, num_seeds: int, se
         records = _pbt_records(result, space, objective)
         _write_pbt_history(run_dir / "pbt_history.csv", result.history)
         steps = int(result.metrics["env_steps"][0, 0]) * search["interval"]
-        vis.plot_pbt(result.history, run_dir / "pbt_schedules.png", f"PBT {algo.NAME} {config.env_id}", steps,
-                     log=[p.name for p in space.params if p.log])  # fmt: skip
+        if plot:
+            vis.plot_pbt(result.history, run_dir / "pbt_schedules.png", f"PBT {algo.NAME} {config.env_id}", steps,
+                         log=[p.name for p in space.params if p.log])  # fmt: skip
         curve = {k: result.metrics[k] for k in ("env_steps", "episode_return")}
         best, timing = search_mod.best_record(records), result.timing
         wall = timing["compile_s"] + timing["run_s"]
@@ -143,8 +146,8 @@ def run(algo, slug: str, config, search: dict, run_dir: Path, num_seeds: int, se
     yaml_dump({"method": method, "space": search["space"], "best": {"trial": int(best["number"]),
                "hparams": best["hparams"], "return": float(best["value"])}, "trials": len(records),
                "wall_s": round(float(wall), 2)}, run_dir / "search.yml", ext=None)  # fmt: skip
-    if curve is not None:
-        vis.plot_learning_curve(curve, run_dir / "learning_curve.png", f"{algo.NAME} {config.env_id} (best trial)")
+    if curve is not None and plot:
+        vis.plot_learning_curve(curve, run_dir / plot, f"{algo.NAME} {config.env_id} (best trial)")
     print()
     print(table(records, space.names))
     print(f"\nbest: trial {best['number']} {_values(best['hparams'])} -> {best['value']:.1f}; {len(records)} trials "

@@ -104,6 +104,10 @@ def test_optuna_cmaes_and_grid_from_the_command_line(tmp_path, space_file, capsy
     assert len(grid.trials) == 4 and grid.best["hparams"] == {"h0": 1.0, "h1": 1.0}
     assert len(rows(tmp_path / "grid" / "trials.csv")[0]["returns"].split()) == 2  # two seeds per trial
     assert (tmp_path / "grid" / "3" / "1" / "train_logs.csv").exists()  # trial 3, seed 1
+    assert (tmp_path / "grid" / "learning_curve.png").exists()
+    run(["--search", "grid", "--space", space_file, "--grid-points", "2", "--plot", "off", "--log-dir",
+         str(tmp_path / "grid_off")])  # fmt: skip
+    assert (tmp_path / "grid_off" / "search.yml").exists() and not list((tmp_path / "grid_off").glob("*.png"))
 
     # scored by the training return: the mean Q of the last tenth of the 20 updates (the 19th and 20th)
     train = run(["--search", "grid", "--space", space_file, "--grid-points", "2", "--objective", "train",
