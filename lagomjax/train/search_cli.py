@@ -93,10 +93,11 @@ def settings(extra: dict, config) -> dict | None:
     return out
 
 
-def run(algo, slug: str, config, search: dict, run_dir: Path, num_seeds: int, seed: int, should_stop=None,
-        plot: str | None = "learning_curve.png"):  # fmt: skip
-    """Run the search the record ``search`` describes into ``run_dir``; returns the result. ``plot``:
-    the best trial's learning-curve file (None: no figures, PBT's schedules included)."""
+def run(algo, slug: str, config, search: dict, run_dir: Path, num_seeds: int, seed: int, should_stop,
+        plot: str | None):  # fmt: skip
+    """Run the search the record ``search`` describes into ``run_dir``; returns the result (None if
+    ``should_stop()`` halted it). ``plot``: the best trial's learning-curve file, the driver's checked
+    ``--plot`` (None: no figures, PBT's schedules included)."""
     from lagomjax import vis
 
     space = load_space(search["space"], config)
