@@ -84,14 +84,14 @@ def test_a_dying_or_hanging_worker_is_recorded_and_the_rest_finish(tmp_path):
         return config["x"] * 10 + seed
 
     config = Config({"x": Grid([0, 1, 2])})
-    results = run_experiment(faulty, config, [0, 1, 2], tmp_path, max_workers=2, chunksize=2, timeout=15)
+    results = run_experiment(faulty, config, [0, 1, 2], tmp_path, max_workers=2, chunksize=2, timeout=5)
     status = {(r["ID"], r["seed"]): r["status"] for r in results}
     assert status.pop((1, 0)) == status.pop((1, 1)) == "failed" and set(status.values()) == {"done"}
     assert [r["result"] for r in results if r["status"] == "done"] == [0, 1, 2, 12, 20, 21, 22]
     assert "died (exit code -6)" in (tmp_path / "1" / "0" / "error.txt").read_text()  # SIGABRT
-    assert "timed out after 15 s" in (tmp_path / "1" / "1" / "error.txt").read_text()
+    assert "timed out after 5 s" in (tmp_path / "1" / "1" / "error.txt").read_text()
     assert (tmp_path / "1" / "1" / "partial.txt").read_text() == "started"  # partial output kept
-    again = run_experiment(faulty, config, [0, 1, 2], tmp_path, max_workers=2, timeout=15, resume=True)
+    again = run_experiment(faulty, config, [0, 1, 2], tmp_path, max_workers=2, timeout=5, resume=True)
     assert [r["status"] for r in again].count("skipped") == 7
 
 
