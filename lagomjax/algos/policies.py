@@ -90,7 +90,7 @@ def load_policy(run_dir, seed_index: int = 0, best: bool = False) -> Policy:
 def _functional(module, config, record, run_dir, seed_index, best):
     from lagomjax.envs.functional import FlattenObservation, NormalizeObservation
     from lagomjax.train.loop import make_envs, obs_moments
-    from lagomjax.train.seeds import run_meta
+    from lagomjax.train.seeds import restore_best, run_meta
 
     env, _, _ = make_envs(config)
     agent = module.make_agent(config, env.action_space)
@@ -98,7 +98,8 @@ def _functional(module, config, record, run_dir, seed_index, best):
     keys = jax.random.split(jax.random.key(record["seed"]), record["num_seeds"])
     like = jax.eval_shape(jax.vmap(parts.init), keys)  # the restore target's shapes and dtypes: nothing compiles
     meta = run_meta(config, record["num_seeds"], record["seed"])
-    state, extra = ckpt.restore(Path(run_dir) / (runs.BEST if best else runs.CHECKPOINT), like, meta)
+    restore = restore_best if best else ckpt.restore  # best.ckpt keeps no replay buffers
+    state, extra = restore(Path(run_dir) / (runs.BEST if best else runs.CHECKPOINT), like, meta)
     update = int(extra["updates"][seed_index]) if best else int(extra["next_update"])
     one = jax.tree.map(lambda x: x[seed_index], state)
     flatten = _find(env, FlattenObservation)

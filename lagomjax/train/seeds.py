@@ -13,6 +13,7 @@ import numpy as np
 
 from lagomjax import checkpoint as ckpt
 from lagomjax.experiment.sweep import chunk_size
+from lagomjax.replay import ReplayBuffer
 from lagomjax.train.loop import TrainParts
 from lagomjax.utils import release_host_memory
 
@@ -21,6 +22,29 @@ def _keep_halted(halted, new, old):
     """Per seed, ``old`` where ``halted`` else ``new`` (seed-leading state trees)."""
     pick = lambda a, b: jnp.where(halted.reshape(halted.shape + (1,) * (a.ndim - 1)), b, a)  # noqa: E731
     return jax.tree.map(pick, new, old)
+
+
+def without_replay(state):
+    """``state`` with its replay buffers left out (``None``): what a best checkpoint keeps of each seed,
+    as acting and evaluating need the learner and the environment's state, never the buffer (which,
+    for image observations, is most of the state: hundreds of MB per seed)."""
+    is_buffer = lambda x: isinstance(x, ReplayBuffer)  # noqa: E731
+    return jax.tree.map(lambda x: None if is_buffer(x) else x, state, is_leaf=is_buffer)
+
+
+def restore_best(path, like, meta: dict, allow_changes=()):
+    """``(state, extra)`` of a best checkpoint, the state shaped like ``without_replay(like)`` (after
+    :func:`~lagomjax.checkpoint.check`). A file written before buffers were left out holds the whole
+    state; it is read too, and its buffers dropped."""
+    saved = ckpt.check(path, meta, allow_changes)
+    if len(saved["state"]) == len(jax.tree.leaves(like)):
+        return without_replay(ckpt.from_host(like, saved["state"])), saved["extra"]
+    return ckpt.from_host(without_replay(like), saved["state"]), saved["extra"]
+
+
+def _pick_seeds(better, new: list, old: list) -> list:
+    """Per seed, leaf by leaf (host arrays, seeds leading), ``new`` where ``better`` else ``old``."""
+    return [np.where(better.reshape(better.shape + (1,) * (a.ndim - 1)), a, b) for a, b in zip(new, old, strict=True)]
 
 
 def run_meta(config, num_seeds: int, seed: int) -> dict:
@@ -82,8 +106,9 @@ def run_seeds(
     ``metrics['eval_episode_return']`` holds the result at that update, NaN elsewhere (the same
     evaluation episodes each time: the last equals ``eval_return``), and
     ``on_eval(update, env_steps [seeds], returns [seeds])`` gets it as it comes. With
-    ``best_checkpoint`` (a path) the state of each seed at its best evaluation so far is kept and
-    saved there (``extra['returns']``, ``extra['updates']`` per seed) whenever one improves.
+    ``best_checkpoint`` (a path) the state of each seed at its best evaluation so far, less its
+    replay buffer (:func:`without_replay`; read back with :func:`restore_best`), is kept on the host
+    and saved there (``extra['returns']``, ``extra['updates']`` per seed) whenever one improves.
 
     Non-finite values: every update reports whether its observations, rewards and new agent state
     were finite (``metrics['finite']``, see :func:`~lagomjax.train.loop.functional_parts`), and this
@@ -148,9 +173,10 @@ def run_seeds(
         state, extra = ckpt.from_host(state, saved["state"]), saved["extra"]
         chunks, start, halted_at = extra["chunks"], extra["next_update"], np.asarray(extra["halted_at"])
         bar.update(start)
-    best_returns, best_updates, best_state = np.full(num_seeds, -np.inf), np.full(num_seeds, -1), None
+    best_returns, best_updates, best_leaves = np.full(num_seeds, -np.inf), np.full(num_seeds, -1), None
     if best_checkpoint is not None and start > 0 and Path(best_checkpoint).exists():
-        best_state, saved = ckpt.restore(best_checkpoint, state, meta, allow_changes)
+        best_state, saved = restore_best(best_checkpoint, state, meta, allow_changes)
+        best_leaves = ckpt.to_host(best_state)
         best_returns, best_updates = np.asarray(saved["returns"], np.float64), np.asarray(saved["updates"])
     t0 = last_save = time.perf_counter()
     done_now, returns = 0, None  # returns: the latest periodic evaluation
@@ -184,10 +210,11 @@ def run_seeds(
         if best_checkpoint is not None and returns is not None:
             improved = (returns > best_returns) & (halted_at < 0)  # NaN never improves
             if improved.any():
-                best_state = keep(jnp.asarray(~improved), new, new if best_state is None else best_state)
+                leaves = ckpt.to_host(without_replay(new))
+                best_leaves = leaves if best_leaves is None else _pick_seeds(improved, leaves, best_leaves)
                 best_returns = np.where(improved, returns, best_returns)
                 best_updates = np.where(improved, begin + k - 1, best_updates)
-                ckpt.save(best_checkpoint, best_state, meta, returns=best_returns.tolist(), updates=best_updates)
+                ckpt.save(best_checkpoint, best_leaves, meta, returns=best_returns.tolist(), updates=best_updates)
         state = new
         chunks.append(m)
         done_now += 1

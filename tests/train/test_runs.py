@@ -190,6 +190,37 @@ def test_best_evaluated_parameters_are_kept_per_seed_and_survive_a_resume(tmp_pa
         np.testing.assert_array_equal(x, y)
 
 
+def test_an_off_policy_best_checkpoint_leaves_the_replay_buffer_out(tmp_path):
+    """best.ckpt holds what a policy needs, not the replay buffer (which checkpoint.ckpt keeps for
+    resuming): a DQN run's is a sliver of its checkpoint, its states score the recorded returns,
+    load_policy acts from it, and a best.ckpt of the older kind (the whole state) still loads."""
+    from lagomjax.algos import dqn
+    from lagomjax.train.__main__ import main as cli_main
+    from lagomjax.train.seeds import restore_best, without_replay
+
+    run = tmp_path / "run"
+    cli_main(["dqn", "--env", "CartPole-v1", "--total-steps", "4096", "--num-steps", "16", "--gradient-steps", "4",
+              "--learning-starts", "256", "--buffer-size", "20000", "--hidden-sizes", "16", "--num-seeds", "2",
+              "--eval-every", "16", "--log-dir", str(run), "--plot", "off"])  # fmt: skip
+    best_file, full_file = run / runs.BEST, run / runs.CHECKPOINT
+    assert best_file.stat().st_size * 50 < full_file.stat().st_size  # 20,000 transitions x 2 seeds left out
+    _, config, _ = policies.read_run(run)
+    parts, meta = dqn.make_parts(config), run_meta(config, 2, 0)
+    keys = jax.random.split(jax.random.key(0), 2)
+    like = jax.eval_shape(jax.vmap(parts.init), keys)
+    best, extra = restore_best(best_file, like, meta)
+    assert best.agent.buffer is None and best.agent.learner is not None
+    np.testing.assert_array_equal(np.asarray(jax.jit(jax.vmap(parts.finish))(best, keys)), extra["returns"])
+    policy = policies.load_policy(run, 1, best=True)
+    assert policy.update == extra["updates"][1] and policy.act(np.zeros(4, np.float32))[0] in (0, 1)
+
+    full, _ = checkpoint.restore(full_file, like, meta)  # an older best.ckpt: the whole state
+    checkpoint.save(best_file, full, meta, returns=extra["returns"], updates=extra["updates"])
+    old, _ = restore_best(best_file, like, meta)
+    for x, y in zip(checkpoint.to_host(old), checkpoint.to_host(without_replay(full)), strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
 @pytest.mark.slow
 def test_a_gymnasium_path_mujoco_run_gives_its_policy_and_an_mp4(tmp_path):
     """A MuJoCo env (no functional twin) trains on the gymnasium path; its policy loads from the
