@@ -12,6 +12,7 @@ from lagomjax.networks.actor_critic import (
     policy_head,
     torso,
 )
+from lagomjax.networks.conv import Conv, patch_conv_general_dilated
 from lagomjax.networks.dense import Dense, dense_dot_general
 from lagomjax.networks.heads import (
     CategoricalHead,
@@ -29,8 +30,10 @@ from lagomjax.networks.params import from_vec, linear_lr_scheduler, load, num_pa
 
 __all__ = [
     "MLP",
+    "Conv",
     "Dense",
     "dense_dot_general",
+    "patch_conv_general_dilated",
     "ActorCritic",
     "ContinuousQ",
     "DeterministicActor",

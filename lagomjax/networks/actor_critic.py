@@ -16,6 +16,7 @@ import flax.linen as nn
 import gymnasium as gym
 import jax.numpy as jnp
 
+from lagomjax.networks.conv import Conv
 from lagomjax.networks.dense import Dense
 from lagomjax.networks.heads import (
     CategoricalHead,
@@ -60,7 +61,7 @@ def torso(kind: str, hidden_sizes: tuple, activation: str, obs, weight_init: str
     2019) for image observations ``[..., H, W, C]``: one 3x3 convolution of 16 channels and a ReLU,
     flattened, then the MLP (its ``weight_init``)."""
     if kind == "cnn":
-        x = nn.relu(nn.Conv(16, (3, 3), padding="SAME")(obs))
+        x = nn.relu(Conv(16, (3, 3), padding="SAME")(obs))
         obs = x.reshape(*x.shape[:-3], -1)
     elif kind != "mlp":
         raise ValueError(f"torso must be one of {TORSOS}, got {kind!r}")

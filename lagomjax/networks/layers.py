@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 import jax.numpy as jnp
 from flax import linen as nn
 
+from lagomjax.networks.conv import Conv
 from lagomjax.networks.dense import Dense
 from lagomjax.networks.init import dense_init
 
@@ -33,13 +34,13 @@ def make_fc(input_dim: int, hidden_sizes: Sequence[int]) -> list[nn.Dense]:
     return [Dense(h) for h in hidden_sizes]
 
 
-def make_cnn(input_channel, channels, kernels, strides, paddings) -> list[nn.Conv]:
+def make_cnn(input_channel, channels, kernels, strides, paddings) -> list[Conv]:
     """2-D convolutions, no activations; ``paddings`` as in PyTorch (an int per layer, or 'SAME'/'VALID')."""
     _check_lengths(channels=channels, kernels=kernels, strides=strides, paddings=paddings)
     if input_channel <= 0:
         raise ValueError(f"input_channel must be > 0, got {input_channel}")
     return [
-        nn.Conv(c, (k, k), strides=(s, s), padding=p if isinstance(p, str) else ((p, p), (p, p)))
+        Conv(c, (k, k), strides=(s, s), padding=p if isinstance(p, str) else ((p, p), (p, p)))
         for c, k, s, p in zip(channels, kernels, strides, paddings, strict=True)
     ]
 
