@@ -55,16 +55,17 @@ def _type_name(default) -> str:
     return "bool" if isinstance(default, bool) else "ints" if isinstance(default, tuple) else type(default).__name__
 
 
-def _from_file(path) -> dict:
-    """Config fields from a YAML file: a mapping of fields, or a run's ``run.yml`` (its ``config``)."""
+def _from_file(path) -> tuple[dict, dict]:
+    """Config fields from a YAML file, a mapping of fields or a run's ``run.yml`` (its ``config``), and
+    the run's own settings (``num_seeds``, ``seed``) where it is a ``run.yml``."""
     from lagomjax.utils import yaml_load
 
-    data = yaml_load(path)
+    data, run = yaml_load(path), {}
     if isinstance(data, dict) and isinstance(data.get("config"), dict) and "algorithm" in data:
-        data = data["config"]
+        data, run = data["config"], {k: data[k] for k in ("num_seeds", "seed") if k in data}
     if not isinstance(data, dict):
         raise ValueError(f"--config {path}: expected a YAML mapping of config fields, got {type(data).__name__}")
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}, run
 
 
 def build_parser(config_cls, description=None, prog=None, **extra_flags) -> argparse.ArgumentParser:
@@ -97,7 +98,8 @@ def config_from_args(config_cls, argv=None, description=None, prog=None, **extra
 
     ``extra_flags`` are ``name=default`` (or ``name=(default, help)``) pairs for script-level flags
     (``num_seeds``, ``log_dir``). ``env_id`` also answers to ``--env``; ``--config FILE`` reads
-    fields from YAML first, and flags given on the command line override it. Returns
+    fields from YAML first (from a run's ``run.yml`` also its ``num_seeds`` and ``seed``, where they
+    are extra flags), and flags given on the command line override it. Returns
     ``(config, extras)``; ``extras['_given']`` is the set of fields set on the command line or in
     the file. An invalid config (``__post_init__`` raises ``ValueError`` or ``TypeError``) is a
     usage error naming the field.
@@ -112,12 +114,13 @@ def config_from_args(config_cls, argv=None, description=None, prog=None, **extra
     given.discard("config")
     if path is not None:
         try:
-            from_file = _from_file(path)
+            from_file, run = _from_file(path)
         except (OSError, ValueError) as e:
             parser.error(str(e))
         unknown = sorted(set(from_file) - {f.name for f in dataclasses.fields(config_cls)})
         if unknown:
             parser.error(f"--config {path}: unknown fields {unknown}")
+        from_file |= {k: v for k, v in run.items() if k in extra_flags}  # a run.yml's seeds, as flags
         args.update({k: v for k, v in from_file.items() if k not in given})
         given |= set(from_file)
     extras = {name: args.pop(name) for name in extra_flags}

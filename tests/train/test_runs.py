@@ -146,6 +146,15 @@ def test_a_written_config_loads_back_and_flags_override_it(tmp_path, capsys):
     assert loaded == config
     loaded, extra = config_from_args(ppo.Config, ["--config", str(path), "--lr", "1e-3"])
     assert loaded == config.__class__(**{**config.__dict__, "lr": 1e-3}) and "lr" in extra["_given"]
+    # the run's seeds come with its run.yml (as the command line's flags), unless a flag says otherwise
+    flags = {"num_seeds": 8, "seed": 0}
+    _, extra = config_from_args(ppo.Config, ["--config", str(path)], **flags)
+    assert (extra["num_seeds"], extra["seed"]) == (3, 1)
+    _, extra = config_from_args(ppo.Config, ["--config", str(path), "--num-seeds", "2"], **flags)
+    assert (extra["num_seeds"], extra["seed"]) == (2, 1)
+    (tmp_path / "fields.yml").write_text("lr: 0.1\n")  # a plain mapping of fields has no seeds
+    _, extra = config_from_args(ppo.Config, ["--config", str(tmp_path / "fields.yml")], **flags)
+    assert (extra["num_seeds"], extra["seed"]) == (8, 0)
     (tmp_path / "bad.yml").write_text("lr: 0.1\nno_such_field: 3\n")
     with pytest.raises(SystemExit):
         config_from_args(ppo.Config, ["--config", str(tmp_path / "bad.yml")])
