@@ -142,6 +142,29 @@ def _trackers(run_dir, seeds, config, extra) -> trackers_mod.Trackers:
     return trackers_mod.Trackers(*out)
 
 
+def _preflight(algo, config, search):
+    """The run's training parts (functional envs; ``None`` on the gymnasium path), built here so that
+    an unknown id, a missing suite or dependency, or an action space the algorithm cannot use stops
+    the command with one line before a run directory is claimed (nothing compiles)."""
+    import gymnasium as gym
+
+    functional = envs.is_registered(config.env_id)
+    if search is not None and not functional:
+        raise SystemExit(f"--search trains in compiled programs: {config.env_id} is not a registered functional env")
+    try:
+        if functional:
+            return algo.make_parts(config)
+        env = gym.make(config.env_id)
+        try:
+            if hasattr(algo, "make_agent"):
+                algo.make_agent(config, env.action_space)
+        finally:
+            env.close()
+    except (ValueError, TypeError, ImportError, gym.error.Error) as e:
+        raise SystemExit(f"{algo.NAME} on {config.env_id}: {e}") from None
+    return None
+
+
 def main(algo, argv=None, **defaults):
     """Train ``algo`` (an algorithm module) from command-line flags: every ``algo.Config`` field plus
     ``--num-seeds``, ``--seed``, ``--log-dir``, ``--resume``, ``--checkpoint-seconds``, ``--plot``.
@@ -164,11 +187,13 @@ def main(algo, argv=None, **defaults):
     enable_compile_cache(extra["compile_cache"] or None)
     if extra["resume"]:
         config, n, seed, run_dir, search = _resume(algo, slug, config, extra)
+        parts = _preflight(algo, config, search)
     else:
         search = search_cli.settings(extra, config)
         n, seed = extra["num_seeds"], extra["seed"]
         if search is not None and "num_seeds" not in extra["_given"]:
             n = 1  # seeds per trial
+        parts = _preflight(algo, config, search)  # before a run directory is claimed
         record = runs.run_record(slug, config, n, seed)
         if search is not None:
             record["search"] = search
@@ -177,10 +202,6 @@ def main(algo, argv=None, **defaults):
         except ValueError as e:
             raise SystemExit(str(e)) from None
     if search is not None:
-        if not envs.is_registered(config.env_id):
-            raise SystemExit(
-                f"--search trains in compiled programs: {config.env_id} is not a registered functional env"
-            )
         if search["method"] in ("cmaes", "grid") and extra["resume"]:
             raise SystemExit(f"--search {search['method']} cannot be resumed (only pbt and optuna keep their state)")
         with _StopOnSignal() as stop:
@@ -199,7 +220,7 @@ def main(algo, argv=None, **defaults):
         try:
             with _StopOnSignal() as stop:
                 _, metrics, timing = run_seeds(
-                    algo.make_parts(config), config, n, seed=seed, checkpoint=run_dir / runs.CHECKPOINT,
+                    parts, config, n, seed=seed, checkpoint=run_dir / runs.CHECKPOINT,
                     checkpoint_every=10**9, checkpoint_seconds=extra["checkpoint_seconds"],
                     should_stop=lambda: stop.asked, on_compiled=lambda s: print(f"{s:.1f} s", flush=True),
                     on_metrics=trackers, eval_every=_eval_every(extra["eval_every"], config.num_updates),

@@ -69,6 +69,27 @@ def test_plot_names_are_checked_before_the_run(tmp_path, plot):
         assert (tmp_path / "svg" / "curve.svg").exists()
 
 
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["sac", "--env", "CartPole-v1"], "SAC on CartPole-v1: SAC needs a continuous (1-D Box) action space"),
+        (["ppo", "--env", "NoSuchEnv-v0"], "PPO on NoSuchEnv-v0: Environment `NoSuchEnv` doesn't exist"),
+        (["dqn", "--env", "CartPole-v1", "--torso", "cnn"], "torso='cnn' needs image observations"),
+        (["ppo", "--env", "FrozenLake-v1", "--search", "grid", "--space", "s.yml"], "is not a registered functional"),
+        (["ppo", "--env", "MountainCar-v0", "--no-such-flag", "1"], "unrecognized arguments: --no-such-flag"),
+    ],
+)
+def test_a_run_that_cannot_start_says_why_in_one_line_and_claims_no_directory(tmp_path, argv, message, capsys):
+    """An unknown id, a missing dependency or a space the algorithm cannot use stops the command before
+    a run directory is claimed, so the same --log-dir works once the command is fixed."""
+    (tmp_path / "s.yml").write_text("lr: {low: 1.0e-4, high: 1.0e-2, log: true}\n")
+    argv = [a if a != "s.yml" else str(tmp_path / "s.yml") for a in argv]
+    with pytest.raises(SystemExit) as e:
+        main([*argv, "--log-dir", str(tmp_path / "run")])
+    assert message in str(e.value.code) + capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
 def test_examples_ppo_script_runs_the_library_ppo(tmp_path):
     cmd = [sys.executable, str(ROOT / "examples" / "ppo.py"), "--env", "CartPole-v1", "--num-seeds", "2",
            "--total-steps", "2048", "--log-dir", str(tmp_path)]  # fmt: skip
