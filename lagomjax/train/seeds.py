@@ -19,7 +19,8 @@ from lagomjax.utils import release_host_memory
 
 
 def _keep_halted(halted, new, old):
-    """Per seed, ``old`` where ``halted`` else ``new`` (seed-leading state trees)."""
+    """Per seed, ``old`` where ``halted`` else ``new`` (seed-leading state trees, or lists of their
+    host leaves)."""
     pick = lambda a, b: jnp.where(halted.reshape(halted.shape + (1,) * (a.ndim - 1)), b, a)  # noqa: E731
     return jax.tree.map(pick, new, old)
 
@@ -40,11 +41,6 @@ def restore_best(path, like, meta: dict, allow_changes=()):
     if len(saved["state"]) == len(jax.tree.leaves(like)):
         return without_replay(ckpt.from_host(like, saved["state"])), saved["extra"]
     return ckpt.from_host(without_replay(like), saved["state"]), saved["extra"]
-
-
-def _pick_seeds(better, new: list, old: list) -> list:
-    """Per seed, leaf by leaf (host arrays, seeds leading), ``new`` where ``better`` else ``old``."""
-    return [np.where(better.reshape(better.shape + (1,) * (a.ndim - 1)), a, b) for a, b in zip(new, old, strict=True)]
 
 
 def run_meta(config, num_seeds: int, seed: int) -> dict:
@@ -211,7 +207,7 @@ def run_seeds(
             improved = (returns > best_returns) & (halted_at < 0)  # NaN never improves
             if improved.any():
                 leaves = ckpt.to_host(without_replay(new))
-                best_leaves = leaves if best_leaves is None else _pick_seeds(improved, leaves, best_leaves)
+                best_leaves = leaves if best_leaves is None else _keep_halted(~improved, leaves, best_leaves)
                 best_returns = np.where(improved, returns, best_returns)
                 best_updates = np.where(improved, begin + k - 1, best_updates)
                 ckpt.save(best_checkpoint, best_leaves, meta, returns=best_returns.tolist(), updates=best_updates)
