@@ -7,7 +7,9 @@ product written as patches (each output pixel's ``kh * kw * C`` inputs side by s
 kernel reshaped to ``[kh * kw * C, F]``. :func:`patch_conv_general_dilated` is that product, through
 :func:`~lagomjax.networks.dense.dense_dot_general` (whose kernel gradient is the fast one too), on
 CPU; other platforms keep ``lax.conv_general_dilated`` (their convolution libraries are fast).
-The values agree with the convolution's to float rounding; parameters are ``nn.Conv``'s.
+The values agree with the convolution's to float rounding; parameters are ``nn.Conv``'s. As with
+``Dense``, the CPU path is reverse-mode only (``jax.grad``, also twice); forward mode (``jax.jvp``,
+``jacfwd``, ``hessian``) needs a network built from ``flax.linen.Conv``.
 """
 
 from __future__ import annotations
