@@ -1,9 +1,10 @@
 """Run directories of the command line: where a run lives, what it was, and its trained policy.
 
 A run directory holds ``run.yml`` (the algorithm, its full config, the seeds: it loads back with
-``--config`` to an equal config), ``checkpoint.ckpt`` (the whole train state of every seed and the
-metrics so far, :mod:`lagomjax.checkpoint`; at the end it holds the final parameters), ``best.ckpt``
-(each seed's state at its best periodic evaluation), lagom's log
+``--config`` to an equal config and the same seeds), ``checkpoint.ckpt`` (the whole train state of
+every seed and the metrics so far, :mod:`lagomjax.checkpoint`; at the end it holds the final
+parameters), ``best.ckpt`` (each seed's state at its best periodic evaluation, less any replay
+buffer: :func:`~lagomjax.train.seeds.restore_best`), lagom's log
 layout (``configs.pkl``, ``0/config.yml``, ``0/<seed>/train_logs.{pkl,csv}``), the learning curve
 and, for ``--tensorboard``, event files under ``tb/``.
 
