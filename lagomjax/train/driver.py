@@ -210,7 +210,7 @@ def main(algo, argv=None, **defaults):
             print(f"stopped; continue with:\n  python -m lagomjax.train {slug} --resume {run_dir}", flush=True)
             raise SystemExit(130)
         return result
-    functional = envs.is_registered(config.env_id)
+    functional = parts is not None  # _preflight built them: a registered functional env
     path = "functional env, seeds vmapped" if functional else "gymnasium env through lagom's runners"
     print(f"{algo.NAME} on {config.env_id} ({path}): {config.num_updates} updates x {n} seeds; run directory {run_dir}")
     seeds = [seed * 1000 + i for i in range(n)]
