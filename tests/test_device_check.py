@@ -19,8 +19,7 @@ def test_device_check_runs_every_row_at_toy_sizes(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     record = json.loads(out.read_text())
     works = [r["work"] for r in record["rows"]]
-    for prefix in ("PPO CartPole-v1, 64 seeds", "PPO Breakout-MinAtar", "SAC Pendulum-v1, 16", "random rollout",
-                   "CMA-ES"):  # fmt: skip
+    for prefix in ("PPO Breakout-MinAtar", "SAC Pendulum-v1, 16", "random rollout", "CMA-ES"):
         assert any(w.startswith(prefix) for w in works), (prefix, works)
     assert all(r["accelerator"]["rate"] > 0 for r in record["rows"])
     assert "| work | unit | accelerator |" in proc.stdout

@@ -57,18 +57,17 @@ def test_recurrent_ppo_replay_equals_acting_on_sequence_minibatches():
 
 @pytest.mark.slow
 def test_recurrent_ppo_learns_cartpole_without_velocities_short():
-    """RL Zoo's RecurrentPPO settings for CartPoleNoVel-v1 at two fifths of the benchmark's budget, two
-    seeds. A feed-forward policy, which cannot infer the velocities, stays near 42 (README)."""
+    """RL Zoo's RecurrentPPO settings for CartPoleNoVel-v1 at two fifths of the benchmark's budget, one
+    seed. A feed-forward policy, which cannot infer the velocities, stays near 42 (README)."""
     config = ppo.Config(
         env_id="CartPoleNoVel-v1", lstm_size=64, hidden_sizes=(64,), num_envs=8, num_steps=32, num_minibatches=1,
         update_epochs=20, gamma=0.98, gae_lambda=0.98, total_steps=200_000,
     )  # fmt: skip
-    _, metrics = jax.jit(jax.vmap(ppo.make_train(config)))(jax.random.split(jax.random.key(0), 2))
-    returns = np.asarray(metrics["eval_return"])
-    # at 100k steps these two seeds had 354.2 and 186.2 on one machine, 77.9 and 203.3 on another (XLA rounds
-    # differently per CPU) and 55.9 and 50.2 on a third: a coin toss. At 200k on the third: 500.0 and 236.8,
-    # and 236.8-500 (mean 408) over 6 seeds; a feed-forward policy, blind to the velocities, stays near 42
-    assert returns.mean() >= 120.0, returns
+    _, metrics = jax.jit(ppo.make_train(config))(jax.random.key(0))
+    # at 100k steps, seeds scored anywhere from 50 to 354 depending on the machine (XLA rounds differently per
+    # CPU): a coin toss. At 200k, 6 seeds (vmapped) scored 236.8-500 (mean 408) and the two keys of
+    # split(key(0), 2), each run alone, 357.7 and 500; a feed-forward policy, blind to the velocities, stays near 42
+    assert float(metrics["eval_return"]) >= 120.0, metrics["eval_return"]
 
 
 def test_recurrent_a2c_trains_through_gymnasium():
