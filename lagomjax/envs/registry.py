@@ -161,15 +161,10 @@ def registered(suites: bool = False) -> list[str]:
 
 
 def is_registered(id: str) -> bool:
-    """Whether ``id`` is a functional environment (registered, or an id of a known suite; an id of a
-    suite that is not installed raises ``ImportError`` naming its extra, rather than falling back to
-    gymnasium)."""
-    if id in _REGISTRY:
-        return True
-    try:
-        return _resolve(id) is not None
-    except ValueError:
-        return False
+    """Whether ``id`` is a functional environment (registered, or an id of a known suite). An id of a
+    known suite is never handed on to gymnasium: one the suite lacks raises ``ValueError`` listing the
+    suite's ids, one of a suite that is not installed ``ImportError`` naming its extra."""
+    return id in _REGISTRY or _resolve(id) is not None
 
 
 def make(

@@ -148,10 +148,10 @@ def _preflight(algo, config, search):
     the command with one line before a run directory is claimed (nothing compiles)."""
     import gymnasium as gym
 
-    functional = envs.is_registered(config.env_id)
-    if search is not None and not functional:
-        raise SystemExit(f"--search trains in compiled programs: {config.env_id} is not a registered functional env")
     try:
+        functional = envs.is_registered(config.env_id)
+        if search is not None and not functional:
+            raise SystemExit(f"--search trains in compiled programs: {config.env_id} is no registered functional env")
         if functional:
             return algo.make_parts(config)
         env = gym.make(config.env_id)
