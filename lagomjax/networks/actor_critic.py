@@ -80,11 +80,11 @@ class ActorCritic(nn.Module):
 
     @nn.compact
     def __call__(self, obs):
-        h = self.hidden_sizes[-1]
         features = lambda: torso(self.torso, self.hidden_sizes, self.activation, obs, self.weight_init)  # noqa: E731
-        dist = policy_head(self.action_space, h, self.std0, self.weight_init)(features())
-        value = ValueHead(h, self.weight_init)(features())
-        return dist, value
+        x = features()  # [..., hidden_sizes[-1]], or the observation's width for a linear policy (hidden_sizes=())
+        dist = policy_head(self.action_space, x.shape[-1], self.std0, self.weight_init)(x)
+        x = features()
+        return dist, ValueHead(x.shape[-1], self.weight_init)(x)
 
 
 class RecurrentActorCritic(nn.Module):
@@ -169,4 +169,4 @@ class SquashedGaussianActor(DeterministicActor):
     @nn.compact
     def __call__(self, obs):
         h = MLP(self.hidden_sizes, self.activation)(obs)
-        return TanhGaussianHead(self.hidden_sizes[-1], self.action_dim)(h)
+        return TanhGaussianHead(h.shape[-1], self.action_dim)(h)

@@ -107,6 +107,19 @@ def test_state_dtypes_are_stable(module):
     assert {"env_steps", "episode_return"} <= set(metrics)
 
 
+@pytest.mark.parametrize("module, env_id", [(ppo, "CartPole-v1"), (vpg, "Pendulum-v1"), (sac, "Pendulum-v1"),
+                                            (td3, "Pendulum-v1"), (dqn, "CartPole-v1")])  # fmt: skip
+def test_no_hidden_layers_is_a_linear_policy(module, env_id):
+    """``hidden_sizes=()``: the heads read the observations themselves (their width, not the last hidden size)."""
+    parts = module.make_parts(module.Config(env_id=env_id, hidden_sizes=(), total_steps=2_048))
+    state = jax.eval_shape(parts.init, jax.random.key(0))
+    jax.eval_shape(parts.update, state, jnp.int32(0))
+    obs_dim = {"CartPole-v1": 4, "Pendulum-v1": 3}[env_id]
+    leaves = jax.tree_util.tree_leaves_with_path(state.agent)
+    kernels = [x.shape for path, x in leaves if "kernel" in jax.tree_util.keystr(path)]
+    assert kernels and all(k[-2] in (obs_dim, obs_dim + 1) for k in kernels), kernels  # Q(s, a) reads s and a
+
+
 @pytest.mark.parametrize("module", [ppo, vpg], ids=lambda m: m.NAME)
 def test_recurrent_state_dtypes_are_stable(module):
     config = module.Config(total_steps=2_048, lstm_size=8, num_envs=4, num_steps=16, **(
