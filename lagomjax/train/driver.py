@@ -105,9 +105,17 @@ def _resume(algo, slug, config, extra):
     return saved, record["num_seeds"], record["seed"], run_dir, search
 
 
+def _check_numbers(extra: dict) -> None:
+    """The script-level numbers, checked before anything is built or a run directory claimed."""
+    if extra["num_seeds"] < 1:
+        raise SystemExit(f"--num-seeds must be >= 1, got {extra['num_seeds']}")
+    if extra["eval_every"] < -1:
+        raise SystemExit(f"--eval-every must be -1, 0 or a number of updates, got {extra['eval_every']}")
+    if not extra["checkpoint_seconds"] >= 0:
+        raise SystemExit(f"--checkpoint-seconds must be >= 0, got {extra['checkpoint_seconds']}")
+
+
 def _eval_every(flag: int, num_updates: int) -> int | None:
-    if flag < -1:
-        raise SystemExit(f"--eval-every must be -1, 0 or a number of updates, got {flag}")
     return None if flag == 0 else max(1, num_updates // 10) if flag == -1 else flag
 
 
@@ -184,6 +192,7 @@ def main(algo, argv=None, **defaults):
     flags.update({k: (v, flags[k][1]) for k, v in defaults.items()})
     config, extra = config_from_args(algo.Config, argv, description=algo.__doc__, prog=slug, **flags)
     plot = _plot_name(extra["plot"])
+    _check_numbers(extra)
     enable_compile_cache(extra["compile_cache"] or None)
     if extra["resume"]:
         config, n, seed, run_dir, search = _resume(algo, slug, config, extra)

@@ -78,6 +78,9 @@ def test_plot_names_are_checked_before_the_run(tmp_path, plot):
         (["dqn", "--env", "CartPole-v1", "--torso", "cnn"], "torso='cnn' needs image observations"),
         (["ppo", "--env", "FrozenLake-v1", "--search", "grid", "--space", "s.yml"], "is no registered functional env"),
         (["ppo", "--env", "MountainCar-v0", "--no-such-flag", "1"], "unrecognized arguments: --no-such-flag"),
+        (["ppo", "--num-seeds", "0"], "--num-seeds must be >= 1, got 0"),
+        (["ppo", "--eval-every", "-5"], "--eval-every must be -1, 0 or a number of updates, got -5"),
+        (["ppo", "--checkpoint-seconds", "-1"], "--checkpoint-seconds must be >= 0, got -1.0"),
     ],
 )
 def test_a_run_that_cannot_start_says_why_in_one_line_and_claims_no_directory(tmp_path, argv, message, capsys):

@@ -124,6 +124,8 @@ def test_raise_names_the_seed_and_update():
         run_seeds(_parts("reward"), CONFIG, NUM_SEEDS, seed=SEED, progress=False, on_nonfinite="raise")
     with pytest.raises(ValueError, match="on_nonfinite"):
         run_seeds(_parts(None), CONFIG, NUM_SEEDS, progress=False, on_nonfinite="stop")
+    with pytest.raises(ValueError, match="num_seeds must be an int >= 1, got 0"):
+        run_seeds(_parts(None), CONFIG, 0, progress=False)
 
 
 def test_without_the_check_nan_spreads(clean):
