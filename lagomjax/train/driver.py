@@ -159,7 +159,7 @@ def _preflight(algo, config, search):
     try:
         functional = envs.is_registered(config.env_id)
         if search is not None and not functional:
-            raise SystemExit(f"--search trains in compiled programs: {config.env_id} is no registered functional env")
+            raise SystemExit(f"--search trains compiled programs: {config.env_id} is not a registered functional env")
         if functional:
             return algo.make_parts(config)
         env = gym.make(config.env_id)

@@ -76,7 +76,7 @@ def test_plot_names_are_checked_before_the_run(tmp_path, plot):
         (["ppo", "--env", "NoSuchEnv-v0"], "PPO on NoSuchEnv-v0: Environment `NoSuchEnv` doesn't exist"),
         (["dqn", "--env", "gymnax:NoSuch-v0"], "gymnax has no environment 'NoSuch-v0'; its ids: "),
         (["dqn", "--env", "CartPole-v1", "--torso", "cnn"], "torso='cnn' needs image observations"),
-        (["ppo", "--env", "FrozenLake-v1", "--search", "grid", "--space", "s.yml"], "is no registered functional env"),
+        (["ppo", "--env", "FrozenLake-v1", "--search", "grid", "--space", "s.yml"], "is not a registered functional"),
         (["ppo", "--env", "MountainCar-v0", "--no-such-flag", "1"], "unrecognized arguments: --no-such-flag"),
         (["ppo", "--num-seeds", "0"], "--num-seeds must be >= 1, got 0"),
         (["ppo", "--eval-every", "-5"], "--eval-every must be -1, 0 or a number of updates, got -5"),
