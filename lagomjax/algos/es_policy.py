@@ -99,7 +99,8 @@ def make_policy(config: Config, observation_space, action_space):
 
 
 def make_parts(config: Config) -> TrainParts:
-    env, eval_env_fn, max_steps = make_envs(config)  # popsize * episodes_per_member envs
+    # popsize * episodes_per_member envs, each scored on its first episode: no auto-reset
+    env, eval_env_fn, max_steps = make_envs(config, auto_reset=False)
     policy, template, dim = make_policy(config, env.observation_space, env.action_space)
     strategy = make_strategy(config, dim)
     n, k = config.popsize, config.episodes_per_member

@@ -152,7 +152,7 @@ def evaluate_policy(policy: Policy, episodes: int = 16, key=0) -> np.ndarray:
     one jitted program; on a gymnasium id one episode after another (``key`` seeds the environments)."""
     if not envs.is_registered(policy.env_id):
         return _evaluate_gymnasium(policy, episodes, key)
-    env = envs.make(policy.env_id, num_envs=episodes)
+    env = envs.make(policy.env_id, num_envs=episodes, auto_reset=False)  # first episodes only
     if isinstance(env.action_space, gym.spaces.Box):
         env = envs.RescaleAction(env)
     limit = envs.time_limit(policy.env_id)

@@ -59,14 +59,16 @@ class LoopState:
     key: jax.Array
 
 
-def make_envs(config):
+def make_envs(config, auto_reset: bool = True):
     """``(train_env, eval_env_fn, eval_steps)`` for a config with ``env_id, num_envs,
     eval_episodes, gamma`` and optionally ``normalize_obs, normalize_reward, reset_pool``.
 
-    ``train_env`` is batched and auto-resetting, with running normalisers if asked;
-    ``eval_env_fn(train_env_state)`` runs ``eval_episodes`` episodes at once with the observation
-    moments frozen at training's and raw rewards; ``eval_steps`` is the time limit. Box actions are
-    rescaled from ``[-1, 1]``, so every policy acts in ``[-1, 1]``.
+    ``train_env`` is batched and auto-resetting (unless ``auto_reset=False``: for a learner that
+    only ever runs first episodes, as ES does), with running normalisers if asked;
+    ``eval_env_fn(train_env_state)`` runs ``eval_episodes`` first episodes at once
+    (:func:`~lagomjax.envs.evaluate`, no auto-reset) with the observation moments frozen at
+    training's and raw rewards; ``eval_steps`` is the time limit. Box actions are rescaled from
+    ``[-1, 1]``, so every policy acts in ``[-1, 1]``.
     """
     norm_obs = getattr(config, "normalize_obs", False)
     norm_reward = getattr(config, "normalize_reward", False)
@@ -75,14 +77,15 @@ def make_envs(config):
     pool = getattr(config, "reset_pool", 0)
 
     def build(n, training):
+        resets = training and auto_reset  # evaluation counts first episodes only: no reset to compile or run
         return envs.make(
             config.env_id,
             num_envs=n,
+            auto_reset=resets,
             normalize_obs=norm_obs and training,
             normalize_reward=norm_reward and training,
             gamma=config.gamma,
-            # evaluation counts first episodes only: one reset per step serves (its values are never read)
-            reset_pool=(pool or None) if training else 1,
+            reset_pool=(pool or None) if resets else None,
         )
 
     def outer(env, moments=None):

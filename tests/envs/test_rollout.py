@@ -103,3 +103,30 @@ def test_evaluate_equals_a_plain_loop_and_stops_once_every_first_episode_ended()
     assert np.isclose(float(mean), ref_returns.mean())
     # the jitted loop acted once per step until the longest first episode ended, as the Python loop did
     assert len(calls) == 2 * ref_lengths.max() and ref_lengths.max() < 500
+    # on the same envs without auto-reset (what training evaluates on): the same first episodes
+    bare = envs.make("CartPole-v1", num_envs=6, auto_reset=False)
+    _, bare_returns, bare_lengths = jax.jit(lambda k: envs.evaluate(bare, act, k, 500))(key)
+    np.testing.assert_array_equal(bare_returns, returns)
+    np.testing.assert_array_equal(bare_lengths, lengths)
+
+
+def test_evaluation_envs_compile_no_reset_into_their_step():
+    """Training's evaluation envs and ES's population envs run first episodes only: no AutoReset in
+    their stacks (its reset would be compiled into every step), while training's envs keep theirs."""
+    from lagomjax.algos import es_policy, ppo
+    from lagomjax.train.loop import make_envs
+
+    def wrappers(env):
+        out = []
+        while env is not None:
+            out.append(type(env).__name__)
+            env = getattr(env, "env", None)
+        return out
+
+    config = ppo.Config(env_id="Pendulum-v1", normalize_obs=True)
+    train_env, eval_env_fn, _ = make_envs(config)
+    assert "AutoReset" in wrappers(train_env)
+    state, _ = jax.eval_shape(train_env.reset, jax.random.key(0))
+    assert "AutoReset" not in wrappers(eval_env_fn(state))
+    es_env, _, _ = make_envs(es_policy.Config(), auto_reset=False)
+    assert "AutoReset" not in wrappers(es_env) and "EpisodeStatistics" in wrappers(es_env)
