@@ -76,7 +76,7 @@ def evaluate(env, act, key, max_steps: int, init_policy_state=None):
         ``envs.make(env_id, num_envs=n, auto_reset=False)``: ``n`` episodes are evaluated at once.
         Only first episodes count, so an auto-reset is wasted work: without it the program has no
         reset inside its step to compile or run (a world generation for Craftax, a forward pass of
-        the physics for MJX: a quarter of such a training program's compile time).
+        the physics for MJX: a sixth to a quarter of such a training program's compile time).
       act: ``(obs [n, ...], policy_state) -> (actions, policy_state)``, deterministic.
       key: for the initial states.
       max_steps: most steps to run (the env's time limit, so every first episode finishes); the
