@@ -157,7 +157,7 @@ class ActorCriticConfig(RolloutConfig):
     vf_coef: float = 0.5  # value loss weight
     max_grad_norm: float = 0.5  # gradient clip (the global norm, or each entry: grad_clip)
     grad_clip: str = "global_norm"  # or element: each gradient entry clipped to +-max_grad_norm (rejax's optax.clip)
-    hidden_sizes: tuple = (64, 64)  # MLP torso (actor and critic apart; shared under the LSTM)
+    hidden_sizes: tuple = (64, 64)  # MLP torso (actor and critic apart; shared under the LSTM); () is linear
     activation: str = "tanh"  # torso nonlinearity
     torso: str = "mlp"  # mlp (image observations flattened), or cnn for image observations [H, W, C]
     weight_init: str = "orthogonal"  # lagom's orthogonal weights (0.01-gain policy head), or lecun (Flax's default)
