@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lagomjax import checkpoint as ckpt
+from lagomjax._checks import check_int
 from lagomjax.experiment.sweep import chunk_size
 from lagomjax.replay import ReplayBuffer
 from lagomjax.train.loop import TrainParts
@@ -117,8 +118,7 @@ def run_seeds(
     """
     if on_nonfinite not in ("halt", "raise", "ignore"):
         raise ValueError(f"on_nonfinite must be 'halt', 'raise' or 'ignore', got {on_nonfinite!r}")
-    if isinstance(num_seeds, bool) or not isinstance(num_seeds, int | np.integer) or num_seeds < 1:
-        raise ValueError(f"num_seeds must be an int >= 1, got {num_seeds!r}")
+    check_int("num_seeds", num_seeds, low=1)
     if eval_every is not None and eval_every < 1:
         raise ValueError(f"eval_every must be None or >= 1, got {eval_every}")
     from tqdm.auto import tqdm
