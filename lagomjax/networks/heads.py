@@ -9,11 +9,16 @@ import distrax
 import jax.numpy as jnp
 from flax import linen as nn
 
+from lagomjax._checks import check_int
 from lagomjax.networks.dense import Dense
 from lagomjax.networks.init import dense_init, ortho_init, zeros_like_init
 
 
-def _check_features(module, x):
+def _check_features(module, x, *sizes: str):
+    """``x``'s last axis is ``module.feature_dim``; ``feature_dim`` and the fields named in ``sizes``
+    are positive ints (a head of 0 actions would build, give -inf log-probabilities and fail to sample)."""
+    for name in ("feature_dim", *sizes):
+        check_int(f"{type(module).__name__}.{name}", getattr(module, name), low=1)
     if x.shape[-1] != module.feature_dim:
         raise ValueError(
             f"{type(module).__name__} expects x [..., feature_dim={module.feature_dim}], got shape {tuple(x.shape)}"
@@ -29,7 +34,7 @@ class CategoricalHead(nn.Module):
 
     @nn.compact
     def __call__(self, x) -> distrax.Categorical:
-        _check_features(self, x)
+        _check_features(self, x, "num_action")
         logits = Dense(self.num_action, **dense_init(self.weight_init, weight_scale=0.01))(x)
         return distrax.Categorical(logits=logits)
 
@@ -47,6 +52,10 @@ class MultiCategoricalHead(nn.Module):
     @nn.compact
     def __call__(self, x) -> distrax.Independent:
         _check_features(self, x)
+        if not len(self.nvec):
+            raise ValueError(f"MultiCategoricalHead.nvec must name at least one action dimension, got {self.nvec!r}")
+        for n in self.nvec:
+            check_int("MultiCategoricalHead.nvec entries", n, low=1)
         nvec, width = tuple(int(n) for n in self.nvec), max(int(n) for n in self.nvec)
         logits = Dense(sum(nvec), **dense_init(self.weight_init, weight_scale=0.01))(x)
         parts, start = [], 0
@@ -70,7 +79,7 @@ class DiagGaussianHead(nn.Module):
 
     @nn.compact
     def __call__(self, x) -> distrax.MultivariateNormalDiag:
-        _check_features(self, x)
+        _check_features(self, x, "action_dim")
         if self.std0 <= 0:
             raise ValueError(f"std0 must be > 0, got {self.std0}")
         mean = Dense(self.action_dim, **dense_init(self.weight_init, weight_scale=0.01))(x)
@@ -127,7 +136,7 @@ class TanhGaussianHead(nn.Module):
 
     @nn.compact
     def __call__(self, x) -> distrax.Transformed:
-        _check_features(self, x)
+        _check_features(self, x, "action_dim")
         mean = Dense(self.action_dim, **ortho_init(weight_scale=0.01))(x)
         raw = Dense(self.action_dim, **ortho_init(weight_scale=0.01))(x)
         log_std = self.log_std_min + 0.5 * (self.log_std_max - self.log_std_min) * (jnp.tanh(raw) + 1.0)

@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
+from lagomjax._checks import check_int
 from lagomjax.networks.dense import Dense
 from lagomjax.networks.init import ortho_init
 
@@ -25,6 +26,8 @@ class MDNHead(nn.Module):
 
     @nn.compact
     def __call__(self, x):
+        for name in ("in_features", "out_features", "num_density"):
+            check_int(f"MDNHead.{name}", getattr(self, name), low=1)
         if x.shape[-1] != self.in_features:
             raise ValueError(f"MDNHead expects x [..., in_features={self.in_features}], got shape {tuple(x.shape)}")
         shape = (*x.shape[:-1], self.num_density, self.out_features)

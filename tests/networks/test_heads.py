@@ -5,7 +5,15 @@ import pytest
 from scipy import stats
 from scipy.special import log_softmax
 
-from lagomjax.networks import CategoricalHead, DiagGaussianHead, TanhGaussianHead, ValueHead, tanh_gaussian
+from lagomjax.networks import (
+    CategoricalHead,
+    DiagGaussianHead,
+    MDNHead,
+    MultiCategoricalHead,
+    TanhGaussianHead,
+    ValueHead,
+    tanh_gaussian,
+)
 
 X = jnp.asarray(np.random.default_rng(0).standard_normal((6, 5)), jnp.float32)
 
@@ -84,3 +92,26 @@ def test_value_head_and_feature_check():
     np.testing.assert_allclose(head.apply(params, X), dense(params["params"]["Dense_0"], X)[:, 0], rtol=1e-5)
     with pytest.raises(ValueError, match=r"feature_dim=5.*\(6, 4\)"):
         head.init(jax.random.key(0), jnp.ones((6, 4)))
+
+
+@pytest.mark.parametrize(
+    "head, match",
+    [
+        (CategoricalHead(4, 0), r"CategoricalHead.num_action must be an int >= 1, got 0"),
+        (CategoricalHead(0, 3), r"CategoricalHead.feature_dim must be an int >= 1, got 0"),
+        (DiagGaussianHead(4, -1), r"DiagGaussianHead.action_dim must be an int >= 1, got -1"),
+        (TanhGaussianHead(4, 0), r"TanhGaussianHead.action_dim must be an int >= 1, got 0"),
+        (MultiCategoricalHead(4, ()), r"nvec must name at least one action dimension"),
+        (MultiCategoricalHead(4, (3, 0)), r"nvec entries must be an int >= 1, got 0"),
+        (MDNHead(4, 2, 0), r"MDNHead.num_density must be an int >= 1, got 0"),
+    ],
+)
+def test_heads_refuse_empty_sizes_before_building(head, match):
+    # a head of 0 actions used to build, give -inf log-probabilities and fail only when sampled
+    with pytest.raises(ValueError, match=match):
+        head.init(jax.random.key(0), jnp.ones((2, 4)))
+
+
+def test_heads_refuse_a_float_size():
+    with pytest.raises(TypeError, match=r"CategoricalHead.num_action must be an int, got float 3.0"):
+        CategoricalHead(4, 3.0).init(jax.random.key(0), jnp.ones((2, 4)))
