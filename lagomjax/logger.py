@@ -53,6 +53,12 @@ class Logger:
         missing = [k for k in keys if k not in self.logs]
         if missing:
             raise KeyError(f"keys not logged: {missing}; logged keys are {list(self.logs)}")
+        indices = [] if index is None else [index] if isinstance(index, int) else index
+        for key in keys:  # checked before anything is printed
+            n = len(self.logs[key])
+            bad = [i for i in indices if not -n <= i < n]
+            if bad:
+                raise IndexError(f"index {bad} out of range for {key!r}, which has {n} logged value(s)")
         if border:
             print(border)
         for key in keys:

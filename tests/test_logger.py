@@ -22,10 +22,15 @@ def test_dump_formats(capsys):
     assert capsys.readouterr().out == "---\n\tIteration: [1, 3]\n\tTrain Loss: [0.12, 0.09]\n---\n"
 
 
-def test_errors_save_and_clear(tmp_path):
+def test_errors_save_and_clear(tmp_path, capsys):
     logger = make_logger()
     with pytest.raises(KeyError, match="not logged"):
         logger.dump(keys=["nope"])
+    with pytest.raises(IndexError, match=r"index \[3\] out of range for 'iteration', which has 3 logged value"):
+        logger.dump(index=[0, 3], border="---")
+    assert capsys.readouterr().out == ""  # refused before anything is printed
+    with pytest.raises(IndexError, match=r"index \[-4\] out of range"):
+        logger.dump(index=-4)
     with pytest.raises(TypeError, match="keys must be a list"):
         logger.dump(keys="iteration")
     with pytest.raises(TypeError, match="key must be a str"):
