@@ -163,12 +163,13 @@ def pickle_load(f):
 
 
 class _Dumper(yaml.SafeDumper):
-    """Safe YAML that also writes tuples (as lists) and NumPy scalars/arrays (as numbers/lists)."""
+    """Safe YAML that also writes tuples (as lists) and NumPy or JAX scalars/arrays (as numbers/lists)."""
 
 
 _Dumper.add_representer(tuple, lambda d, x: d.represent_list(list(x)))
 _Dumper.add_multi_representer(np.generic, lambda d, x: d.represent_data(x.item()))
 _Dumper.add_multi_representer(np.ndarray, lambda d, x: d.represent_data(x.tolist()))
+_Dumper.add_multi_representer(jax.Array, lambda d, x: d.represent_data(np.asarray(x).tolist()))
 
 
 def yaml_dump(obj, f, ext=".yml") -> Path:

@@ -3,6 +3,7 @@ import pickle
 import random
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -40,6 +41,8 @@ def test_pickle_and_yaml_round_trip(tmp_path):
     assert ypath.name == "config.yml"
     assert utils.yaml_load(ypath) == {"network.lr": 1e-3, "hidden": [64, 64], "env.id": "CartPole-v1", "n": 3, "z": 0.5}
     assert list(utils.yaml_load(ypath)) == list(config)  # key order kept
+    jax_values = {"lr": jnp.float32(0.5), "sizes": jnp.array([64, 32]), "on": jnp.bool_(True)}
+    assert utils.yaml_load(utils.yaml_dump(jax_values, tmp_path / "jax")) == {"lr": 0.5, "sizes": [64, 32], "on": True}
 
 
 def test_atomic_write_keeps_old_file_on_crash(tmp_path):
