@@ -193,5 +193,10 @@ class OffPolicyConfig(RolloutConfig):
         super().__post_init__()
         if self.rollout_size > self.buffer_size:
             raise ValueError(f"buffer_size={self.buffer_size} is smaller than one rollout ({self.rollout_size} steps)")
+        if self.num_updates * self.rollout_size < self.learning_starts:
+            raise ValueError(
+                f"learning_starts={self.learning_starts} is past the run's last step "
+                f"(total_steps={self.total_steps}, in rollouts of {self.rollout_size}): no gradient step would be taken"
+            )
         if min(self.batch_size, self.gradient_steps) < 1:
             raise ValueError(f"batch_size={self.batch_size} and gradient_steps={self.gradient_steps} must be >= 1")

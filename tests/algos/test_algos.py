@@ -200,6 +200,9 @@ def test_configs_reject_bad_values():
         dqn.Config(total_steps=10)
     with pytest.raises(ValueError, match="buffer_size"):
         dqn.Config(buffer_size=100)
+    with pytest.raises(ValueError, match=r"learning_starts=5000 is past the run's last step \(total_steps=1000"):
+        sac.Config(total_steps=1_000, learning_starts=5_000)  # trained nothing: random actions only
+    assert sac.Config(total_steps=1_000, learning_starts=1_000).learning_starts == 1_000  # its last rollout learns
     with pytest.raises(ValueError, match="strategy"):
         es_policy.Config(strategy="nes")
     with pytest.raises(ValueError, match="lstm_size"):
