@@ -57,8 +57,13 @@ def main(argv=None):
     if argv and argv[0] == "evaluate":
         return evaluate(argv[1:])
     if not argv or argv[0] not in algos.NAMES:
-        print(f"usage: python -m lagomjax.train {{{','.join(algos.NAMES)},evaluate}} [--flag value ...]\n{__doc__}")
-        raise SystemExit(0 if argv and argv[0] in ("-h", "--help") else 2)
+        usage = f"usage: python -m lagomjax.train {{{','.join(algos.NAMES)},evaluate}} [--flag value ...]"
+        if argv and argv[0] in ("-h", "--help"):
+            print(f"{usage}\n{__doc__}")
+            raise SystemExit(0)
+        what = f"unknown algorithm {argv[0]!r}" if argv else "no algorithm given"
+        print(f"{usage}\n{__doc__}\nerror: {what}; one of {', '.join(algos.NAMES)}, evaluate", file=sys.stderr)
+        raise SystemExit(2)
     return driver.main(algos.get(argv[0]), argv[1:])
 
 

@@ -39,6 +39,22 @@ def test_bad_flags_are_usage_errors_before_compiling(argv, message, capsys):
     assert e.value.code == 2 and message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "argv, code, err",
+    [
+        (["ppo2", "--env", "CartPole-v1"], 2, "error: unknown algorithm 'ppo2'; one of ppo, vpg, dqn"),
+        ([], 2, "error: no algorithm given; one of ppo,"),
+        (["--help"], 0, ""),
+    ],
+)
+def test_the_entry_names_an_unknown_algorithm(argv, code, err, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    out = capsys.readouterr()
+    assert e.value.code == code and (err in out.err if err else out.err == "")
+    assert "usage: python -m lagomjax.train {ppo,vpg,dqn,ddpg,td3,sac,es_policy,evaluate}" in out.out + out.err
+
+
 def test_one_entry_for_every_algorithm_writes_lagom_layout(tmp_path, capsys):
     metrics, timing = main(["es_policy", "--env", "CartPole-v1", "--num-seeds", "2", "--generations", "3",
                             "--log-dir", str(tmp_path)])  # fmt: skip
