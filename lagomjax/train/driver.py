@@ -28,12 +28,14 @@ from lagomjax.utils import enable_compile_cache
 
 def results_table(name, final_returns, timing) -> str:
     r = np.asarray(final_returns, dtype=np.float64)
+    rate = timing["env_steps_per_s"]
+    rate = f"{rate:,.0f}" if rate > 0 else "-"  # "-": no step ran in this call (a finished run resumed)
     return "\n".join(
         [
             "| algorithm | seeds | final return (mean +- std) | min | max | env-steps/s | compile |",
             "|---|---:|---:|---:|---:|---:|---:|",
             f"| {name} | {r.size} | {r.mean():.1f} +- {r.std():.1f} | {r.min():.1f} | {r.max():.1f} "
-            f"| {timing['env_steps_per_s']:,.0f} | {timing['compile_s']:.1f} s |",
+            f"| {rate} | {timing['compile_s']:.1f} s |",
         ]
     )
 

@@ -223,7 +223,7 @@ def train_gym(
         actor.env = env
     runner = StepRunner(reset_on_call=False)
     running = np.zeros(config.num_envs, np.float64)
-    compile_s, last_save, stopped = None, time.perf_counter(), False
+    compile_s, last_save, stopped, ran = None, time.perf_counter(), False, 0
 
     def save(next_update):
         if checkpoint is not None:
@@ -249,6 +249,7 @@ def train_gym(
         m = {k: math.nan if halted_at >= 0 else float(v) for k, v in m.items()}
         ret = math.nan if halted_at >= 0 else float(finished_episode_mean(ro.info))
         rows.append({"env_steps": (i + 1) * ro.rewards.size, "episode_return": ret, "finite": ok, **m})
+        ran += 1
         if compile_s is None:
             compile_s = time.perf_counter() - t0
             t0 = time.perf_counter()
@@ -273,7 +274,7 @@ def train_gym(
     returns = evaluate_gym(agent, state, config.env_id, config.eval_episodes, seed + 1)
     metrics["eval_return"] = np.float32(np.mean(returns))
     metrics["halted_at"] = np.int64(halted_at)
-    steps = (config.num_updates - 1) * config.num_envs * config.num_steps
+    steps = max(ran - 1, 0) * config.num_envs * config.num_steps  # timed: the updates of this call after the first
     timing = {"compile_s": compile_s, "run_s": run_s, "env_steps_per_s": steps / max(run_s, 1e-9), "finished": True}
     return state, metrics, timing
 

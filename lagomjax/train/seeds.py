@@ -240,11 +240,11 @@ def run_seeds(
             metrics[key] = np.where(after.reshape(after.shape + (1,) * (v.ndim - 2)), np.nan, v)
     if finished:
         metrics["eval_return"] = np.asarray(eval_return)
-    env_steps = int(metrics["env_steps"][0, -1])
+    steps_now = int(metrics["env_steps"][0, -1]) - (int(metrics["env_steps"][0, start - 1]) if start else 0)
     timing = {
         "compile_s": compile_s,
         "run_s": run_s,
-        "env_steps_per_s": num_seeds * env_steps / run_s,
+        "env_steps_per_s": num_seeds * steps_now / run_s,  # the steps of this call (a resume: the rest)
         "finished": finished,
     }
     return state, metrics, timing

@@ -73,7 +73,14 @@ def test_resume_is_bit_identical_including_a_kill_during_save(tmp_path):
     part = _run(checkpoint=ckpt, max_chunks=5)
     assert not part[2]["finished"] and "eval_return" not in part[1]
     assert checkpoint.load(ckpt)["extra"]["next_update"] == 5
-    _assert_identical(_run(checkpoint=ckpt), reference)
+    resumed = _run(checkpoint=ckpt)
+    _assert_identical(resumed, reference)
+    # the speed counts the steps of this call (the 11 updates left), not the run's 16
+    steps = 2 * 11 * CONFIG.num_envs * CONFIG.num_steps
+    assert resumed[2]["env_steps_per_s"] * resumed[2]["run_s"] == pytest.approx(steps)
+    again = _run(checkpoint=ckpt)  # a finished run: nothing steps, its results come back
+    _assert_identical(again, reference)
+    assert again[2]["finished"] and again[2]["env_steps_per_s"] == 0.0
 
     ckpt = tmp_path / "b" / "checkpoint.ckpt"
     script = KILLED_WHILE_SAVING.format(settings=SETTINGS, ckpt=str(ckpt))

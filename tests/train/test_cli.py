@@ -10,6 +10,7 @@ import pytest
 from lagomjax.algos import ppo
 from lagomjax.train.__main__ import main
 from lagomjax.train.cli import config_from_args
+from lagomjax.train.driver import results_table
 from lagomjax.utils import pickle_load, yaml_load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +54,14 @@ def test_the_entry_names_an_unknown_algorithm(argv, code, err, capsys):
     out = capsys.readouterr()
     assert e.value.code == code and (err in out.err if err else out.err == "")
     assert "usage: python -m lagomjax.train {ppo,vpg,dqn,ddpg,td3,sac,es_policy,evaluate}" in out.out + out.err
+
+
+def test_results_table_shows_no_speed_where_nothing_ran():
+    timing = {"env_steps_per_s": 0.0, "compile_s": 2.5}  # a finished run resumed
+    assert results_table("PPO", [400.0, 500.0], timing).splitlines()[-1] == (
+        "| PPO | 2 | 450.0 +- 50.0 | 400.0 | 500.0 | - | 2.5 s |"
+    )
+    assert "| 12,345 | 2.5 s |" in results_table("PPO", [1.0], {**timing, "env_steps_per_s": 12_345.4})
 
 
 def test_one_entry_for_every_algorithm_writes_lagom_layout(tmp_path, capsys):

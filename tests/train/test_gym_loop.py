@@ -91,6 +91,8 @@ def test_gymnasium_path_checkpoints_and_resumes(tmp_path):
     assert checkpoint.load(path)["extra"]["next_update"] == 3
     _, full, timing = gym_loop.train_gym(config, vpg.make_agent, jax.random.key(0), progress=False, checkpoint=path)
     assert timing["finished"] and np.isfinite(full["eval_return"])
+    # timed: this call's updates after its first (compiling) one, 2 of the 3 left
+    assert timing["env_steps_per_s"] * timing["run_s"] == pytest.approx(2 * 16)
     np.testing.assert_array_equal(full["env_steps"], np.arange(1, 7) * 16)
     np.testing.assert_array_equal(full["v_loss"][:3], part["v_loss"])
     assert checkpoint.load(path)["extra"]["next_update"] == 6
