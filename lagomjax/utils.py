@@ -10,6 +10,7 @@ import functools
 import os
 import pickle
 import random
+import re
 import sys
 import tempfile
 import time
@@ -180,10 +181,22 @@ def yaml_dump(obj, f, ext=".yml") -> Path:
     return path
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that also reads ``1e-4`` as a float (YAML 1.2, and what people write in configs);
+    PyYAML follows YAML 1.1, where a float needs a dot (``1.0e-4``) and ``1e-4`` is a string."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
 def yaml_load(f):
-    """Load YAML written by :func:`yaml_dump` (safe loader: no arbitrary objects)."""
+    """Load YAML written by :func:`yaml_dump` (safe loader: no arbitrary objects; ``1e-4`` is a float)."""
     with open(f) as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=_Loader)
 
 
 class CloudpickleWrapper:

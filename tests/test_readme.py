@@ -35,3 +35,13 @@ def test_ci_reads_the_readme_test_command():
     main_cmd = re.search(r"<!-- main-command -->\s*```bash\n(.*?)\n```", README, flags=re.S).group(1)
     script = re.search(r"python (examples/\S+\.py)", main_cmd).group(1)
     assert (ROOT / script).is_file() and "ppo" in script and "--num-seeds" in main_cmd
+
+
+def test_readme_search_space_is_a_valid_space(tmp_path):
+    from lagomjax.algos import ppo
+    from lagomjax.experiment import load_space
+
+    (block,) = re.findall(r"```yaml\n(# space\.yml.*?)```", README, flags=re.S)
+    (tmp_path / "space.yml").write_text(block)
+    space = load_space(tmp_path / "space.yml", ppo.Config())
+    assert {p.name for p in space.params} == {"lr", "gae_lambda", "gamma"}

@@ -41,6 +41,9 @@ def test_pickle_and_yaml_round_trip(tmp_path):
     assert ypath.name == "config.yml"
     assert utils.yaml_load(ypath) == {"network.lr": 1e-3, "hidden": [64, 64], "env.id": "CartPole-v1", "n": 3, "z": 0.5}
     assert list(utils.yaml_load(ypath)) == list(config)  # key order kept
+    (tmp_path / "floats.yml").write_text("a: 1e-4\nb: -3E+5\nc: 1.5e-3\nd: '1e-4'\ne: 1e\nf: 10\ng: v1e5\n")
+    floats = {"a": 1e-4, "b": -3e5, "c": 1.5e-3, "d": "1e-4", "e": "1e", "f": 10, "g": "v1e5"}
+    assert utils.yaml_load(tmp_path / "floats.yml") == floats  # YAML 1.2's floats; quoted stays a string
     jax_values = {"lr": jnp.float32(0.5), "sizes": jnp.array([64, 32]), "on": jnp.bool_(True)}
     assert utils.yaml_load(utils.yaml_dump(jax_values, tmp_path / "jax")) == {"lr": 0.5, "sizes": [64, 32], "on": True}
 

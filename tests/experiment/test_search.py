@@ -46,6 +46,12 @@ def test_space_units_round_trip_and_grid():
     assert load_space(space_to_dict(space)) == space
 
 
+def test_a_space_file_reads_exponents_without_a_dot(tmp_path):
+    (tmp_path / "space.yml").write_text("lr: {low: 1e-4, high: 1E-2, log: true}\nclip: {low: 1.0e-1, high: 3e-1}\n")
+    space = load_space(tmp_path / "space.yml")
+    assert load_space({"lr": {"low": 1e-4, "high": 1e-2, "log": True}, "clip": {"low": 0.1, "high": 0.3}}) == space
+
+
 @pytest.mark.parametrize(
     "spec,match",
     [

@@ -147,9 +147,10 @@ def test_a_written_config_loads_back_and_flags_override_it(tmp_path, capsys):
     assert (extra["num_seeds"], extra["seed"]) == (3, 1)
     _, extra = config_from_args(ppo.Config, ["--config", str(path), "--num-seeds", "2"], **flags)
     assert (extra["num_seeds"], extra["seed"]) == (2, 1)
-    (tmp_path / "fields.yml").write_text("lr: 0.1\n")  # a plain mapping of fields has no seeds
-    _, extra = config_from_args(ppo.Config, ["--config", str(tmp_path / "fields.yml")], **flags)
+    (tmp_path / "fields.yml").write_text("lr: 3e-4\n")  # a plain mapping of fields has no seeds
+    loaded, extra = config_from_args(ppo.Config, ["--config", str(tmp_path / "fields.yml")], **flags)
     assert (extra["num_seeds"], extra["seed"]) == (8, 0)
+    assert loaded.lr == 3e-4  # YAML 1.1 (PyYAML's) reads 1e-4 without a dot as a string; ours a float
     (tmp_path / "bad.yml").write_text("lr: 0.1\nno_such_field: 3\n")
     with pytest.raises(SystemExit):
         config_from_args(ppo.Config, ["--config", str(tmp_path / "bad.yml")])
