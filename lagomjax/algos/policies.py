@@ -125,12 +125,13 @@ def _find(env, kind):
 
 
 def _gymnasium(module, config, record, run_dir, seed_index):
+    from lagomjax.envs.gym_wrappers import flatten_observations
     from lagomjax.train import gym_loop
 
     path = gym_loop.checkpoint_path(run_dir, seed_index)
     if not path.exists():
         raise ValueError(f"{path} does not exist: seed {seed_index} of this gymnasium-path run never saved")
-    single = gym.make(config.env_id)
+    single = flatten_observations(gym.make(config.env_id))  # the observations the run's agent read
     obs_space, act_space = single.observation_space, single.action_space
     single.close()
     key = jax.random.split(jax.random.key(record["seed"]), record["num_seeds"])[seed_index]

@@ -135,13 +135,24 @@ class TimeStepEnv(gym.Wrapper):
         return TimeStep(StepType.LAST if done else StepType.MID, obs, float(reward), done, info)
 
 
+def flatten_observations(env: gym.Env) -> gym.Env:
+    """``env`` with observations the algorithms' networks read, a vector: an observation space that
+    is not a ``Box`` (``Discrete``: FrozenLake, Taxi; ``Tuple``: Blackjack; ``Dict``, ``MultiDiscrete``)
+    goes through gymnasium's ``FlattenObservation`` (discrete parts one-hot, then concatenated), as
+    SB3 does for its policies. ``Box`` observations are left as they are."""
+    if isinstance(env.observation_space, gym.spaces.Box):
+        return env
+    return gym.wrappers.FlattenObservation(env)
+
+
 def play_episode(env_id: str, act, seed: int, render: bool = False, max_steps: int | None = None, **make_kwargs):
     """One episode of gymnasium's ``env_id`` with ``act(obs, policy_state) -> (action, policy_state)``
-    in the algorithms' convention (Box actions in ``[-1, 1]``, rescaled onto the env's bounds; the
-    first call gets ``policy_state=None``). Returns ``(return, length, frames)``: with ``render`` the
-    env's ``rgb_array`` frames (the first after reset, then one per step; MuJoCo needs
-    ``MUJOCO_GL=egl`` or ``osmesa`` on a machine without a display), else ``[]``."""
-    env = gym.make(env_id, render_mode="rgb_array" if render else None, **make_kwargs)
+    in the algorithms' convention (observations as :func:`flatten_observations` gives them, Box actions
+    in ``[-1, 1]``, rescaled onto the env's bounds; the first call gets ``policy_state=None``).
+    Returns ``(return, length, frames)``: with ``render`` the env's ``rgb_array`` frames (the first
+    after reset, then one per step; MuJoCo needs ``MUJOCO_GL=egl`` or ``osmesa`` on a machine without
+    a display), else ``[]``."""
+    env = flatten_observations(gym.make(env_id, render_mode="rgb_array" if render else None, **make_kwargs))
     if isinstance(env.action_space, gym.spaces.Box):
         env = gym.wrappers.RescaleAction(env, np.float32(-1), np.float32(1))
     obs, _ = env.reset(seed=int(seed))
@@ -152,6 +163,8 @@ def play_episode(env_id: str, act, seed: int, render: bool = False, max_steps: i
         action = np.asarray(action)
         if isinstance(env.action_space, gym.spaces.Box):
             action = action.astype(env.action_space.dtype)
+        elif isinstance(env.action_space, gym.spaces.Discrete):
+            action = int(action)  # toy-text envs index dicts with it (a 0-d array is unhashable)
         obs, reward, terminated, truncated, _ = env.step(action)
         total, length, done = total + float(reward), length + 1, bool(terminated or truncated)
         if render:

@@ -23,6 +23,7 @@ import numpy as np
 
 from lagomjax import checkpoint as ckpt
 from lagomjax.agent import BaseAgent
+from lagomjax.envs.gym_wrappers import flatten_observations
 from lagomjax.envs.rollout import Rollout
 from lagomjax.runner import EpisodeRunner, StepRunner
 from lagomjax.train.loop import all_finite, finished_episode_mean
@@ -45,11 +46,14 @@ class EpisodeEnds(gym.vector.VectorWrapper):
 
 
 def make_vector_env(env_id: str, num_envs: int, seed: int | None = None, **make_kwargs) -> EpisodeEnds:
-    """A synchronous gymnasium vector env with same-step auto-reset; Box actions rescaled to [-1, 1]."""
+    """A synchronous gymnasium vector env with same-step auto-reset; observations that are not a Box
+    flattened (:func:`~lagomjax.envs.gym_wrappers.flatten_observations`), Box actions rescaled to [-1, 1]."""
     single = gym.make(env_id, **make_kwargs)
     box = isinstance(single.action_space, gym.spaces.Box)
     single.close()
-    wrappers = [lambda e: gym.wrappers.RescaleAction(e, np.float32(-1), np.float32(1))] if box else None
+    wrappers = [flatten_observations]
+    if box:
+        wrappers.append(lambda e: gym.wrappers.RescaleAction(e, np.float32(-1), np.float32(1)))
     env = gym.make_vec(
         env_id,
         num_envs=num_envs,

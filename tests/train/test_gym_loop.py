@@ -99,3 +99,33 @@ def test_gymnasium_path_checkpoints_and_resumes(tmp_path):
     with pytest.raises(ValueError, match="config.lr"):
         gym_loop.train_gym(vpg.Config(num_envs=2, num_steps=8, total_steps=96, lr=0.1), vpg.make_agent,
                            jax.random.key(0), progress=False, checkpoint=path)  # fmt: skip
+
+
+def test_observations_that_are_not_a_box_reach_the_networks_flattened():
+    """Discrete (FrozenLake) and Tuple (Blackjack) observations are one-hot vectors, gymnasium's own
+    flattening of what the env returned; a Discrete action reaches a toy-text env as an int."""
+    import gymnasium as gym
+
+    from lagomjax.envs.gym_wrappers import play_episode
+
+    for env_id, size in (("FrozenLake-v1", 16), ("Blackjack-v1", 32 + 11 + 2)):
+        env = gym_loop.make_vector_env(env_id, 2, seed=5)
+        assert env.single_observation_space == gym.spaces.Box(0, 1, (size,), np.int64)
+        raw = gym.make(env_id)
+        first, _ = raw.reset(seed=5)
+        obs, _ = env.reset(seed=5)
+        np.testing.assert_array_equal(obs[0], gym.spaces.flatten(raw.observation_space, first))
+        assert obs.sum(axis=1).tolist() == [len(raw.observation_space)] * 2 if env_id == "Blackjack-v1" else [1, 1]
+        env.close()
+    ret, length, _ = play_episode("FrozenLake-v1", lambda obs, p: (np.asarray(1), p), seed=0)  # always down
+    assert length >= 1 and ret in (0.0, 1.0)
+
+
+def test_ppo_learns_frozen_lake_through_one_hot_observations():
+    """Slippery 4x4 FrozenLake: a random policy reaches the goal in ~1.5% of episodes; 16k steps of
+    PPO on the one-hot states reach it in 28% of 32 greedy episodes at this key (0.22-0.84 at keys 0-2)."""
+    from lagomjax.algos import ppo
+
+    config = ppo.Config(env_id="FrozenLake-v1", total_steps=16_384, num_envs=8, num_steps=64, eval_episodes=32, lr=3e-3)
+    _, metrics, _ = gym_loop.train_gym(config, ppo.make_agent, jax.random.key(0), progress=False)
+    assert metrics["eval_return"] >= 0.15, metrics["eval_return"]
