@@ -212,6 +212,13 @@ def run_experiment(
     bad = [s for s in seeds if not (isinstance(s, int) or (isinstance(s, str) and s.isidentifier()))]
     if bad:
         raise ValueError(f"seeds must be ints or plain names (they name folders under log_dir), got {bad}")
+    if len(set(map(str, seeds))) < len(seeds):
+        raise ValueError(f"seeds must be distinct (each names a folder under log_dir), got {seeds}")
+    if not callable(getattr(config, "make_configs", None)):
+        raise TypeError(
+            f"config must be an experiment.Config (its make_configs() gives the configs and their IDs), "
+            f"got {type(config).__name__}"
+        )
     log_dir = Path(log_dir)
     configs = config.make_configs()
     for c in configs:

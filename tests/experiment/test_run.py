@@ -68,6 +68,11 @@ def test_seeds_that_are_not_plain_names_are_refused(tmp_path):
         with pytest.raises(ValueError, match="seeds must be ints or plain names"):
             run_experiment(job, Config({"x": 1}), [0, seed], tmp_path / "logs", max_workers=None)
     assert not (tmp_path / "logs").exists() and not (tmp_path / "x").exists()
+    with pytest.raises(ValueError, match=r"seeds must be distinct .* got \[1, 2, 1\]"):
+        run_experiment(job, Config({"x": 1}), [1, 2, 1], tmp_path / "logs", max_workers=None)
+    with pytest.raises(TypeError, match="config must be an experiment.Config .* got list"):
+        run_experiment(job, [{"x": 1}], [0], tmp_path / "logs", max_workers=None)
+    assert not (tmp_path / "logs").exists()
 
 
 @pytest.mark.slow
