@@ -10,6 +10,7 @@ from typing import Any
 import gymnasium as gym
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 from lagomjax import replay
@@ -41,6 +42,8 @@ def check_action_space(name: str, action_space, kind) -> None:
     if not isinstance(action_space, kind) or (kind is gym.spaces.Box and len(action_space.shape) != 1):
         want = "a continuous (1-D Box)" if kind is gym.spaces.Box else "a discrete"
         raise ValueError(f"{name} needs {want} action space, got {action_space}")
+    if kind is gym.spaces.Box and not np.issubdtype(action_space.dtype, np.floating):
+        raise ValueError(f"{name} needs a continuous action space, got an integer Box: {action_space}")
 
 
 def uniform_actions(action_dim: int) -> Callable:

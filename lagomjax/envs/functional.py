@@ -28,6 +28,7 @@ an inner environment and extending its state:
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import gymnasium as gym
@@ -81,6 +82,17 @@ class JaxEnv:
         return self
 
 
+def _without_rng(method, args_with_rng: int):
+    """``method`` called with FuncEnv's arguments ``(..., rng, params)``: a method written without
+    ``rng`` (gymnasium's own ``CliffWalkingFunctional``: ``observation(state, params)``) gets it dropped."""
+    params = inspect.signature(method).parameters.values()
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return method
+    if sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params) >= args_with_rng:
+        return method
+    return lambda *args: method(*args[:-2], args[-1])
+
+
 class FuncEnvAdapter(JaxEnv):
     """A gymnasium ``FuncEnv`` (with its params) as a :class:`JaxEnv`. Never truncates by itself."""
 
@@ -89,19 +101,22 @@ class FuncEnvAdapter(JaxEnv):
         self.params = params if params is not None else func_env.get_default_params()
         self.observation_space = func_env.observation_space
         self.action_space = func_env.action_space
+        self._observation = _without_rng(func_env.observation, 3)
+        self._reward = _without_rng(func_env.reward, 5)
+        self._terminal = _without_rng(func_env.terminal, 3)
 
     def reset(self, key):
         state = self.func_env.initial(key, self.params)
         return state, self._obs(state, key)
 
     def _obs(self, state, key):
-        return jnp.asarray(self.func_env.observation(state, key, self.params), jnp.float32)
+        return jnp.asarray(self._observation(state, key, self.params), jnp.float32)
 
     def step(self, key, state, action):
-        f, p = self.func_env, self.params
-        next_state = f.transition(state, action, key, p)
-        reward = jnp.asarray(f.reward(state, action, next_state, key, p), jnp.float32)
-        terminated = jnp.asarray(f.terminal(next_state, key, p), bool)
+        p = self.params
+        next_state = self.func_env.transition(state, action, key, p)
+        reward = jnp.asarray(self._reward(state, action, next_state, key, p), jnp.float32)
+        terminated = jnp.asarray(self._terminal(next_state, key, p), bool)
         return next_state, self._obs(next_state, key), reward, terminated, jnp.zeros((), bool), {}
 
 
@@ -361,6 +376,12 @@ class RescaleAction(Wrapper):
     def __init__(self, env, low: float = -1.0, high: float = 1.0):
         super().__init__(env)
         inner = env.action_space
+        if not (isinstance(inner, gym.spaces.Box) and np.issubdtype(inner.dtype, np.floating)):
+            raise TypeError(
+                f"RescaleAction rescales continuous (float Box) actions, got {inner}"
+                + (": an integer Box is a discrete choice, give the env a Discrete action space"
+                   if isinstance(inner, gym.spaces.Box) else "")
+            )  # fmt: skip
         self.inner_low, self.inner_high = np.asarray(inner.low), np.asarray(inner.high)
         self.low, self.high = low, high
         self.action_space = gym.spaces.Box(low, high, inner.shape, inner.dtype)

@@ -15,6 +15,7 @@ import distrax
 import flax.linen as nn
 import gymnasium as gym
 import jax.numpy as jnp
+import numpy as np
 
 from lagomjax.networks.conv import Conv
 from lagomjax.networks.dense import Dense
@@ -38,6 +39,9 @@ def policy_head(action_space, feature_dim: int, std0: float = 1.0, weight_init: 
         return CategoricalHead(feature_dim, int(action_space.n), weight_init)
     if isinstance(action_space, gym.spaces.MultiDiscrete) and action_space.nvec.ndim == 1:
         return MultiCategoricalHead(feature_dim, tuple(int(n) for n in action_space.nvec), weight_init)
+    if isinstance(action_space, gym.spaces.Box) and not np.issubdtype(action_space.dtype, np.floating):
+        raise TypeError(f"an integer Box action space ({action_space}) is a discrete choice: give the env a "
+                        "Discrete or MultiDiscrete action space")  # fmt: skip
     if isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1:
         return DiagGaussianHead(feature_dim, action_space.shape[0], std0, weight_init)
     raise TypeError(f"policy_head supports Discrete, 1-D MultiDiscrete and 1-D Box action spaces, got {action_space}")

@@ -126,3 +126,49 @@ def test_any_func_env_registers_in_one_line():
     assert "next_obs" in info and not bool(truncated.any())
     with pytest.raises(TypeError, match="unexpected keyword"):
         envs.make("SteepCar-v0", wheels=4)
+
+
+def test_func_envs_written_without_the_rng_argument_register_and_an_integer_box_action_is_refused():
+    """gymnasium's own ``CliffWalkingFunctional`` writes ``observation``, ``reward`` and ``terminal``
+    without FuncEnv's ``rng`` argument: such an env steps as the same env written with it. Cliff
+    walking's actions are an integer ``Box``: the algorithms refuse it by name instead of treating it
+    as a continuous action (which failed inside the compiled step on mismatched shapes)."""
+    from gymnasium.envs.tabular.cliffwalking import CliffWalkingFunctional
+
+    from lagomjax.algos import ppo, sac
+
+    @dataclasses.dataclass(frozen=True)
+    class NoRng(MountainCarFunctional):
+        def observation(self, state, params=None):
+            return super().observation(state, None, params)
+
+        def reward(self, state, action, next_state, params=None):
+            return super().reward(state, action, next_state, None, params)
+
+        def terminal(self, state, params=None):
+            return super().terminal(state, None, params)
+
+    envs.register("TestNoRng-v0", NoRng, 50, overwrite=True)
+    envs.register("TestWithRng-v0", MountainCarFunctional, 50, overwrite=True)
+    outs = []
+    for env_id in ("TestNoRng-v0", "TestWithRng-v0"):
+        env = envs.make(env_id, num_envs=3)
+        state, obs = env.reset(jax.random.key(0))
+        outs.append((obs, *env.step(jax.random.key(1), state, jnp.asarray([0, 1, 2]))[1:5]))
+    for a, b in zip(*outs, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+    envs.register("TestCliff-v0", CliffWalkingFunctional, 50, overwrite=True)
+    _, obs = envs.make("TestCliff-v0", num_envs=2).reset(jax.random.key(0))
+    np.testing.assert_array_equal(obs, [[36.0], [36.0]])  # the start, bottom-left: row 3 * 12
+    for algo in (ppo, sac):
+        with pytest.raises(TypeError, match=r"Box\(0, 3, \(1,\), int32\): an integer Box is a discrete choice"):
+            algo.make_train(algo.Config(env_id="TestCliff-v0"))
+    from lagomjax.algos.offpolicy import check_action_space
+    from lagomjax.networks.actor_critic import policy_head
+
+    integer_box = gym.spaces.Box(0, 3, (1,), np.int32)  # the library's own entry points, given it directly
+    with pytest.raises(TypeError, match="an integer Box action space"):
+        policy_head(integer_box, 8)
+    with pytest.raises(ValueError, match="SAC needs a continuous action space, got an integer Box"):
+        check_action_space("SAC", integer_box, gym.spaces.Box)
