@@ -182,8 +182,14 @@ def test_each_kind_of_wrapper_refuses_the_other_kind_of_env():
     from lagomjax import envs
 
     functional_env = envs.make("CartPole-v1")
-    for wrapper in (NormalizeObservation, NormalizeReward, RecordEpisodeStatistics, TimeStepEnv):
-        with pytest.raises(TypeError, match="lagom's gymnasium wrapper, got a functional"):
+    hints = {
+        NormalizeObservation: "normalize_obs=True",
+        NormalizeReward: "normalize_reward=True",
+        RecordEpisodeStatistics: "functional.EpisodeStatistics",
+        TimeStepEnv: "terminated and truncated apart",
+    }
+    for wrapper, hint in hints.items():
+        with pytest.raises(TypeError, match=f"lagom's gymnasium wrapper, got a functional .*{hint}"):
             wrapper(functional_env)
     with pytest.raises(TypeError, match="functional .JAX. wrapper .* use lagom's wrapper"):
         envs.functional.NormalizeObservation(gym.make("CartPole-v1"))

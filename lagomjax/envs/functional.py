@@ -37,6 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from lagomjax._checks import check_int
 from lagomjax.transform.ops import select_where
 from lagomjax.transform.running_mean_var import MeanVarState, mean_var_init, mean_var_update
 
@@ -160,8 +161,7 @@ class TimeLimit(Wrapper):
 
     def __init__(self, env, max_episode_steps: int):
         super().__init__(env)
-        if max_episode_steps <= 0:
-            raise ValueError(f"max_episode_steps must be > 0, got {max_episode_steps}")
+        check_int("max_episode_steps", max_episode_steps, low=1)
         self.max_episode_steps = max_episode_steps
 
     def reset(self, key):
@@ -187,6 +187,10 @@ class VmapEnv(Wrapper):
         return jax.vmap(self.env.reset)(jax.random.split(key, self.num_envs))
 
     def step(self, key, state, action):
+        leading = {np.shape(x)[:1] for x in jax.tree.leaves(action)}
+        if leading != {(self.num_envs,)}:
+            shapes = jax.tree.map(np.shape, action)
+            raise ValueError(f"action must be batched over the {self.num_envs} envs [num_envs, ...], got {shapes}")
         return jax.vmap(self.env.step)(jax.random.split(key, self.num_envs), state, action)
 
 

@@ -12,13 +12,20 @@ from lagomjax.data import StepType, TimeStep
 from lagomjax.envs.functional import JaxEnv
 from lagomjax.transform import RunningMeanVar
 
+_FUNCTIONAL = {  # what a functional env uses instead of each of lagom's gymnasium wrappers
+    "RecordEpisodeStatistics": "lagomjax.envs.functional.EpisodeStatistics (envs.make adds it)",
+    "NormalizeObservation": "lagomjax.envs.functional.NormalizeObservation (or envs.make(..., normalize_obs=True))",
+    "NormalizeReward": "lagomjax.envs.functional.NormalizeReward (or envs.make(..., normalize_reward=True))",
+    "TimeStepEnv": "its own reset/step (functional envs return terminated and truncated apart)",
+}
+
 
 def _check_gym(wrapper, env) -> None:
     """lagom's wrappers wrap gymnasium envs; a functional JaxEnv gets a clear error."""
     if isinstance(env, JaxEnv):
+        name = type(wrapper).__name__
         raise TypeError(
-            f"{type(wrapper).__name__} is lagom's gymnasium wrapper, got a functional {type(env).__name__}: "
-            f"use lagomjax.envs.functional.{type(wrapper).__name__} (or envs.make(..., normalize_obs=True))"
+            f"{name} is lagom's gymnasium wrapper, got a functional {type(env).__name__}: use {_FUNCTIONAL[name]}"
         )
     if not isinstance(env, gym.Env):
         raise TypeError(f"{type(wrapper).__name__} wraps a gymnasium.Env, got {type(env).__name__}")

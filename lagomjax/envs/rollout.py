@@ -18,6 +18,7 @@ import jax.numpy as jnp
 from flax import struct
 from jax import lax
 
+from lagomjax._checks import check_int
 from lagomjax.envs.functional import batch_shape
 from lagomjax.transform.ops import zero_where
 
@@ -88,6 +89,7 @@ def evaluate(env, act, key, max_steps: int, init_policy_state=None):
       ``(mean_return, returns [n], lengths [n])``; an env whose first episode did not finish has
       NaN return and length ``max_steps``.
     """
+    check_int("max_steps", max_steps, low=1)
     state, obs = env.reset(key)
     n = obs.shape[0]
     keys = jax.random.split(key, max_steps)  # step t uses keys[t] however early the loop stops

@@ -1,6 +1,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from lagomjax import envs, metric
 
@@ -130,3 +131,14 @@ def test_evaluation_envs_compile_no_reset_into_their_step():
     assert "AutoReset" not in wrappers(eval_env_fn(state))
     es_env, _, _ = make_envs(es_policy.Config(), auto_reset=False)
     assert "AutoReset" not in wrappers(es_env) and "EpisodeStatistics" in wrappers(es_env)
+
+
+def test_bad_step_counts_and_action_batches_are_refused_by_name():
+    env = envs.make("CartPole-v1", num_envs=4, auto_reset=False)
+    with pytest.raises(ValueError, match="max_steps must be an int >= 1, got 0"):
+        envs.evaluate(env, lambda obs, p: (jnp.zeros(4, jnp.int32), p), jax.random.key(0), 0)
+    state, _ = env.reset(jax.random.key(0))
+    with pytest.raises(ValueError, match=r"action must be batched over the 4 envs \[num_envs, ...\], got \(3,\)"):
+        env.step(jax.random.key(1), state, jnp.zeros(3, jnp.int32))
+    with pytest.raises(TypeError, match="max_episode_steps must be an int, got float 10.5"):
+        envs.TimeLimit(envs.make("CartPole-v1", auto_reset=False, episode_statistics=False), 10.5)
