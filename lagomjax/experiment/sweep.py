@@ -23,6 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from lagomjax._checks import check_int, concrete
+
 
 def grid(**values) -> dict:
     """The Cartesian product of numeric values (first keyword outermost) as arrays of one length ``C``.
@@ -38,23 +40,45 @@ def grid(**values) -> dict:
 
 def with_hparams(make_train, config):
     """``train(key, hparams)``: ``make_train(dataclasses.replace(config, **hparams))(key)``, so the
-    numeric fields named in ``hparams`` are traced (and can be vmapped) while the rest stay static."""
-
-    fields = {f.name: f.default for f in dataclasses.fields(config)}
+    numeric fields named in ``hparams`` are traced (and can be vmapped) while the rest stay static.
+    ``train.check(hparams)`` puts concrete values through ``config``'s own checks (:func:`sweep`
+    calls it): inside the program a traced value cannot be checked."""
 
     def train(key, hparams):
-        unknown = sorted(set(hparams) - set(fields))
-        if unknown:
-            raise ValueError(f"hparams {unknown} are not fields of {type(config).__name__}")
-        static = sorted(k for k in hparams if not isinstance(fields[k], float))
-        if static:
-            raise ValueError(
-                f"hparams {static} set shapes or program structure (ints, booleans, names), so they cannot "
-                "vary inside one compiled program; sweep them with sweep_configs (one program per config)"
-            )
+        _check_names(config, hparams)
         return make_train(dataclasses.replace(config, **hparams))(key)
 
+    train.check = lambda hparams: check_hparams(config, hparams)
     return train
+
+
+def _check_names(config, hparams) -> None:
+    fields = {f.name: f.default for f in dataclasses.fields(config)}
+    unknown = sorted(set(hparams) - set(fields))
+    if unknown:
+        raise ValueError(f"hparams {unknown} are not fields of {type(config).__name__}")
+    static = sorted(k for k in hparams if not isinstance(fields[k], float))
+    if static:
+        raise ValueError(
+            f"hparams {static} set shapes or program structure (ints, booleans, names), so they cannot "
+            "vary inside one compiled program; sweep them with sweep_configs (one program per config)"
+        )
+
+
+def check_hparams(config, hparams: dict) -> None:
+    """Every setting of ``hparams`` (arrays ``[C]``) through ``config``'s ``__post_init__``: a negative
+    learning rate or a discount above 1 is refused, naming the setting, before anything compiles.
+    Traced values are left alone."""
+    _check_names(config, hparams)
+    values = {k: concrete(v) for k, v in hparams.items()}
+    if any(v is None for v in values.values()):
+        return
+    for i in range(min(np.size(v) for v in values.values())):
+        setting = {k: float(np.ravel(v)[i]) for k, v in values.items()}
+        try:
+            dataclasses.replace(config, **setting)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"hparams setting {i} {setting} is refused by {type(config).__name__}: {e}") from None
 
 
 def chunk_size(num_updates: int, target_chunks: int = 50) -> int:
@@ -141,6 +165,11 @@ def sweep(train, hparams: dict, num_seeds: int, seed: int = 0, devices=None):
     if not hparams or any(len(s) != 1 for s in sizes.values()) or len({s[0] for s in sizes.values()}) != 1:
         raise ValueError(f"hparams must be 1-D arrays of one length, got shapes {sizes}")
     c = next(iter(sizes.values()))[0]
+    if c == 0:
+        raise ValueError(f"hparams hold no setting (arrays of length 0), got shapes {sizes}")
+    check_int("num_seeds", num_seeds, low=1)
+    if callable(getattr(train, "check", None)):  # with_hparams: the config's own checks
+        train.check(hparams)
     devices = list(devices or jax.local_devices())
     batch = c * num_seeds
     padded = -(-batch // len(devices)) * len(devices)

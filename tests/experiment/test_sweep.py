@@ -38,6 +38,27 @@ def test_grid_order_and_sweep_equals_separate_runs():
             np.testing.assert_allclose(out[c, s], alone, rtol=1e-5)
     with pytest.raises(ValueError, match="one length"):
         sweep(quadratic_train, {"lr": np.ones(2), "decay": np.ones(3)}, 2)
+    with pytest.raises(ValueError, match="num_seeds must be an int >= 1, got 0"):
+        sweep(quadratic_train, hp, 0)
+    with pytest.raises(ValueError, match=r"hparams hold no setting \(arrays of length 0\)"):
+        sweep(quadratic_train, {"lr": np.ones(0)}, 2)
+
+
+def test_a_sweep_refuses_settings_its_config_refuses_before_compiling():
+    """Traced values cannot be checked inside the program: the sweep puts every setting through the
+    config's own checks first (a negative learning rate trained by gradient ascent before)."""
+    from lagomjax.algos import ppo
+    from lagomjax.experiment import with_hparams
+
+    compiled = []
+    train = with_hparams(lambda config: compiled.append(config) or ppo.make_train(config), ppo.Config())
+    with pytest.raises(ValueError, match=r"hparams setting 1 \{'lr': -0\.001.*\} is refused by Config: lr must be > 0"):
+        sweep(train, grid(lr=[1e-3, -1e-3], gamma=[0.99]), 2)
+    with pytest.raises(ValueError, match="gamma must be in"):
+        sweep(train, grid(lr=[1e-3], gamma=[1.5]), 2)
+    with pytest.raises(ValueError, match="not fields of Config"):
+        sweep(train, grid(lrr=[1e-3]), 2)
+    assert compiled == []  # nothing was traced
 
 
 FOUR_DEVICES = textwrap.dedent(
