@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lagomjax._checks import check_int
 from lagomjax.experiment.layout import read_csv
 from lagomjax.transform import interp_curves, smooth_filter
 from lagomjax.utils import pickle_load, yaml_load
@@ -212,6 +213,8 @@ class GridImage:
     """Collect images (``[H, W]``, ``[H, W, C]`` or batches of them) and tile them ``ncol`` per row."""
 
     def __init__(self, ncol=8, padding=2, pad_value=0):
+        check_int("ncol", ncol, low=1)
+        check_int("padding", padding, low=0)
         self.ncol, self.padding, self.pad_value = ncol, padding, pad_value
         self.images: list[np.ndarray] = []
 
@@ -287,13 +290,15 @@ def plot_learning_curve(metrics, path, title: str, key: str = "episode_return", 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    x = np.asarray(metrics["env_steps"])[0]
-    y = np.asarray(metrics[key], dtype=np.float64)
+    x = np.atleast_2d(np.asarray(metrics["env_steps"]))[0]  # one run's metrics (no seed axis) too
+    y = np.atleast_2d(np.asarray(metrics[key], dtype=np.float64))
     n = y.shape[0]
+    if y.shape[1] != x.shape[0]:
+        raise ValueError(f"metrics[{key!r}] must be [seeds, updates] matching env_steps {x.shape}, got {y.shape}")
     fig, ax = plt.subplots(figsize=(6, 4))
     plot_mean_band(ax, x, np.stack([_ffill(row) for row in y]), band="ci95", label="training episodes")
     if "eval_episode_return" in metrics:
-        ev = np.asarray(metrics["eval_episode_return"], np.float64)
+        ev = np.atleast_2d(np.asarray(metrics["eval_episode_return"], np.float64))
         at = np.flatnonzero(np.isfinite(ev).any(axis=0))
         if at.size:
             lo, hi = bootstrap_ci(ev[:, at])

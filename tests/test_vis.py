@@ -66,6 +66,10 @@ def test_grid_image_and_viewer():
     assert gray.grid().shape == (2 * 4 + 2, 2 * 4 + 2, 1)
     with pytest.raises(ValueError, match="empty"):
         vis.GridImage().grid()
+    with pytest.raises(ValueError, match="ncol must be an int >= 1, got 0"):
+        vis.GridImage(ncol=0)
+    with pytest.raises(ValueError, match="padding must be an int >= 0, got -1"):
+        vis.GridImage(padding=-1)
     viewer = vis.ImageViewer()
     viewer.imshow(np.zeros((8, 8, 3), np.uint8))
     viewer.imshow(np.ones((8, 8, 3), np.uint8))
@@ -123,6 +127,13 @@ def test_learning_curve_png_at_150_dpi_with_svg_and_no_warnings(tmp_path, recwar
         assert im.size == (900, 600)  # 6 x 4 inches at 150 dpi
     assert (tmp_path / "c.svg").read_text().startswith("<?xml")
     assert not [w for w in recwarn if "empty slice" in str(w.message)]
+    # one run's metrics, without a seed axis (jax.jit(train)(key)), plot as one seed
+    one = plot_learning_curve({"env_steps": steps[0], "episode_return": ret[0], "eval_episode_return": ev[0]},
+                              tmp_path / "one.png", "t")  # fmt: skip
+    with Image.open(one) as im:
+        assert im.size == (900, 600)
+    with pytest.raises(ValueError, match=r"must be \[seeds, updates\] matching env_steps \(20,\), got \(3, 19\)"):
+        plot_learning_curve({"env_steps": steps, "episode_return": ret[:, 1:]}, tmp_path / "bad.png", "t")
 
 
 def test_aggregate_metrics_follow_rliables_definitions():
