@@ -90,6 +90,8 @@ def sample(buffer: ReplayBuffer, key, batch_size: int, beta: float = 0.4):
 
 def update_priorities(buffer: ReplayBuffer, indices, priorities) -> ReplayBuffer:
     """Set the priorities ``p`` (e.g. ``|TD error| + eps``, all > 0) of sampled ``indices``."""
+    if not buffer.prioritized:
+        raise ValueError("update_priorities needs a prioritised buffer: replay.init(..., prioritized=True)")
     priorities = jnp.asarray(priorities, jnp.float32)
     p = priorities**buffer.alpha
     return buffer.replace(

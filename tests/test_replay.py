@@ -66,3 +66,5 @@ def test_bad_input():
         replay.add(buf, {"obs": jnp.zeros((2, 3))})
     with pytest.raises(ValueError, match="capacity"):
         replay.init(_example(), capacity=0)
+    with pytest.raises(ValueError, match="update_priorities needs a prioritised buffer"):
+        replay.update_priorities(buf, jnp.array([0]), jnp.array([1.0]))
