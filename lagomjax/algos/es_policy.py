@@ -146,7 +146,7 @@ def make_parts(config: Config) -> TrainParts:
         act = lambda obs, pstate: (policy.apply(params, obs), pstate)  # noqa: E731
         return evaluate(eval_env_fn(None), act, jax.random.fold_in(key, 1), max_steps)[0]
 
-    return TrainParts(init, update, finish)
+    return TrainParts(init, update, finish, config)
 
 
 def make_train(config: Config):

@@ -29,6 +29,7 @@ class TrainParts(NamedTuple):
     init: Callable  # key -> state
     update: Callable  # (state, update index) -> (state, metrics of this update)
     finish: Callable  # (state, key) -> final evaluation return
+    config: Any = None  # what the algorithms' make_parts built them for (run_seeds checks it)
 
 
 def train_from_parts(parts: TrainParts, num_updates: int, on_update: Callable | None = None):
@@ -190,7 +191,8 @@ def entry_points(make_agent: Callable):
         """``init(key) -> state``, ``update(state, i) -> (state, metrics)``, ``finish(state, key) ->
         eval_return`` on ``config.env_id``'s functional environment."""
         env, eval_env_fn, eval_steps = make_envs(config)
-        return functional_parts(make_agent(config, env.action_space), env, config.num_steps, eval_env_fn, eval_steps)
+        parts = functional_parts(make_agent(config, env.action_space), env, config.num_steps, eval_env_fn, eval_steps)
+        return parts._replace(config=config)
 
     def make_train(config):
         """``train(key) -> (state, metrics)``: the whole training and a deterministic evaluation in one

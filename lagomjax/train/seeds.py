@@ -3,6 +3,7 @@ they finish (progress, trackers), and checkpoint/resume between chunks."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lagomjax import checkpoint as ckpt
-from lagomjax._checks import check_int
+from lagomjax._checks import check_int, check_nonnegative
 from lagomjax.experiment.sweep import chunk_size
 from lagomjax.replay import ReplayBuffer
 from lagomjax.train.loop import TrainParts
@@ -119,8 +120,18 @@ def run_seeds(
     if on_nonfinite not in ("halt", "raise", "ignore"):
         raise ValueError(f"on_nonfinite must be 'halt', 'raise' or 'ignore', got {on_nonfinite!r}")
     check_int("num_seeds", num_seeds, low=1)
+    check_int("checkpoint_every", checkpoint_every, low=1)
+    if max_chunks is not None:
+        check_int("max_chunks", max_chunks, low=0)
+    if checkpoint_seconds is not None:
+        check_nonnegative("checkpoint_seconds", checkpoint_seconds)
     if eval_every is not None and eval_every < 1:
         raise ValueError(f"eval_every must be None or >= 1, got {eval_every}")
+    built_for = getattr(parts, "config", None)  # make_parts records its config
+    if built_for is not None and built_for != config:
+        fields = [f.name for f in dataclasses.fields(config)] if dataclasses.is_dataclass(config) else []
+        changed = [name for name in fields if getattr(built_for, name, None) != getattr(config, name)]
+        raise ValueError(f"parts were built for another config than the one given (fields {changed} differ)")
     from tqdm.auto import tqdm
 
     n = config.num_updates

@@ -92,6 +92,21 @@ def test_resume_is_bit_identical_including_a_kill_during_save(tmp_path):
     _assert_identical(_run(checkpoint=ckpt), reference)
 
 
+def test_parts_of_another_config_and_bad_counts_are_refused_before_compiling():
+    compiled, parts = [], dqn.make_parts(CONFIG)
+    longer = dqn.Config(**{**SETTINGS, "total_steps": 32 * 128})  # the parts would run 32 updates of CONFIG's
+    with pytest.raises(ValueError, match=r"parts were built for another config .*\['total_steps'\] differ"):
+        run_seeds(parts, longer, 2, progress=False, on_compiled=compiled.append)
+    for kwargs, message in [
+        ({"checkpoint_every": 0}, "checkpoint_every must be an int >= 1, got 0"),  # a ZeroDivisionError before
+        ({"max_chunks": -1}, "max_chunks must be an int >= 0, got -1"),
+        ({"checkpoint_seconds": -1.0}, "checkpoint_seconds must be >= 0, got -1.0"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            run_seeds(parts, CONFIG, 2, progress=False, on_compiled=compiled.append, **kwargs)
+    assert compiled == []
+
+
 def test_checkpoint_from_another_run_is_refused_before_compiling(tmp_path):
     ckpt = tmp_path / "checkpoint.ckpt"
     _run(checkpoint=ckpt, max_chunks=1)
