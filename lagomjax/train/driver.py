@@ -9,6 +9,7 @@ and ``lagomjax-train <name>`` call :func:`main`.
 
 from __future__ import annotations
 
+import importlib.util
 import signal
 import sys
 import threading
@@ -117,6 +118,24 @@ def _check_numbers(extra: dict) -> None:
         raise SystemExit(f"--checkpoint-seconds must be >= 0, got {extra['checkpoint_seconds']}")
 
 
+def _check_extras(extra: dict, search, functional: bool, env_id: str) -> None:
+    """The optional packages the flags need, and trackers only where they stream (a compiled run
+    without --search), checked before a run directory is claimed."""
+    trackers = [f"--{name}" for name in ("tensorboard", "wandb") if extra[name]]
+    if trackers and search is not None:
+        raise SystemExit(f"{' and '.join(trackers)} stream one run's metrics; --search writes its own record")
+    if trackers and not functional:
+        raise SystemExit(f"{' and '.join(trackers)} stream the compiled path's metrics; {env_id} runs on the "
+                         "gymnasium path (its logs: <run>/0/<seed>/train_logs.csv)")  # fmt: skip
+    need = [(flag, module, flag[2:]) for flag, module in (("--tensorboard", "tensorboardX"), ("--wandb", "wandb"))
+            if flag in trackers]  # fmt: skip
+    if search is not None and search["method"] == "optuna":
+        need.append(("--search optuna", "optuna", "search"))
+    for flag, module, name in need:
+        if importlib.util.find_spec(module) is None:
+            raise SystemExit(f'{flag} needs {module}: pip install "lagomjax[{name}]"')
+
+
 def _eval_every(flag: int, num_updates: int) -> int | None:
     return None if flag == 0 else max(1, num_updates // 10) if flag == -1 else flag
 
@@ -199,12 +218,14 @@ def main(algo, argv=None, **defaults):
     if extra["resume"]:
         config, n, seed, run_dir, search = _resume(algo, slug, config, extra)
         parts = _preflight(algo, config, search)
+        _check_extras(extra, search, parts is not None, config.env_id)
     else:
         search = search_cli.settings(extra, config)
         n, seed = extra["num_seeds"], extra["seed"]
         if search is not None and "num_seeds" not in extra["_given"]:
             n = 1  # seeds per trial
         parts = _preflight(algo, config, search)  # before a run directory is claimed
+        _check_extras(extra, search, parts is not None, config.env_id)
         record = runs.run_record(slug, config, n, seed)
         if search is not None:
             record["search"] = search

@@ -1,6 +1,7 @@
 """The command line: flags from the Config dataclass, one entry for every algorithm
 (``python -m lagomjax.train <name>``), ``examples/ppo.py``, and bad flags refused before compiling."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -106,6 +107,9 @@ def test_plot_names_are_checked_before_the_run(tmp_path, plot):
         (["ppo", "--num-seeds", "0"], "--num-seeds must be >= 1, got 0"),
         (["ppo", "--eval-every", "-5"], "--eval-every must be -1, 0 or a number of updates, got -5"),
         (["ppo", "--checkpoint-seconds", "-1"], "--checkpoint-seconds must be >= 0, got -1.0"),
+        # trackers stream one compiled run: elsewhere they were silently ignored
+        (["ppo", "--env", "FrozenLake-v1", "--wandb", "true"], "--wandb stream the compiled path's metrics; "),
+        (["ppo", "--tensorboard", "true", "--search", "grid", "--space", "s.yml"], "--search writes its own record"),
     ],
 )
 def test_a_run_that_cannot_start_says_why_in_one_line_and_claims_no_directory(tmp_path, argv, message, capsys):
@@ -116,6 +120,29 @@ def test_a_run_that_cannot_start_says_why_in_one_line_and_claims_no_directory(tm
     with pytest.raises(SystemExit) as e:
         main([*argv, "--log-dir", str(tmp_path / "run")])
     assert message in str(e.value.code) + capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--tensorboard", "true"], '--tensorboard needs tensorboardX: pip install "lagomjax[tensorboard]"'),
+        (["--wandb", "true"], '--wandb needs wandb: pip install "lagomjax[wandb]"'),
+        (["--search", "optuna", "--space", "s.yml"], '--search optuna needs optuna: pip install "lagomjax[search]"'),
+    ],
+)
+def test_a_missing_extra_is_named_before_a_directory_is_claimed(tmp_path, argv, message, monkeypatch):
+    """The core install lacks the extras: the run stopped with a traceback after claiming its
+    directory (trackers) or after its first search step (optuna)."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    missing = {"tensorboardX", "wandb", "optuna"}
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in missing else real(name, *a))
+    (tmp_path / "s.yml").write_text("lr: {low: 1e-4, high: 1e-2, log: true}\n")
+    argv = [a if a != "s.yml" else str(tmp_path / "s.yml") for a in argv]
+    with pytest.raises(SystemExit, match=re.escape(message)):
+        main(["ppo", *argv, "--log-dir", str(tmp_path / "run")])
     assert not (tmp_path / "run").exists()
 
 
