@@ -367,6 +367,7 @@ def record_episode(
 
     from lagomjax import envs
 
+    check_video_path(path)  # before the episode runs
     if envs.is_registered(env_id):
         frames = _functional_frames(env_id, act, key, max_steps, init_policy_state)
     else:
@@ -383,10 +384,20 @@ def episode_gif(env_id: str, act, key, path, max_steps: int | None = None, fps: 
     return record_episode(env_id, act, key, path, max_steps, fps, init_policy_state)
 
 
+def check_video_path(path) -> None:
+    """``ImportError`` now, not after an episode was run, if ``path``'s format needs the ``video``
+    extra (anything but ``.gif``: imageio's ffmpeg plugin) and it is not installed."""
+    import importlib.util
+
+    if Path(path).suffix.lower() != ".gif" and importlib.util.find_spec("imageio") is None:
+        raise ImportError(f'writing {Path(path).suffix} videos needs imageio: pip install "lagomjax[video]"')
+
+
 def write_video(frames, path, fps: int = 30) -> Path:
     """Write RGB frames ``[H, W, 3]`` (uint8) to ``path`` atomically: a ``.gif`` with Pillow, any other
     suffix with imageio's ffmpeg plugin (the ``video`` extra). Returns the path."""
     path = Path(path)
+    check_video_path(path)
     if not frames:
         raise ValueError("write_video needs at least one frame")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -91,6 +91,27 @@ def test_episode_gif(tmp_path):
         vis.render_frame("LunarLander-v3", np.zeros(8))
 
 
+def test_a_video_format_without_its_extra_is_refused_before_the_episode(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    from lagomjax.train.__main__ import main
+
+    real, played = importlib.util.find_spec, []
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "imageio" else real(name, *a))
+
+    def act(obs, pstate):
+        played.append(1)
+        return jnp.int32(0), pstate
+
+    with pytest.raises(ImportError, match=r'writing \.mp4 videos needs imageio: pip install "lagomjax\[video\]"'):
+        vis.record_episode("CartPole-v1", act, jax.random.key(0), tmp_path / "ep.mp4")
+    assert played == [] and not (tmp_path / "ep.mp4").exists()
+    vis.check_video_path(tmp_path / "ep.gif")  # Pillow's, always there
+    with pytest.raises(SystemExit):  # the command line: one usage line, before loading the run
+        main(["evaluate", str(tmp_path / "no_run"), "--video", "ep.webm"])
+    assert 'writing .webm videos needs imageio: pip install "lagomjax[video]"' in capsys.readouterr().err
+
+
 def test_bootstrap_ci_matches_a_plain_loop_and_covers_the_mean():
     from lagomjax.vis import bootstrap_ci
 

@@ -35,6 +35,13 @@ def evaluate(argv) -> dict:
     args = parser.parse_args(argv)
     if args.episodes < 1:
         parser.error(f"--episodes must be >= 1, got {args.episodes}")
+    if args.video:
+        from lagomjax import vis
+
+        try:
+            vis.check_video_path(args.video)
+        except ImportError as e:
+            parser.error(str(e))
     try:
         policy = policies.load_policy(args.run_dir, args.seed_index, args.best)
     except ValueError as e:
