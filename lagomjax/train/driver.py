@@ -122,11 +122,12 @@ def _check_extras(extra: dict, search, functional: bool, env_id: str) -> None:
     """The optional packages the flags need, and trackers only where they stream (a compiled run
     without --search), checked before a run directory is claimed."""
     trackers = [f"--{name}" for name in ("tensorboard", "wandb") if extra[name]]
+    flags = f"{' and '.join(trackers)} stream{'s' if len(trackers) == 1 else ''}"
     if trackers and search is not None:
-        raise SystemExit(f"{' and '.join(trackers)} stream one run's metrics; --search writes its own record")
+        raise SystemExit(f"{flags} one run's metrics; --search writes its own record")
     if trackers and not functional:
-        raise SystemExit(f"{' and '.join(trackers)} stream the compiled path's metrics; {env_id} runs on the "
-                         "gymnasium path (its logs: <run>/0/<seed>/train_logs.csv)")  # fmt: skip
+        raise SystemExit(f"{flags} the compiled path's metrics; {env_id} runs on the gymnasium path "
+                         "(its logs: <run>/0/<seed>/train_logs.csv)")  # fmt: skip
     need = [(flag, module, flag[2:]) for flag, module in (("--tensorboard", "tensorboardX"), ("--wandb", "wandb"))
             if flag in trackers]  # fmt: skip
     if search is not None and search["method"] == "optuna":
