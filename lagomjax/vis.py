@@ -408,10 +408,8 @@ def write_video(frames, path, fps: int = 30) -> Path:
         images = [Image.fromarray(np.asarray(f, np.uint8)) for f in frames]
         images[0].save(tmp, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
     else:
-        try:
-            import imageio.v2 as imageio
-        except ImportError as e:
-            raise ImportError(f'writing {path.suffix} videos needs imageio: pip install "lagomjax[video]"') from e
+        import imageio.v2 as imageio  # present: check_video_path above
+
         imageio.mimwrite(tmp, [np.asarray(f, np.uint8) for f in frames], fps=fps, macro_block_size=8)
     tmp.replace(path)
     return path

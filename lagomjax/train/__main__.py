@@ -22,6 +22,7 @@ def evaluate(argv) -> dict:
     import jax
     import numpy as np
 
+    from lagomjax import vis
     from lagomjax.algos import policies
 
     parser = argparse.ArgumentParser(prog="python -m lagomjax.train evaluate", description=evaluate.__doc__)
@@ -36,8 +37,6 @@ def evaluate(argv) -> dict:
     if args.episodes < 1:
         parser.error(f"--episodes must be >= 1, got {args.episodes}")
     if args.video:
-        from lagomjax import vis
-
         try:
             vis.check_video_path(args.video)
         except ImportError as e:
@@ -51,8 +50,6 @@ def evaluate(argv) -> dict:
           f"(min {returns.min():.1f}, max {returns.max():.1f}) over {args.episodes} greedy episodes")  # fmt: skip
     out = {"returns": returns}
     if args.video:
-        from lagomjax import vis
-
         out["video"] = vis.record_episode(policy.env_id, policy.act_unit, jax.random.key(args.key), args.video,
                                           init_policy_state=policy.init_policy_state)  # fmt: skip
         print(f"episode recorded in {out['video']}")
