@@ -289,6 +289,21 @@ def test_flatten_observation_turns_structured_and_image_observations_into_vector
         envs.FlattenObservation(_DiscreteObs())
 
 
+def test_evaluate_reads_structured_observations():
+    """``evaluate`` on a Dict-observation env (a Jumanji game) hands the policy the dict and counts its
+    batch from the first part: every first episode lasts 3 steps of reward 1."""
+    env = envs.EpisodeStatistics(envs.VmapEnv(_DictObsEnv(), 5))
+
+    def act(obs, pstate):
+        assert set(obs) == {"pos", "grid"}
+        return jnp.zeros(obs["pos"].shape[:1], jnp.int32), pstate
+
+    mean, returns, lengths = jax.jit(lambda k: envs.evaluate(env, act, k, 10))(jax.random.key(0))
+    np.testing.assert_array_equal(returns, np.full(5, 3.0))
+    np.testing.assert_array_equal(lengths, np.full(5, 3))
+    assert float(mean) == 3.0
+
+
 class _DiscreteObs(envs.JaxEnv):
     observation_space = gym.spaces.Discrete(3)
     action_space = gym.spaces.Discrete(2)
