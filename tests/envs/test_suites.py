@@ -2,6 +2,8 @@
 (true final observations, terminated apart from truncated), traceable parameters, image observations
 for a CNN torso, and a PPO run on MinAtar that beats the random policy."""
 
+import warnings
+
 import gymnasium as gym
 import jax
 import jax.numpy as jnp
@@ -224,3 +226,15 @@ def test_a_policy_trained_on_image_observations_loads_and_acts_on_raw_ones(tmp_p
     np.testing.assert_array_equal(batch, mine)
     returns = policies.evaluate_run(run, episodes=4, seed_index=1)
     assert returns.shape == (4,) and np.all(np.isin(returns, [-1.0, 1.0]))
+
+
+@pytest.mark.parametrize("name", ["Breakout-MinAtar", "Freeway-MinAtar"])
+def test_tracing_minatar_raises_none_of_gymnax_s_own_warnings(name):
+    """gymnax's MinAtar code scatters ints into bool grids (a jax FutureWarning) and Freeway asks for
+    int64 (a UserWarning): noise on every run that a user cannot act on, silenced in the adapter."""
+    env = envs.make(f"gymnax:{name}", num_envs=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jax.jit(env.reset).lower(jax.random.key(0))
+        state, _ = env.reset(jax.random.key(0))
+        jax.jit(env.step).lower(jax.random.key(1), state, jnp.zeros(2, jnp.int32))

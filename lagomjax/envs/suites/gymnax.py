@@ -16,6 +16,9 @@ them); the episode length is ``make(..., max_episode_steps=N)``.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+
 import gymnasium as gym
 import jax
 import jax.numpy as jnp
@@ -55,6 +58,17 @@ def gym_spaces(env, params) -> tuple[gym.spaces.Space, gym.spaces.Space]:
         )
 
 
+@contextlib.contextmanager
+def _quiet():
+    """Silence two warnings gymnax 0.0.9's own code raises while it is traced, which a user can do
+    nothing about: MinAtar's scatters of int/float values into bool grids (a FutureWarning of jax
+    0.10) and Freeway's request for int64 (a UserWarning without x64). Other warnings pass."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "scatter inputs have incompatible types", FutureWarning)
+        warnings.filterwarnings("ignore", "Explicitly requested dtype int64", UserWarning, r"gymnax\.")
+        yield
+
+
 class GymnaxEnv(JaxEnv):
     """One gymnax environment with its ``EnvParams`` as a :class:`~lagomjax.envs.JaxEnv` (observations
     float32, rewards float32, ``terminated`` bool, never truncates by itself). ``spaces`` (from
@@ -70,16 +84,18 @@ class GymnaxEnv(JaxEnv):
         return jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), obs)
 
     def reset(self, key):
-        obs, state = self.env.reset_env(key, self.params)
+        with _quiet():
+            obs, state = self.env.reset_env(key, self.params)
         return strong_types(state), self._obs(obs)
 
     def step(self, key, state, action):
-        obs, state, reward, done, info = self.env.step_env(key, state, action, self.params)
+        with _quiet():
+            obs, state, reward, done, info = self.env.step_env(key, state, action, self.params)
+            if self._terminal_params is not None:
+                terminated = self.env.is_terminal(state, self._terminal_params)
+            else:  # no time limit of its own: every end is a termination
+                terminated = done
         info = {k: v for k, v in info.items() if k != "discount"}  # the suite's own: 0 at both kinds of end
-        if self._terminal_params is not None:
-            terminated = self.env.is_terminal(state, self._terminal_params)
-        else:  # no time limit of its own: every end is a termination
-            terminated = done
         return state, self._obs(obs), jnp.asarray(reward, jnp.float32), jnp.asarray(terminated, bool), \
             jnp.zeros((), bool), info  # fmt: skip
 
