@@ -16,6 +16,8 @@ registered are gymnasium ids: the algorithms run those through lagom's Python ru
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -32,6 +34,18 @@ from lagomjax.envs.functional import (
     TimeLimit,
     VmapEnv,
 )
+
+
+@contextlib.contextmanager
+def quiet_suite(package: str):
+    """Around a suite's own code while it is traced: silence two warnings that code raises and a user
+    can do nothing about, jax 0.10's FutureWarning for scattering ints or floats into bool or int
+    arrays (gymnax's MinAtar grids, Jumanji's BinPack) and requests for int64 without x64 from within
+    ``package`` (gymnax's Freeway). Every other warning passes."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "scatter inputs have incompatible types", FutureWarning)
+        warnings.filterwarnings("ignore", "Explicitly requested dtype int64", UserWarning, rf"{package}\.")
+        yield
 
 
 @dataclass(frozen=True)

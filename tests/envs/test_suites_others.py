@@ -2,6 +2,8 @@
 environment from the same states, keeps terminated and truncated apart and compiles once across
 episode ends. Each is skipped with its reason when its extra is not installed."""
 
+import warnings
+
 import gymnasium as gym
 import jax
 import jax.numpy as jnp
@@ -106,6 +108,51 @@ def test_jumanji_snake_ends_by_time_as_a_truncation_not_a_termination():
     assert flat.observation_space.shape == (12 * 12 * 5 + 1 + 4,)
     state, obs = flat.reset(jax.random.key(0))
     assert obs.shape == (8, 725) and obs.dtype == jnp.float32
+
+
+def test_jumanji_dataclass_observations_a_safety_time_limit_and_no_suite_warnings():
+    """BinPack's observation holds dataclasses (``Space``, ``Item``) beside arrays: they convert to
+    nested Dict spaces matching the observations. BinPack has no time limit of its own: it gets the
+    adapter's safety limit, so it trains and evaluates. Tracing it raises none of its scatter warnings."""
+    pytest.importorskip("jumanji", reason='pip install "lagomjax[jumanji]"')
+    from lagomjax.envs.suites import jumanji as adapter
+
+    env = envs.make("jumanji:BinPack-v2", num_envs=2)
+    space = env.observation_space
+    assert isinstance(space["ems"], gym.spaces.Dict) and set(space["ems"].spaces) == {
+        "x1",
+        "x2",
+        "y1",
+        "y2",
+        "z1",
+        "z2",
+    }
+    assert isinstance(space["items"], gym.spaces.Dict) and space["items"]["x_len"].shape == (20,)
+    assert envs.time_limit("jumanji:BinPack-v2") == adapter.SAFETY_LIMIT
+    assert env.action_space == gym.spaces.MultiDiscrete([40, 20])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        state, obs = jax.jit(env.reset)(jax.random.key(0))
+        action = jax.random.randint(jax.random.key(1), (2, 2), 0, jnp.array([40, 20]))
+        _, obs, *_ = jax.jit(env.step)(jax.random.key(2), state, action)
+    assert set(obs["ems"]) == set(space["ems"].spaces) and set(obs["items"]) == set(space["items"].spaces)
+    flat = envs.FlattenObservation(env)  # one vector: 6 x 40 + 40 + 3 x 20 + 20 + 20 + 40 x 20
+    assert flat.observation_space.shape == (1180,) and flat.reset(jax.random.key(0))[1].shape == (2, 1180)
+    assert obs["ems"]["x1"].shape == (2, 40) and obs["ems"]["x1"].dtype == jnp.float32
+
+
+def test_a_jumanji_id_that_cannot_fetch_its_data_is_a_value_error(monkeypatch):
+    """Sokoban downloads its levels when made; offline, that is one ValueError naming the id (the
+    command line prints it in one line), not a traceback from the Hugging Face hub."""
+    jumanji = pytest.importorskip("jumanji", reason='pip install "lagomjax[jumanji]"')
+    from lagomjax.envs.suites import jumanji as adapter
+
+    def offline(name, **kwargs):
+        raise FileNotFoundError("cannot find the requested files in the local cache")
+
+    monkeypatch.setattr(jumanji, "make", offline)
+    with pytest.raises(ValueError, match="jumanji:Sokoban-v0 could not be made .*local cache"):
+        adapter._register("Sokoban-v0")
 
 
 @pytest.mark.slow

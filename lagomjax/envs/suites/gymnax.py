@@ -16,16 +16,13 @@ them); the episode length is ``make(..., max_episode_steps=N)``.
 
 from __future__ import annotations
 
-import contextlib
-import warnings
-
 import gymnasium as gym
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from lagomjax.envs.functional import JaxEnv, strong_types
-from lagomjax.envs.registry import EnvSpec, Suite, register
+from lagomjax.envs.registry import EnvSpec, Suite, quiet_suite, register
 
 NEEDS_NETWORK = ("MNISTBandit-bsuite",)
 _NEVER = 2**30  # a time limit no episode reaches: gymnax's is_terminal then reports terminations only
@@ -58,17 +55,6 @@ def gym_spaces(env, params) -> tuple[gym.spaces.Space, gym.spaces.Space]:
         )
 
 
-@contextlib.contextmanager
-def _quiet():
-    """Silence two warnings gymnax 0.0.9's own code raises while it is traced, which a user can do
-    nothing about: MinAtar's scatters of int/float values into bool grids (a FutureWarning of jax
-    0.10) and Freeway's request for int64 (a UserWarning without x64). Other warnings pass."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "scatter inputs have incompatible types", FutureWarning)
-        warnings.filterwarnings("ignore", "Explicitly requested dtype int64", UserWarning, r"gymnax\.")
-        yield
-
-
 class GymnaxEnv(JaxEnv):
     """One gymnax environment with its ``EnvParams`` as a :class:`~lagomjax.envs.JaxEnv` (observations
     float32, rewards float32, ``terminated`` bool, never truncates by itself). ``spaces`` (from
@@ -84,12 +70,12 @@ class GymnaxEnv(JaxEnv):
         return jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), obs)
 
     def reset(self, key):
-        with _quiet():
+        with quiet_suite("gymnax"):
             obs, state = self.env.reset_env(key, self.params)
         return strong_types(state), self._obs(obs)
 
     def step(self, key, state, action):
-        with _quiet():
+        with quiet_suite("gymnax"):
             obs, state, reward, done, info = self.env.step_env(key, state, action, self.params)
             if self._terminal_params is not None:
                 terminated = self.env.is_terminal(state, self._terminal_params)

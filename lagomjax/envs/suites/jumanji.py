@@ -5,14 +5,17 @@
 termination, with a nonzero discount a truncation. Several Jumanji environments end at their own
 time limit with discount 0, a termination (Snake does): so the adapter builds each environment with
 its time limit lifted and registers that limit as lagomjax's :class:`~lagomjax.envs.TimeLimit`,
-which truncates (``make(..., max_episode_steps=N)`` sets it). Structured observations (Jumanji's
-named tuples) come out as dicts of float32 arrays with a gymnasium ``Dict`` space;
-:class:`~lagomjax.envs.FlattenObservation` makes one vector of them (the algorithms add it for an
-MLP). Discrete and box actions are supported by the algorithms; multi-discrete ones convert to
-``gymnasium.spaces.MultiDiscrete``.
+which truncates (``make(..., max_episode_steps=N)`` sets it). Environments without a time limit of
+their own (BinPack, Knapsack, TSP, Sudoku, Game2048, ...) get one of :data:`SAFETY_LIMIT` steps.
+Structured observations (Jumanji's named tuples and dataclasses) come out as dicts of float32 arrays
+with a gymnasium ``Dict`` space; :class:`~lagomjax.envs.FlattenObservation` makes one vector of them
+(the algorithms add it for an MLP). Discrete and box actions are supported by the algorithms;
+multi-discrete ones convert to ``gymnasium.spaces.MultiDiscrete``.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import gymnasium as gym
 import jax
@@ -20,20 +23,31 @@ import jax.numpy as jnp
 import numpy as np
 
 from lagomjax.envs.functional import JaxEnv, strong_types
-from lagomjax.envs.registry import EnvSpec, Suite, register
+from lagomjax.envs.registry import EnvSpec, Suite, quiet_suite, register
 
 _LAST = 2  # jumanji.types.StepType.LAST
 _NEVER = 2**30  # a time limit no episode reaches
+# the time limit of environments without one (the combinatorial ones, BinPack, TSP, Sudoku, ..., whose
+# episodes end by themselves, and Game2048): evaluation needs a bound, and a greedy policy may repeat
+# a move that changes nothing. Their episodes end long before it; make(..., max_episode_steps=N) sets it
+SAFETY_LIMIT = 10_000
 
 
-def _is_record(x) -> bool:
-    return isinstance(x, tuple) and hasattr(x, "_fields")
+def _fields(x) -> tuple[str, ...] | None:
+    """The field names of a structured Jumanji value (a named tuple such as Snake's ``Observation``,
+    or a dataclass such as BinPack's ``Space`` and ``Item``); None for an array."""
+    if isinstance(x, tuple) and hasattr(x, "_fields"):
+        return x._fields
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return tuple(f.name for f in dataclasses.fields(x))
+    return None
 
 
 def as_dict(obs):
-    """A Jumanji observation (named tuples, nested) as dicts of float32 arrays."""
-    if _is_record(obs):
-        return {f: as_dict(getattr(obs, f)) for f in obs._fields}
+    """A Jumanji observation (named tuples and dataclasses, nested) as dicts of float32 arrays."""
+    fields = _fields(obs)
+    if fields is not None:
+        return {f: as_dict(getattr(obs, f)) for f in fields}
     return jnp.asarray(obs, jnp.float32)
 
 
@@ -51,8 +65,9 @@ def _box(spec) -> gym.spaces.Box:
 
 def observation_space(spec, sample) -> gym.spaces.Space:
     """The gymnasium space of the observations ``as_dict`` gives, from Jumanji's spec and one value."""
-    if _is_record(sample):
-        return gym.spaces.Dict({f: observation_space(getattr(spec, f), getattr(sample, f)) for f in sample._fields})
+    fields = _fields(sample)
+    if fields is not None:
+        return gym.spaces.Dict({f: observation_space(getattr(spec, f), getattr(sample, f)) for f in fields})
     return _box(spec)
 
 
@@ -78,11 +93,13 @@ class JumanjiEnv(JaxEnv):
         self.observation_space, self.action_space = spaces or gym_spaces(env)
 
     def reset(self, key):
-        state, timestep = self.env.reset(key)
+        with quiet_suite("jumanji"):
+            state, timestep = self.env.reset(key)
         return strong_types(state), as_dict(timestep.observation)
 
     def step(self, key, state, action):
-        state, ts = self.env.step(state, action)
+        with quiet_suite("jumanji"):
+            state, ts = self.env.step(state, action)
         last = ts.step_type == _LAST
         return state, as_dict(ts.observation), jnp.asarray(ts.reward, jnp.float32), last & (ts.discount == 0), \
             last & (ts.discount != 0), {}  # fmt: skip
@@ -105,7 +122,10 @@ def _register(name: str) -> EnvSpec:
 
     import jumanji
 
-    default = jumanji.make(name)
+    try:
+        default = jumanji.make(name)
+    except OSError as e:  # Sokoban downloads its levels from the Hugging Face hub when made
+        raise ValueError(f"jumanji:{name} could not be made (it fetches data when made): {e}") from None
     spaces = gym_spaces(default)
     limit = getattr(default, "time_limit", None)
     liftable = limit is not None and "time_limit" in inspect.signature(type(default).__init__).parameters
@@ -118,7 +138,7 @@ def _register(name: str) -> EnvSpec:
         with jax.ensure_compile_time_eval():  # Jumanji's specs compute with jnp: eagerly, even under a trace
             return JumanjiEnv(jumanji.make(name, **kwargs) if kwargs else default, spaces)
 
-    return register(f"jumanji:{name}", make_fn, int(limit) if limit else None, overwrite=True)
+    return register(f"jumanji:{name}", make_fn, int(limit) if limit else SAFETY_LIMIT, overwrite=True)
 
 
 SUITE = Suite("jumanji", _ids, _register, "jumanji")
