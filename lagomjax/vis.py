@@ -343,12 +343,16 @@ def plot_pbt(history: dict, path, title: str, steps_per_interval: int = 1, log=(
 def render_frame(env_id: str, physics_state) -> np.ndarray:
     """An RGB frame ``[H, W, 3]`` of a functional environment's innermost state, drawn by the
     ``render`` hook it was registered with (:func:`lagomjax.envs.register`)."""
+    return np.asarray(_render_hook(env_id)(physics_state))
+
+
+def _render_hook(env_id: str):
     from lagomjax import envs
 
     render = envs.spec(env_id).render
     if render is None:
         raise ValueError(f"{env_id!r} was registered without a render hook: no frames to draw")
-    return np.asarray(render(physics_state))
+    return render
 
 
 def record_episode(
@@ -367,7 +371,7 @@ def record_episode(
 
     from lagomjax import envs
 
-    check_video_path(path)  # before the episode runs
+    check_video_path(path, env_id)  # before the episode runs
     if envs.is_registered(env_id):
         frames = _functional_frames(env_id, act, key, max_steps, init_policy_state)
     else:
@@ -384,13 +388,18 @@ def episode_gif(env_id: str, act, key, path, max_steps: int | None = None, fps: 
     return record_episode(env_id, act, key, path, max_steps, fps, init_policy_state)
 
 
-def check_video_path(path) -> None:
-    """``ImportError`` now, not after an episode was run, if ``path``'s format needs the ``video``
-    extra (anything but ``.gif``: imageio's ffmpeg plugin) and it is not installed."""
+def check_video_path(path, env_id: str | None = None) -> None:
+    """Now, not after an episode was run: ``ImportError`` if ``path``'s format needs the ``video``
+    extra (anything but ``.gif``: imageio's ffmpeg plugin) and it is not installed; ``ValueError`` if
+    ``env_id`` is a functional environment registered without a ``render`` hook (nothing draws it)."""
     import importlib.util
+
+    from lagomjax import envs
 
     if Path(path).suffix.lower() != ".gif" and importlib.util.find_spec("imageio") is None:
         raise ImportError(f'writing {Path(path).suffix} videos needs imageio: pip install "lagomjax[video]"')
+    if env_id is not None and envs.is_registered(env_id):
+        _render_hook(env_id)
 
 
 def write_video(frames, path, fps: int = 30) -> Path:

@@ -112,6 +112,29 @@ def test_a_video_format_without_its_extra_is_refused_before_the_episode(tmp_path
     assert 'writing .webm videos needs imageio: pip install "lagomjax[video]"' in capsys.readouterr().err
 
 
+def test_an_environment_without_a_render_hook_is_refused_before_the_episode_runs(tmp_path, monkeypatch):
+    """A functional env registered without ``render`` (brax's, Jumanji's) cannot be drawn: recording it
+    is a ValueError before the policy acts, and ``check_video_path`` (the command line's) says so."""
+    from lagomjax import envs
+    from lagomjax.envs import registry
+    from lagomjax.envs.classic_control import cartpole
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # the registration ends with the test
+    envs.register("UndrawnCartPole-v0", cartpole, 50, overwrite=True)
+    played = []
+
+    def act(obs, pstate):
+        played.append(1)
+        return jnp.int32(0), pstate
+
+    with pytest.raises(ValueError, match="'UndrawnCartPole-v0' was registered without a render hook"):
+        vis.record_episode("UndrawnCartPole-v0", act, jax.random.key(0), tmp_path / "ep.gif")
+    assert played == [] and not (tmp_path / "ep.gif").exists()
+    with pytest.raises(ValueError, match="without a render hook"):
+        vis.check_video_path(tmp_path / "ep.gif", "UndrawnCartPole-v0")
+    vis.check_video_path(tmp_path / "ep.gif", "CartPole-v1")
+
+
 def test_bootstrap_ci_matches_a_plain_loop_and_covers_the_mean():
     from lagomjax.vis import bootstrap_ci
 

@@ -36,14 +36,13 @@ def evaluate(argv) -> dict:
     args = parser.parse_args(argv)
     if args.episodes < 1:
         parser.error(f"--episodes must be >= 1, got {args.episodes}")
-    if args.video:
-        try:
-            vis.check_video_path(args.video)
-        except ImportError as e:
-            parser.error(str(e))
     try:
+        if args.video:
+            vis.check_video_path(args.video)  # the format, before the run is read
         policy = policies.load_policy(args.run_dir, args.seed_index, args.best)
-    except ValueError as e:
+        if args.video:
+            vis.check_video_path(args.video, policy.env_id)  # and whether its environment is drawn
+    except (ValueError, ImportError) as e:
         parser.error(str(e))
     returns = policies.evaluate_policy(policy, args.episodes, args.key)
     print(f"{args.run_dir} seed {args.seed_index}: return {returns.mean():.1f} +- {returns.std():.1f} "
