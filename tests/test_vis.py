@@ -135,6 +135,25 @@ def test_an_environment_without_a_render_hook_is_refused_before_the_episode_runs
     vis.check_video_path(tmp_path / "ep.gif", "CartPole-v1")
 
 
+def test_evaluate_video_renders_mujoco_headless_through_egl_unless_told(tmp_path, monkeypatch, capsys):
+    """Without a display, ``evaluate --video`` sets MUJOCO_GL=egl (read when MuJoCo is imported, so
+    before the run is read); a MUJOCO_GL already set, or a display, is left as it is."""
+    import os
+
+    from lagomjax.train.__main__ import main
+
+    for display, given, expect in [(None, None, "egl"), (None, "osmesa", "osmesa"), (":0", None, None)]:
+        for name, value in (("DISPLAY", display), ("MUJOCO_GL", given)):
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        with pytest.raises(SystemExit):
+            main(["evaluate", str(tmp_path / "no_run"), "--video", "ep.gif"])
+        assert "is not a run directory" in capsys.readouterr().err
+        assert os.environ.get("MUJOCO_GL") == expect
+
+
 def test_bootstrap_ci_matches_a_plain_loop_and_covers_the_mean():
     from lagomjax.vis import bootstrap_ci
 

@@ -4,13 +4,14 @@ and ``python -m lagomjax.train evaluate RUN_DIR [--episodes N] [--seed-index I] 
 python -m lagomjax.train ppo --env CartPole-v1 --num-seeds 8 --total-steps 500000
 python -m lagomjax.train ppo --resume runs/ppo/CartPole-v1/20261130-213000
 python -m lagomjax.train evaluate runs/ppo/CartPole-v1/20261130-213000 --episodes 32 --video ppo.gif
-MUJOCO_GL=egl python -m lagomjax.train evaluate runs/sac/HalfCheetah-v5/20261130-220000 --video cheetah.mp4
+python -m lagomjax.train evaluate runs/sac/HalfCheetah-v5/20261130-220000 --video cheetah.mp4
 python -m lagomjax.train sac --env Pendulum-v1 --help
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from lagomjax import algos
@@ -31,9 +32,12 @@ def evaluate(argv) -> dict:
     parser.add_argument("--seed-index", type=int, default=0, help="which of the run's seeds (default: 0)")
     parser.add_argument("--key", type=int, default=0, help="PRNG key of the evaluation episodes (default: 0)")
     parser.add_argument("--video", "--gif", dest="video", default=None,
-                        help="record one episode here: .gif, or .mp4/.webm (lagomjax[video])")  # fmt: skip
+                        help="record one episode here: .gif, or .mp4/.webm (lagomjax[video]); without a display "
+                             "MuJoCo renders through MUJOCO_GL=egl unless it is set")  # fmt: skip
     parser.add_argument("--best", action="store_true", help="the parameters of the best periodic evaluation")
     args = parser.parse_args(argv)
+    if args.video and not os.environ.get("DISPLAY"):
+        os.environ.setdefault("MUJOCO_GL", "egl")  # MuJoCo's renderer without a display (read when it is imported)
     if args.episodes < 1:
         parser.error(f"--episodes must be >= 1, got {args.episodes}")
     try:

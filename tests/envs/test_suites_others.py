@@ -2,6 +2,9 @@
 environment from the same states, keeps terminated and truncated apart and compiles once across
 episode ends. Each is skipped with its reason when its extra is not installed."""
 
+import os
+import subprocess
+import sys
 import warnings
 
 import gymnasium as gym
@@ -242,3 +245,36 @@ def test_ppo_learns_dm_control_cartpole_swingup_past_the_random_policy():
                         eval_episodes=4)  # fmt: skip
     _, metrics = jax.jit(ppo.make_train(config))(jax.random.key(0))
     assert float(metrics["eval_return"]) >= 100.0, metrics["eval_return"]
+
+
+_RENDER_SCRIPT = """
+import jax, numpy as np
+from lagomjax import envs, vis
+from lagomjax.vis import _innermost
+for env_id in ["playground:CartpoleSwingup", "brax:inverted_pendulum"]:
+    env = envs.make(env_id, auto_reset=False, episode_statistics=False)
+    inner = _innermost(jax.jit(env.reset)(jax.random.key(0))[0])
+    if env_id.startswith("playground"):  # the MJX Data in Playground's State, brax's pipeline state
+        moved = inner.replace(data=inner.data.replace(qpos=inner.data.qpos + 0.5))
+        own = moved
+    else:
+        moved = inner.replace(pipeline_state=inner.pipeline_state.replace(q=inner.pipeline_state.q + 0.5))
+        own = moved.pipeline_state
+    first, second = vis.render_frame(env_id, inner), vis.render_frame(env_id, moved)
+    ref = env.unwrapped.env.render([own], height=240, width=320)[0]
+    assert first.shape == (240, 320, 3) and first.dtype == np.uint8 and first.std() > 1.0, env_id
+    assert not np.array_equal(first, second), env_id
+    np.testing.assert_array_equal(second, ref)
+print("drawn")
+"""
+
+
+def test_brax_and_playground_draw_as_the_suites_own_render():
+    """The render hook of brax and Playground ids (MuJoCo's renderer, one state at a time, model and
+    renderer kept) draws exactly what the suite's own ``render`` draws for the same state, and follows
+    the state. In a new process, so MUJOCO_GL=egl is read when MuJoCo is imported."""
+    pytest.importorskip("brax", reason='pip install "lagomjax[brax]"')
+    pytest.importorskip("mujoco_playground", reason='pip install "lagomjax[playground]"')
+    env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
+    out = subprocess.run([sys.executable, "-c", _RENDER_SCRIPT], capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0 and "drawn" in out.stdout, out.stderr[-3000:]

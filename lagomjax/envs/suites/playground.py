@@ -8,13 +8,14 @@ the environment's own ``done`` (the physics went non-finite; DM Control tasks ne
 and truncation is lagomjax's :class:`~lagomjax.envs.TimeLimit` at the task's ``episode_length``.
 ``make`` keyword arguments override the task's config (e.g. ``ctrl_dt``; the time limit is
 ``make``'s ``max_episode_steps``); ``impl`` defaults to ``"jax"`` (MJX's pure-JAX pipeline, which
-runs on CPU; Playground's default, ``"warp"``, needs an NVIDIA GPU).
+runs on CPU; Playground's default, ``"warp"``, needs an NVIDIA GPU). Videos are drawn by MuJoCo's
+renderer (headless: ``MUJOCO_GL=egl``).
 """
 
 from __future__ import annotations
 
 from lagomjax.envs.registry import EnvSpec, Suite, register
-from lagomjax.envs.suites.brax import BraxEnv
+from lagomjax.envs.suites.brax import BraxEnv, mujoco_render
 
 
 def _ids() -> list[str]:
@@ -31,7 +32,8 @@ def _register(name: str) -> EnvSpec:
         return BraxEnv(dm_control_suite.load(name, config_overrides=overrides))  # same State protocol as brax
 
     config = dm_control_suite.get_default_config(name)
-    return register(f"playground:{name}", make_fn, config.episode_length // config.action_repeat, overwrite=True)
+    limit = config.episode_length // config.action_repeat
+    return register(f"playground:{name}", make_fn, limit, render=mujoco_render(make_fn), overwrite=True)
 
 
 SUITE = Suite("playground", _ids, _register, "playground")
