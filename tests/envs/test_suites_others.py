@@ -278,3 +278,16 @@ def test_brax_and_playground_draw_as_the_suites_own_render():
     env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
     out = subprocess.run([sys.executable, "-c", _RENDER_SCRIPT], capture_output=True, text=True, timeout=300, env=env)
     assert out.returncode == 0 and "drawn" in out.stdout, out.stderr[-3000:]
+
+
+def test_craftax_draws_through_its_own_pixel_renderer():
+    """Craftax ids draw through Craftax's pixel renderer (16 pixels per block: a 9 x 9-block view is
+    144 x 144 for Classic), as uint8 frames that follow the world (two seeds, two worlds)."""
+    pytest.importorskip("craftax", reason='pip install "lagomjax[craftax]"')
+    from lagomjax import vis
+
+    env_id = "craftax:Craftax-Classic-Symbolic-v1"
+    env = envs.make(env_id, auto_reset=False, episode_statistics=False)
+    frames = [vis.render_frame(env_id, vis._innermost(env.reset(jax.random.key(k))[0])) for k in (0, 1)]
+    assert frames[0].shape == (144, 144, 3) and frames[0].dtype == np.uint8 and frames[0].std() > 10.0
+    assert not np.array_equal(*frames)

@@ -108,8 +108,9 @@ def _draw_image(env, params):
     return draw
 
 
-def register_env(suite: str, name: str, env, params, time_field: str = "max_steps_in_episode") -> EnvSpec:
-    """Register the gymnax-interface ``env`` (with default ``params``) as ``<suite>:<name>``."""
+def register_env(suite: str, name: str, env, params, time_field: str = "max_steps_in_episode", render=None) -> EnvSpec:
+    """Register the gymnax-interface ``env`` (with default ``params``) as ``<suite>:<name>``; image
+    observations are drawn one colour per channel unless ``render`` is given."""
     spaces = gym_spaces(env, params)  # computed here, outside any trace
 
     def make_fn(**fields):
@@ -123,7 +124,7 @@ def register_env(suite: str, name: str, env, params, time_field: str = "max_step
     limit = getattr(params, time_field, None)
     image = len(spaces[0].shape) == 3 and hasattr(env, "get_obs")
     return register(f"{suite}:{name}", make_fn, int(limit) if limit else None,
-                    render=_draw_image(env, params) if image else None, overwrite=True)  # fmt: skip
+                    render=render or (_draw_image(env, params) if image else None), overwrite=True)  # fmt: skip
 
 
 def _register(name: str) -> EnvSpec:
@@ -147,7 +148,25 @@ def _register_craftax(name: str) -> EnvSpec:
     from craftax.craftax_env import make_craftax_env_from_name
 
     env = make_craftax_env_from_name(name, auto_reset=False)
-    return register_env("craftax", name, env, env.default_params, time_field="max_timesteps")
+    return register_env("craftax", name, env, env.default_params, "max_timesteps", _draw_craftax(name))
+
+
+def _draw_craftax(name: str):
+    """Craftax's own pixel renderer (16 pixels per block, jitted on the first frame; Craftax builds
+    its textures once, on first use, in about a minute)."""
+    cache = []
+
+    def draw(state) -> np.ndarray:
+        if not cache:
+            import importlib
+
+            game = "craftax.craftax_classic" if "Classic" in name else "craftax.craftax"
+            renderer = importlib.import_module(f"{game}.renderer")
+            size = importlib.import_module(f"{game}.constants").BLOCK_PIXEL_SIZE_IMG
+            cache.append(jax.jit(renderer.make_craftax_pixel_renderer(size)))
+        return np.asarray(cache[0](state)).clip(0, 255).astype(np.uint8)
+
+    return draw
 
 
 CRAFTAX = Suite("craftax", _craftax_ids, _register_craftax, "craftax")
