@@ -111,6 +111,10 @@ def test_suite_parameters_are_passable_and_traceable():
         envs.make("gymnax:CartPole-v1", gravityy=1.0)
     with pytest.raises(ValueError, match="max_episode_steps"):
         envs.make("gymnax:CartPole-v1", max_steps_in_episode=10)
+    # concrete parameters that shape a space give that space (the action bounds of MountainCarContinuous)
+    wide = envs.make("gymnax:MountainCarContinuous-v0", num_envs=2, min_action=-2.0, max_action=2.0)
+    assert wide.action_space == gym.spaces.Box(-2.0, 2.0, (1,), np.float32)
+    assert envs.make("gymnax:MountainCarContinuous-v0").action_space == gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
 
 
 def test_a_suite_id_first_made_while_tracing_keeps_no_tracer_for_later_programs():

@@ -109,6 +109,9 @@ def test_jumanji_snake_ends_by_time_as_a_truncation_not_a_termination():
         envs.make("jumanji:Snake-v1", time_limit=10)
     flat = envs.FlattenObservation(env)
     assert flat.observation_space.shape == (12 * 12 * 5 + 1 + 4,)
+    small = envs.make("jumanji:Snake-v1", num_envs=2, num_rows=6, num_cols=6)  # the spaces follow the arguments
+    assert small.observation_space["grid"].shape == (6, 6, 5) == small.reset(jax.random.key(0))[1]["grid"].shape[1:]
+    assert small.observation_space["step_count"] == env.observation_space["step_count"]  # Snake's own limit, 4000
     state, obs = flat.reset(jax.random.key(0))
     assert obs.shape == (8, 725) and obs.dtype == jnp.float32
 

@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lagomjax._checks import concrete
 from lagomjax.envs.functional import JaxEnv, strong_types
 from lagomjax.envs.registry import EnvSpec, Suite, quiet_suite, register
 
@@ -119,7 +120,9 @@ def register_env(suite: str, name: str, env, params, time_field: str = "max_step
         unknown = sorted(set(fields) - set(vars(params)))
         if unknown:
             raise TypeError(f"{suite}:{name} params have no fields {unknown}; its fields: {sorted(vars(params))}")
-        return GymnaxEnv(env, params.replace(**fields), spaces, time_field)
+        given = params.replace(**fields)
+        traced = any(concrete(v) is None for v in jax.tree.leaves(fields))  # a sweep's values: the default spaces
+        return GymnaxEnv(env, given, spaces if traced or not fields else gym_spaces(env, given), time_field)
 
     limit = getattr(params, time_field, None)
     image = len(spaces[0].shape) == 3 and hasattr(env, "get_obs")

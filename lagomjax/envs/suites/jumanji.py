@@ -133,10 +133,12 @@ def _register(name: str) -> EnvSpec:
     def make_fn(**kwargs):
         if "time_limit" in kwargs:
             raise ValueError("set the episode length with make(..., max_episode_steps=N), not time_limit")
-        if liftable:  # the environment never ends an episode by time itself: TimeLimit truncates
-            kwargs = {**kwargs, "time_limit": _NEVER}
         with jax.ensure_compile_time_eval():  # Jumanji's specs compute with jnp: eagerly, even under a trace
-            return JumanjiEnv(jumanji.make(name, **kwargs) if kwargs else default, spaces)
+            # the spaces follow the arguments (a 6 x 6 Snake), with the environment's own time limit
+            own = gym_spaces(jumanji.make(name, **kwargs)) if kwargs else spaces
+            if liftable:  # the environment never ends an episode by time itself: TimeLimit truncates
+                kwargs = {**kwargs, "time_limit": _NEVER}
+            return JumanjiEnv(jumanji.make(name, **kwargs) if kwargs else default, own)
 
     return register(f"jumanji:{name}", make_fn, int(limit) if limit else SAFETY_LIMIT, overwrite=True)
 
