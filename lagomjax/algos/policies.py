@@ -54,6 +54,8 @@ def load_policy(run_dir, seed_index: int = 0, best: bool = False) -> Policy:
     Runs of registered functional environments restore ``checkpoint.ckpt``; runs of gymnasium ids
     (the Python runner path) restore the seed's ``gym_seed_<i>.ckpt``."""
     module, config, record = read_run(run_dir)
+    if record.get("search") is not None:
+        raise ValueError(_search_run(run_dir, record))
     if not hasattr(module, "make_agent"):
         raise ValueError(f"load_policy supports the agent-based algorithms, not {record['algorithm']!r}")
     if not 0 <= seed_index < record["num_seeds"]:
@@ -85,6 +87,20 @@ def load_policy(run_dir, seed_index: int = 0, best: bool = False) -> Policy:
         return action, pstate
 
     return Policy(jax.jit(act), jax.jit(act_unit), agent.init_policy_state, config, config.env_id, update)
+
+
+def _search_run(run_dir, record) -> str:
+    """What to do with a ``--search`` run directory, which keeps no trained policy."""
+    from lagomjax.utils import yaml_load
+
+    summary = Path(run_dir) / "search.yml"
+    best = yaml_load(summary).get("best", {}).get("trial") if summary.exists() else None
+    trial = Path(run_dir) / ("<trial>" if best is None else str(best)) / "config.yml"
+    return (f"{run_dir} is a --search {record['search']['method']} run, which keeps no trained policy (its trials "
+            f"are in trials.csv); train {'a' if best is None else 'the best'} trial's setting as a run of its own: "
+            f"python -m lagomjax.train {record['algorithm']} --config {trial}"
+            + (" (a PBT member's final values; its schedule is in pbt_history.csv)"
+               if record["search"]["method"] == "pbt" else ""))  # fmt: skip
 
 
 def _functional(module, config, record, run_dir, seed_index, best):

@@ -56,8 +56,9 @@ def _type_name(default) -> str:
 
 
 def _from_file(path) -> tuple[dict, dict]:
-    """Config fields from a YAML file, a mapping of fields or a run's ``run.yml`` (its ``config``), and
-    the run's own settings (``num_seeds``, ``seed``) where it is a ``run.yml``."""
+    """Config fields from a YAML file, a mapping of fields, a run's ``run.yml`` (its ``config``) or a
+    ``config.yml`` of lagom's layout (a search's trial), and the run's own settings (``num_seeds``,
+    ``seed``) where it is a ``run.yml``."""
     from lagomjax.utils import yaml_load
 
     data, run = yaml_load(path), {}
@@ -65,6 +66,7 @@ def _from_file(path) -> tuple[dict, dict]:
         data, run = data["config"], {k: data[k] for k in ("num_seeds", "seed") if k in data}
     if not isinstance(data, dict):
         raise ValueError(f"--config {path}: expected a YAML mapping of config fields, got {type(data).__name__}")
+    data.pop("ID", None)  # lagom's layout, <run>/<ID>/config.yml (a search's trial): the config's number there
     return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}, run
 
 

@@ -105,6 +105,11 @@ def test_optuna_cmaes_and_grid_from_the_command_line(tmp_path, space_file, capsy
     assert len(rows(tmp_path / "grid" / "trials.csv")[0]["returns"].split()) == 2  # two seeds per trial
     assert (tmp_path / "grid" / "3" / "1" / "train_logs.csv").exists()  # trial 3, seed 1
     assert (tmp_path / "grid" / "learning_curve.png").exists()
+    # a trial's config.yml (lagom's layout, with its ID) is a --config for a run of its own
+    from lagomjax.train.cli import config_from_args
+
+    trial, _ = config_from_args(Config, ["--config", str(tmp_path / "grid" / "3" / "config.yml")])
+    assert (trial.h0, trial.h1) == (1.0, 1.0) and trial.num_updates == 20
     run(["--search", "grid", "--space", space_file, "--grid-points", "2", "--plot", "off", "--log-dir",
          str(tmp_path / "grid_off")])  # fmt: skip
     assert (tmp_path / "grid_off" / "search.yml").exists() and not list((tmp_path / "grid_off").glob("*.png"))
@@ -163,3 +168,17 @@ def test_every_algorithm_takes_the_search_flags(capsys):
     for flag in ("--search", "--space", "--trials", "--batch", "--population", "--interval", "--grid-points",
                  "--objective"):  # fmt: skip
         assert flag in help_text
+
+
+def test_a_search_run_has_no_policy_to_load_and_says_how_to_train_its_best_trial(tmp_path):
+    """``load_policy`` (and ``evaluate``) on a --search run directory name the best trial's config.yml
+    to train, not a FileNotFoundError for a checkpoint a search never writes."""
+    from lagomjax.algos import policies, ppo
+    from lagomjax.train import runs
+
+    record = {**runs.run_record("ppo", ppo.Config(), 1, 0), "search": {"method": "optuna"}}
+    yaml_dump(record, tmp_path / "run.yml", ext=None)
+    yaml_dump({"method": "optuna", "best": {"trial": 2, "return": 1.0}}, tmp_path / "search.yml", ext=None)
+    with pytest.raises(ValueError, match=r"--search optuna run, which keeps no trained policy .*"
+                                         r"python -m lagomjax.train ppo --config .*2/config\.yml"):  # fmt: skip
+        policies.load_policy(tmp_path)
