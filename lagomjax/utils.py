@@ -199,6 +199,11 @@ def yaml_load(f):
         return yaml.load(fh, Loader=_Loader)
 
 
+def yaml_loads(text: str):
+    """:func:`yaml_load` of a string (``'{continuous: true, gravity: -9.8}'``)."""
+    return yaml.load(text, Loader=_Loader)
+
+
 class CloudpickleWrapper:
     """Wraps an object (a lambda, a closure) so that it pickles with cloudpickle, e.g. across processes."""
 

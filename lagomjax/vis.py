@@ -356,7 +356,7 @@ def _render_hook(env_id: str):
 
 
 def record_episode(
-    env_id: str, act, key, path, max_steps: int | None = None, fps: int = 30, init_policy_state=None
+    env_id: str, act, key, path, max_steps: int | None = None, fps: int = 30, init_policy_state=None, env_kwargs=None
 ) -> Path:
     """Run one episode of ``env_id`` with the deterministic policy ``act(obs, policy_state) ->
     (action, policy_state)`` (Box actions in ``[-1, 1]``, as the algorithms act) and write it as a
@@ -366,6 +366,7 @@ def record_episode(
     A registered functional ``env_id`` runs as one jitted scan and is drawn by its ``render`` hook;
     any other id is gymnasium's, stepped in Python and drawn by its ``rgb_array`` render (MuJoCo
     included; on a machine without a display set ``MUJOCO_GL=egl`` or ``osmesa``), seeded from ``key``.
+    ``env_kwargs``: the environment's make() arguments (a run's ``config.env_kwargs``, parsed).
     """
     import jax
 
@@ -373,19 +374,25 @@ def record_episode(
 
     check_video_path(path, env_id)  # before the episode runs
     if envs.is_registered(env_id):
-        frames = _functional_frames(env_id, act, key, max_steps, init_policy_state)
+        frames = _functional_frames(env_id, act, key, max_steps, init_policy_state, env_kwargs or {})
     else:
         from lagomjax.envs.gym_wrappers import play_episode
 
         first = () if init_policy_state is None else init_policy_state(())
         seed = int(jax.random.randint(key, (), 0, 2**31 - 1))
-        frames = play_episode(env_id, lambda o, p: act(o, first if p is None else p), seed, True, max_steps)[2]
+
+        def policy(obs, pstate):
+            return act(obs, first if pstate is None else pstate)
+
+        frames = play_episode(env_id, policy, seed, True, max_steps, **(env_kwargs or {}))[2]
     return write_video(frames, path, fps)
 
 
-def episode_gif(env_id: str, act, key, path, max_steps: int | None = None, fps: int = 30, init_policy_state=None):
+def episode_gif(
+    env_id: str, act, key, path, max_steps: int | None = None, fps: int = 30, init_policy_state=None, env_kwargs=None
+):
     """:func:`record_episode` (kept under its first name; the format follows ``path``'s suffix)."""
-    return record_episode(env_id, act, key, path, max_steps, fps, init_policy_state)
+    return record_episode(env_id, act, key, path, max_steps, fps, init_policy_state, env_kwargs)
 
 
 def check_video_path(path, env_id: str | None = None) -> None:
@@ -424,13 +431,13 @@ def write_video(frames, path, fps: int = 30) -> Path:
     return path
 
 
-def _functional_frames(env_id: str, act, key, max_steps, init_policy_state) -> list:
+def _functional_frames(env_id: str, act, key, max_steps, init_policy_state, env_kwargs) -> list:
     """Frames of one episode of a registered functional environment (one jitted scan, then drawn)."""
     import jax
 
     from lagomjax import envs
 
-    env = envs.make(env_id, auto_reset=False, episode_statistics=False)
+    env = envs.make(env_id, auto_reset=False, episode_statistics=False, **env_kwargs)
     if hasattr(env.action_space, "low"):
         env = envs.RescaleAction(env)
     steps = max_steps or envs.time_limit(env_id)

@@ -14,6 +14,7 @@ import numpy as np
 import optax
 
 from lagomjax._checks import concrete
+from lagomjax.envs.registry import parse_env_kwargs
 from lagomjax.networks.actor_critic import TORSOS
 from lagomjax.networks.init import INITS
 from lagomjax.networks.layers import ACTIVATIONS
@@ -37,11 +38,31 @@ CHOICES = {  # named
 }
 
 
+def _env_kwargs_text(config) -> None:
+    """``env_kwargs``, given as YAML text or (in Python) a dict, stored as one canonical YAML text
+    (flow style, sorted keys): the config stays hashable, its ``run.yml`` reads as the flag does, and
+    two spellings of the same arguments are one config (``--resume`` compares them)."""
+    import yaml
+
+    value = getattr(config, "env_kwargs", "")
+    if not isinstance(value, (str, dict)):
+        raise TypeError(f"env_kwargs must be a YAML mapping as text, or a dict; got {type(value).__name__}")
+    kwargs = parse_env_kwargs(value) if isinstance(value, str) else value
+    try:
+        text = yaml.safe_dump(kwargs, default_flow_style=True, sort_keys=True, width=10**9).strip() if kwargs else ""
+    except yaml.YAMLError as e:
+        raise TypeError(f"env_kwargs values must be numbers, strings, booleans, lists or mappings: {e}") from None
+    parse_env_kwargs(text)  # a dict's keys: names, none of make()'s own
+    object.__setattr__(config, "env_kwargs", text)
+
+
 def check_fields(config, skip=()) -> None:
     """Check every field of a config dataclass against its type (from its default) and its allowed
     range; raise ``TypeError``/``ValueError`` naming the field, the expected and the given value.
     Runs in ``__post_init__``, so the Python API, the command line and sweeps are refused alike,
-    before anything compiles. Fields in ``skip`` are the caller's to check."""
+    before anything compiles. Fields in ``skip`` are the caller's to check. ``env_kwargs`` given as a
+    dict or text is stored as one canonical YAML text."""
+    _env_kwargs_text(config)
     for f in dataclasses.fields(config):
         if f.name in skip:
             continue
@@ -123,6 +144,7 @@ class RolloutConfig:
     choices: ClassVar[dict] = CHOICES  # the allowed values of named settings (the command line lists them)
 
     env_id: str = "CartPole-v1"  # a registered functional environment, or any gymnasium id (Python path)
+    env_kwargs: str = ""  # the environment's make() arguments, a YAML mapping: '{continuous: true}'
     num_envs: int = 1  # environments stepped in parallel per seed
     num_steps: int = 1  # steps per environment in each rollout (one update per rollout)
     total_steps: int = 20_000  # environment steps per seed

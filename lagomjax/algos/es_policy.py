@@ -27,6 +27,7 @@ from lagomjax import es, networks
 from lagomjax._checks import concrete
 from lagomjax.algos.configs import CHOICES, check_fields
 from lagomjax.envs import evaluate
+from lagomjax.envs.registry import env_kwargs
 from lagomjax.train.loop import TrainParts, make_envs, train_from_parts
 
 NAME = "ES-policy"
@@ -37,6 +38,7 @@ class Config:
     choices: ClassVar[dict] = CHOICES
 
     env_id: str = "CartPole-v1"  # a functional environment id, or any gymnasium id (Python path)
+    env_kwargs: str = ""  # the environment's make() arguments, a YAML mapping: '{continuous: true}'
     strategy: str = "cmaes"  # 'cmaes', 'cem' or 'openai_es'
     popsize: int = 16
     generations: int = 40
@@ -171,7 +173,7 @@ def run_gym(config: Config, num_seeds: int, seed: int = 0):
         def learn(self, D, **kwargs):
             return {}
 
-    env = make_vector_env(config.env_id, config.episodes_per_member, seed=seed)
+    env = make_vector_env(config.env_id, config.episodes_per_member, seed=seed, **env_kwargs(config))
     policy, template, dim = make_policy(config, env.single_observation_space, env.single_action_space)
     act = jax.jit(policy.apply)
     strategy = make_strategy(config, dim)

@@ -17,6 +17,7 @@ import numpy as np
 from lagomjax import algos, envs
 from lagomjax import checkpoint as ckpt
 from lagomjax.envs.functional import batch_shape, rescale
+from lagomjax.envs.registry import env_kwargs
 from lagomjax.train import runs
 from lagomjax.train.runs import config_from_dict, read_record
 
@@ -147,7 +148,7 @@ def _gymnasium(module, config, record, run_dir, seed_index):
     path = gym_loop.checkpoint_path(run_dir, seed_index)
     if not path.exists():
         raise ValueError(f"{path} does not exist: seed {seed_index} of this gymnasium-path run never saved")
-    single = flatten_observations(gym.make(config.env_id))  # the observations the run's agent read
+    single = flatten_observations(gym.make(config.env_id, **env_kwargs(config)))  # what the run's agent read
     obs_space, act_space = single.observation_space, single.action_space
     single.close()
     key = jax.random.split(jax.random.key(record["seed"]), record["num_seeds"])[seed_index]
@@ -169,7 +170,7 @@ def evaluate_policy(policy: Policy, episodes: int = 16, key=0) -> np.ndarray:
     one jitted program; on a gymnasium id one episode after another (``key`` seeds the environments)."""
     if not envs.is_registered(policy.env_id):
         return _evaluate_gymnasium(policy, episodes, key)
-    env = envs.make(policy.env_id, num_envs=episodes, auto_reset=False)  # first episodes only
+    env = envs.make(policy.env_id, num_envs=episodes, auto_reset=False, **env_kwargs(policy.config))  # first episodes
     if isinstance(env.action_space, gym.spaces.Box):
         env = envs.RescaleAction(env)
     limit = envs.time_limit(policy.env_id)
@@ -182,4 +183,5 @@ def _evaluate_gymnasium(policy: Policy, episodes: int, key: int) -> np.ndarray:
     from lagomjax.envs.gym_wrappers import play_episode
 
     seeds = [int(key) * 100_003 + i for i in range(episodes)]
-    return np.asarray([play_episode(policy.env_id, policy.act_unit, s)[0] for s in seeds], np.float32)
+    kwargs = env_kwargs(policy.config)
+    return np.asarray([play_episode(policy.env_id, policy.act_unit, s, **kwargs)[0] for s in seeds], np.float32)

@@ -35,6 +35,36 @@ from lagomjax.envs.functional import (
     VmapEnv,
 )
 
+# make()'s own arguments, which the algorithms set: not environment keyword arguments
+_MAKE_ARGS = ("num_envs", "auto_reset", "normalize_obs", "normalize_reward", "gamma", "episode_statistics",
+              "max_episode_steps", "reset_pool", "render_mode", "vectorization_mode")  # fmt: skip
+
+
+def parse_env_kwargs(text: str) -> dict:
+    """The ``env_kwargs`` field, a YAML mapping (``'{continuous: true}'``, ``''`` for none), as the
+    keyword arguments every environment of the run is made with: ``envs.make(env_id, **kwargs)`` for a
+    registered functional env (a suite's parameters: ``'{num_rows: 6, num_cols: 6}'``), else
+    ``gymnasium.make(env_id, **kwargs)``. ``ValueError`` for anything else, or for an argument the
+    algorithms set themselves (``num_envs``, ``max_episode_steps``, ...)."""
+    from lagomjax.utils import yaml_loads
+
+    try:
+        kwargs = yaml_loads(text) if text.strip() else {}
+    except Exception as e:  # yaml.YAMLError: the message names the position
+        raise ValueError(f"env_kwargs must be a YAML mapping such as '{{continuous: true}}': {e}") from None
+    if not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
+        raise ValueError(f"env_kwargs must be a YAML mapping of names to values such as '{{continuous: true}}', "
+                         f"got {text!r}")  # fmt: skip
+    reserved = sorted(set(kwargs) & set(_MAKE_ARGS))
+    if reserved:
+        raise ValueError(f"env_kwargs {reserved}: set by the algorithm (or its own field), not an environment argument")
+    return kwargs
+
+
+def env_kwargs(config) -> dict:
+    """``config``'s environment keyword arguments (:func:`parse_env_kwargs`; ``{}`` without the field)."""
+    return parse_env_kwargs(getattr(config, "env_kwargs", ""))
+
 
 @contextlib.contextmanager
 def quiet_suite(package: str):

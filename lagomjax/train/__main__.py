@@ -25,6 +25,7 @@ def evaluate(argv) -> dict:
 
     from lagomjax import vis
     from lagomjax.algos import policies
+    from lagomjax.envs.registry import env_kwargs
 
     parser = argparse.ArgumentParser(prog="python -m lagomjax.train evaluate", description=evaluate.__doc__)
     parser.add_argument("run_dir", help="a run directory (it holds run.yml and checkpoint.ckpt)")
@@ -54,7 +55,8 @@ def evaluate(argv) -> dict:
     out = {"returns": returns}
     if args.video:
         out["video"] = vis.record_episode(policy.env_id, policy.act_unit, jax.random.key(args.key), args.video,
-                                          init_policy_state=policy.init_policy_state)  # fmt: skip
+                                          init_policy_state=policy.init_policy_state,
+                                          env_kwargs=env_kwargs(policy.config))  # fmt: skip
         print(f"episode recorded in {out['video']}")
     return {k: np.asarray(v) if k == "returns" else v for k, v in out.items()}
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from lagomjax import checkpoint as ckpt
 from lagomjax import envs
+from lagomjax.envs.registry import env_kwargs
 from lagomjax.experiment.layout import write_logs
 from lagomjax.train import gym_loop, runs, search_cli
 from lagomjax.train import trackers as trackers_mod
@@ -184,7 +185,7 @@ def _preflight(algo, config, search):
             raise SystemExit(f"--search trains compiled programs: {config.env_id} is not a registered functional env")
         if functional:
             return algo.make_parts(config)
-        env = gym.make(config.env_id)
+        env = gym.make(config.env_id, **env_kwargs(config))
         try:
             if hasattr(algo, "make_agent"):
                 algo.make_agent(config, env.action_space)

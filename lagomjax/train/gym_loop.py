@@ -24,6 +24,7 @@ import numpy as np
 from lagomjax import checkpoint as ckpt
 from lagomjax.agent import BaseAgent
 from lagomjax.envs.gym_wrappers import flatten_observations
+from lagomjax.envs.registry import env_kwargs
 from lagomjax.envs.rollout import Rollout
 from lagomjax.runner import EpisodeRunner, StepRunner
 from lagomjax.train.loop import all_finite, finished_episode_mean
@@ -167,10 +168,10 @@ def checkpoint_path(run_dir, seed_index: int) -> Path:
     return Path(run_dir) / f"gym_seed_{seed_index}.ckpt"
 
 
-def evaluate_gym(agent, state, env_id: str, episodes: int, seed: int) -> np.ndarray:
+def evaluate_gym(agent, state, env_id: str, episodes: int, seed: int, **make_kwargs) -> np.ndarray:
     """Returns of ``episodes`` deterministic episodes of ``agent.greedy`` on gymnasium's ``env_id``
     (lagom's :class:`~lagomjax.runner.EpisodeRunner`, at most 8 environments at once)."""
-    env = make_vector_env(env_id, min(episodes, 8), seed=seed)
+    env = make_vector_env(env_id, min(episodes, 8), seed=seed, **make_kwargs)
     D = EpisodeRunner()(JaxAgent(agent, state, jax.random.key(0), env, greedy=True), env, episodes)
     env.close()
     return np.asarray([traj.rewards.sum() for traj in D], np.float32)
@@ -206,7 +207,7 @@ def train_gym(
     from tqdm.auto import tqdm
 
     seed = env_seed(key)
-    env = make_vector_env(config.env_id, config.num_envs, seed=seed)
+    env = make_vector_env(config.env_id, config.num_envs, seed=seed, **env_kwargs(config))
     t0 = time.perf_counter()
     agent, state, k_act, meta = init_agent(config, make_agent, key, env.single_observation_space,
                                            env.single_action_space)  # fmt: skip
@@ -223,7 +224,7 @@ def train_gym(
         actor.state = state
         rows, start, halted_at = saved["rows"], int(saved["next_update"]), int(saved["halted_at"])
         env.close()
-        env = make_vector_env(config.env_id, config.num_envs, seed=seed + start)
+        env = make_vector_env(config.env_id, config.num_envs, seed=seed + start, **env_kwargs(config))
         actor.env = env
     runner = StepRunner(reset_on_call=False)
     running = np.zeros(config.num_envs, np.float64)
@@ -275,7 +276,7 @@ def train_gym(
     if stopped:
         return state, metrics, {"compile_s": compile_s, "run_s": run_s, "env_steps_per_s": 0.0, "finished": False}
     save(config.num_updates)
-    returns = evaluate_gym(agent, state, config.env_id, config.eval_episodes, seed + 1)
+    returns = evaluate_gym(agent, state, config.env_id, config.eval_episodes, seed + 1, **env_kwargs(config))
     metrics["eval_return"] = np.float32(np.mean(returns))
     metrics["halted_at"] = np.int64(halted_at)
     steps = max(ran - 1, 0) * config.num_envs * config.num_steps  # timed: the updates of this call after the first

@@ -19,6 +19,7 @@ from flax import struct
 
 from lagomjax import envs
 from lagomjax.envs.functional import NormalizeObservation, NormalizeObservationState
+from lagomjax.envs.registry import env_kwargs
 from lagomjax.replay import ReplayBuffer
 from lagomjax.train.agent import Agent
 
@@ -87,6 +88,7 @@ def make_envs(config, auto_reset: bool = True):
             normalize_reward=norm_reward and training,
             gamma=config.gamma,
             reset_pool=(pool or None) if resets else None,
+            **env_kwargs(config),
         )
 
     def outer(env, moments=None):
@@ -108,7 +110,7 @@ def observation_layout(config) -> bool:
     """Whether ``config``'s networks need ``config.env_id``'s observations flattened (an MLP torso on
     image or structured observations). A CNN torso on anything but images ``[H, W, C]`` is refused
     here, before anything compiles."""
-    space = envs.make(config.env_id, auto_reset=False, episode_statistics=False).observation_space
+    space = envs.make(config.env_id, auto_reset=False, episode_statistics=False, **env_kwargs(config)).observation_space
     torso = getattr(config, "torso", "mlp")
     if torso == "cnn":
         if not (isinstance(space, gym.spaces.Box) and len(space.shape) == 3):

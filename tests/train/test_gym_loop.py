@@ -122,10 +122,13 @@ def test_observations_that_are_not_a_box_reach_the_networks_flattened():
 
 
 def test_ppo_learns_frozen_lake_through_one_hot_observations():
-    """Slippery 4x4 FrozenLake: a random policy reaches the goal in ~1.5% of episodes; 16k steps of
-    PPO on the one-hot states reach it in 28% of 32 greedy episodes at this key (0.22-0.84 at keys 0-2)."""
+    """4x4 FrozenLake without slipping (``env_kwargs``): the first rollouts reach the goal in about 1%
+    of episodes; 8k steps of PPO on the one-hot states reach it in every greedy episode (at keys 0-3).
+    The slippery lake is left out: its greedy success after 16k steps swung from 0.09 to 0.88 across
+    keys and moved with the machine's floating point, too noisy for a threshold."""
     from lagomjax.algos import ppo
 
-    config = ppo.Config(env_id="FrozenLake-v1", total_steps=16_384, num_envs=8, num_steps=64, eval_episodes=32, lr=3e-3)
+    config = ppo.Config(env_id="FrozenLake-v1", env_kwargs="{is_slippery: false}", total_steps=8192, num_envs=8,
+                        num_steps=64, eval_episodes=8, lr=3e-3)  # fmt: skip
     _, metrics, _ = gym_loop.train_gym(config, ppo.make_agent, jax.random.key(0), progress=False)
-    assert metrics["eval_return"] >= 0.15, metrics["eval_return"]
+    assert np.nanmean(metrics["episode_return"][:3]) < 0.1 and metrics["eval_return"] == 1.0, metrics
