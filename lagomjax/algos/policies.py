@@ -53,14 +53,18 @@ def load_policy(run_dir, seed_index: int = 0, best: bool = False) -> Policy:
     ``best.ckpt``: the parameters at that seed's best periodic evaluation (functional runs only).
 
     Runs of registered functional environments restore ``checkpoint.ckpt``; runs of gymnasium ids
-    (the Python runner path) restore the seed's ``gym_seed_<i>.ckpt``."""
+    (the Python runner path) restore the seed's ``gym_seed_<i>.ckpt``. A ``--search pbt`` run
+    restores member ``seed_index`` of its population from ``pbt.ckpt`` (``best=True``: the member
+    with the best final evaluation); other searches keep no policy."""
     module, config, record = read_run(run_dir)
-    if record.get("search") is not None:
+    search = record.get("search")
+    if search is not None and search["method"] != "pbt":
         raise ValueError(_search_run(run_dir, record))
     if not hasattr(module, "make_agent"):
         raise ValueError(f"load_policy supports the agent-based algorithms, not {record['algorithm']!r}")
-    if not 0 <= seed_index < record["num_seeds"]:
-        raise ValueError(f"seed_index must lie in [0, {record['num_seeds']}), got {seed_index}")
+    count, what = (search["population"], "member") if search is not None else (record["num_seeds"], "seed")
+    if not 0 <= seed_index < count:
+        raise ValueError(f"seed_index (the {what}) must lie in [0, {count}), got {seed_index}")
     if envs.is_registered(config.env_id):
         agent, one, update, obs_space, act_space, prepare = _functional(module, config, record, run_dir, seed_index,
                                                                         best)  # fmt: skip
@@ -112,12 +116,15 @@ def _functional(module, config, record, run_dir, seed_index, best):
     env, _, _ = make_envs(config)
     agent = module.make_agent(config, env.action_space)
     parts = module.make_parts(config)
-    keys = jax.random.split(jax.random.key(record["seed"]), record["num_seeds"])
-    like = jax.eval_shape(jax.vmap(parts.init), keys)  # the restore target's shapes and dtypes: nothing compiles
-    meta = run_meta(config, record["num_seeds"], record["seed"])
-    restore = restore_best if best else ckpt.restore  # best.ckpt keeps no replay buffers
-    state, extra = restore(Path(run_dir) / (runs.BEST if best else runs.CHECKPOINT), like, meta)
-    update = int(extra["updates"][seed_index]) if best else int(extra["next_update"])
+    if record.get("search") is not None:  # PBT: a member of the population
+        state, update, seed_index = _pbt_population(parts, record, run_dir, seed_index, best)
+    else:
+        keys = jax.random.split(jax.random.key(record["seed"]), record["num_seeds"])
+        like = jax.eval_shape(jax.vmap(parts.init), keys)  # the restore target's shapes and dtypes: nothing compiles
+        meta = run_meta(config, record["num_seeds"], record["seed"])
+        restore = restore_best if best else ckpt.restore  # best.ckpt keeps no replay buffers
+        state, extra = restore(Path(run_dir) / (runs.BEST if best else runs.CHECKPOINT), like, meta)
+        update = int(extra["updates"][seed_index]) if best else int(extra["next_update"])
     one = jax.tree.map(lambda x: x[seed_index], state)
     flatten = _find(env, FlattenObservation)
     raw_space = env.observation_space if flatten is None else flatten.env.observation_space
@@ -130,6 +137,27 @@ def _functional(module, config, record, run_dir, seed_index, best):
         return obs if flatten is None else flatten.flatten(obs)
 
     return agent, one.agent, update, raw_space, env.unwrapped.action_space, prepare
+
+
+def _pbt_population(parts, record, run_dir, member: int, best: bool):
+    """``(members' train states [P, ...], update, member)`` from a PBT run's ``pbt.ckpt``; with
+    ``best`` the member is ``search.yml``'s best (the best final evaluation, written at the end)."""
+    from lagomjax.experiment.pbt import PBTState
+    from lagomjax.train.search_cli import PBT_CHECKPOINT
+    from lagomjax.utils import yaml_load
+
+    search, run_dir = record["search"], Path(run_dir)
+    if best:
+        if not (run_dir / "search.yml").exists():
+            raise ValueError(f"{run_dir}: this PBT run has not finished, so it has no best member yet")
+        member = int(yaml_load(run_dir / "search.yml")["best"]["trial"])
+    population = search["population"]
+    members = jax.eval_shape(jax.vmap(parts.init), jax.random.split(jax.random.key(0), population))
+    hparams = {name: jax.ShapeDtypeStruct((population,), jnp.float32) for name in search["space"]}
+    like = PBTState(members, hparams, jax.eval_shape(lambda: jax.random.key(0)))
+    saved = ckpt.load(run_dir / PBT_CHECKPOINT)
+    state = ckpt.from_host(like, saved["state"])
+    return state.members, int(saved["extra"]["next_interval"]) * search["interval"], member
 
 
 def _find(env, kind):

@@ -30,12 +30,14 @@ def evaluate(argv) -> dict:
     parser = argparse.ArgumentParser(prog="python -m lagomjax.train evaluate", description=evaluate.__doc__)
     parser.add_argument("run_dir", help="a run directory (it holds run.yml and checkpoint.ckpt)")
     parser.add_argument("--episodes", type=int, default=16, help="deterministic episodes (default: 16)")
-    parser.add_argument("--seed-index", type=int, default=0, help="which of the run's seeds (default: 0)")
+    parser.add_argument("--seed-index", type=int, default=0,
+                        help="which of the run's seeds, or a PBT run's members (default: 0)")  # fmt: skip
     parser.add_argument("--key", type=int, default=0, help="PRNG key of the evaluation episodes (default: 0)")
     parser.add_argument("--video", "--gif", dest="video", default=None,
                         help="record one episode here: .gif, or .mp4/.webm (lagomjax[video]); without a display "
                              "MuJoCo renders through MUJOCO_GL=egl unless it is set")  # fmt: skip
-    parser.add_argument("--best", action="store_true", help="the parameters of the best periodic evaluation")
+    parser.add_argument("--best", action="store_true",
+                        help="the parameters of the best periodic evaluation (a PBT run: its best member)")  # fmt: skip
     args = parser.parse_args(argv)
     if args.video and not os.environ.get("DISPLAY"):
         os.environ.setdefault("MUJOCO_GL", "egl")  # MuJoCo's renderer without a display (read when it is imported)

@@ -182,3 +182,31 @@ def test_a_search_run_has_no_policy_to_load_and_says_how_to_train_its_best_trial
     with pytest.raises(ValueError, match=r"--search optuna run, which keeps no trained policy .*"
                                          r"python -m lagomjax.train ppo --config .*2/config\.yml"):  # fmt: skip
         policies.load_policy(tmp_path)
+
+
+def test_a_pbt_run_s_members_load_as_policies_with_the_parameters_pbt_trained(tmp_path, capsys):
+    """PPO under PBT on the command line; each member of the final population loads from ``pbt.ckpt``
+    (``best``: search.yml's), and the loaded state is that member's: its deterministic evaluation on
+    PBT's own evaluation episodes reproduces the member's return in trials.csv."""
+    import jax
+
+    from lagomjax.algos import policies, ppo
+
+    space = str(yaml_dump({"lr": {"low": 1e-3, "high": 1e-2, "log": True}}, tmp_path / "s.yml", ext=None))
+    run_dir = tmp_path / "pbt"
+    driver.main(ppo, ["--env", "CartPole-v1", "--num-envs", "4", "--num-steps", "32", "--total-steps", "1024",
+                      "--eval-episodes", "4", "--search", "pbt", "--space", space, "--population", "2",
+                      "--interval", "4", "--plot", "off", "--log-dir", str(run_dir)])  # fmt: skip
+    trials = rows(run_dir / "trials.csv")
+    config = policies.load_policy(run_dir, 1).config
+    parts = ppo.make_parts(config)
+    members, update, best = policies._pbt_population(parts, yaml_load(run_dir / "run.yml"), run_dir, 0, True)
+    assert update == config.num_updates and best == yaml_load(run_dir / "search.yml")["best"]["trial"]
+    eval_key = jax.random.split(jax.random.key(0), 1)[0]  # PBT's evaluation episodes (seed 0)
+    for i, trial in enumerate(trials):
+        one = jax.tree.map(lambda x, i=i: x[i], members)
+        assert float(jax.jit(parts.finish)(one, eval_key)) == pytest.approx(float(trial["return"]), abs=1e-4)
+    policy = policies.load_policy(run_dir, best=True)
+    assert policy.update == config.num_updates and int(policy.act(np.zeros(4, np.float32))[0]) in (0, 1)
+    with pytest.raises(ValueError, match=r"seed_index \(the member\) must lie in \[0, 2\)"):
+        policies.load_policy(run_dir, 2)
