@@ -3,7 +3,8 @@ directory shared by the xdist workers and the subprocesses tests start (a progra
 compile, such as the same config's training chunk, compiles once), removed at the end. Tests never
 write to ~/.cache; a test that checks the cache itself passes its own directory
 (tests/train/test_compile_cache.py). ``LAGOMJAX_COMPILE_CACHE`` set outside (a directory, or
-``off``) is kept."""
+``off``) is kept. MuJoCo renders headless through EGL (``MUJOCO_GL``, read when MuJoCo is
+imported) unless the variable is set."""
 
 import os
 import shutil
@@ -14,6 +15,7 @@ _created = None  # the directory this process made (the controller's, or a run w
 
 def pytest_configure(config):
     global _created
+    os.environ.setdefault("MUJOCO_GL", "egl")  # before any test imports MuJoCo (workers inherit it)
     if "LAGOMJAX_COMPILE_CACHE" not in os.environ:  # workers and subprocesses inherit the variable
         _created = os.environ["LAGOMJAX_COMPILE_CACHE"] = tempfile.mkdtemp(prefix="lagomjax-test-jax-cache-")
     from lagomjax.utils import enable_compile_cache
