@@ -95,7 +95,7 @@ def load_policy(run_dir, seed_index: int = 0, best: bool = False) -> Policy:
 
 
 def _search_run(run_dir, record) -> str:
-    """What to do with a ``--search`` run directory, which keeps no trained policy."""
+    """What to do with a ``--search`` run directory other than PBT's, which keeps no trained policy."""
     from lagomjax.utils import yaml_load
 
     summary = Path(run_dir) / "search.yml"
@@ -103,9 +103,7 @@ def _search_run(run_dir, record) -> str:
     trial = Path(run_dir) / ("<trial>" if best is None else str(best)) / "config.yml"
     return (f"{run_dir} is a --search {record['search']['method']} run, which keeps no trained policy (its trials "
             f"are in trials.csv); train {'a' if best is None else 'the best'} trial's setting as a run of its own: "
-            f"python -m lagomjax.train {record['algorithm']} --config {trial}"
-            + (" (a PBT member's final values; its schedule is in pbt_history.csv)"
-               if record["search"]["method"] == "pbt" else ""))  # fmt: skip
+            f"python -m lagomjax.train {record['algorithm']} --config {trial}")  # fmt: skip
 
 
 def _functional(module, config, record, run_dir, seed_index, best):
