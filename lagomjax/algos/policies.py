@@ -94,12 +94,19 @@ def load_policy(run_dir, seed_index: int = 0, best: bool = False) -> Policy:
     return Policy(jax.jit(act), jax.jit(act_unit), agent.init_policy_state, config, config.env_id, update)
 
 
-def _search_run(run_dir, record) -> str:
-    """What to do with a ``--search`` run directory other than PBT's, which keeps no trained policy."""
+def _best_trial(run_dir) -> int | None:
+    """The best trial (a PBT run's best member) of a search run, from the ``search.yml`` it writes at
+    the end; None before that."""
     from lagomjax.utils import yaml_load
 
     summary = Path(run_dir) / "search.yml"
     best = yaml_load(summary).get("best", {}).get("trial") if summary.exists() else None
+    return None if best is None else int(best)
+
+
+def _search_run(run_dir, record) -> str:
+    """What to do with a ``--search`` run directory other than PBT's, which keeps no trained policy."""
+    best = _best_trial(run_dir)
     trial = Path(run_dir) / ("<trial>" if best is None else str(best)) / "config.yml"
     return (f"{run_dir} is a --search {record['search']['method']} run, which keeps no trained policy (its trials "
             f"are in trials.csv); train {'a' if best is None else 'the best'} trial's setting as a run of its own: "
@@ -142,13 +149,12 @@ def _pbt_population(parts, record, run_dir, member: int, best: bool):
     ``best`` the member is ``search.yml``'s best (the best final evaluation, written at the end)."""
     from lagomjax.experiment.pbt import PBTState
     from lagomjax.train.search_cli import PBT_CHECKPOINT
-    from lagomjax.utils import yaml_load
 
     search, run_dir = record["search"], Path(run_dir)
     if best:
-        if not (run_dir / "search.yml").exists():
+        member = _best_trial(run_dir)
+        if member is None:
             raise ValueError(f"{run_dir}: this PBT run has not finished, so it has no best member yet")
-        member = int(yaml_load(run_dir / "search.yml")["best"]["trial"])
     population = search["population"]
     members = jax.eval_shape(jax.vmap(parts.init), jax.random.split(jax.random.key(0), population))
     hparams = {name: jax.ShapeDtypeStruct((population,), jnp.float32) for name in search["space"]}

@@ -91,7 +91,7 @@ def evaluate(env, act, key, max_steps: int, init_policy_state=None):
     """
     check_int("max_steps", max_steps, low=1)
     state, obs = env.reset(key)
-    n = jax.tree.leaves(obs)[0].shape[0]  # structured (Dict) observations too
+    (n,) = batch_shape(env.observation_space, obs)  # structured (Dict) observations too
     keys = jax.random.split(key, max_steps)  # step t uses keys[t] however early the loop stops
 
     def running(loop):

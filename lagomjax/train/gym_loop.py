@@ -206,8 +206,8 @@ def train_gym(
         raise ValueError(f"on_nonfinite must be 'halt', 'raise' or 'ignore', got {on_nonfinite!r}")
     from tqdm.auto import tqdm
 
-    seed = env_seed(key)
-    env = make_vector_env(config.env_id, config.num_envs, seed=seed, **env_kwargs(config))
+    seed, make_kwargs = env_seed(key), env_kwargs(config)
+    env = make_vector_env(config.env_id, config.num_envs, seed=seed, **make_kwargs)
     t0 = time.perf_counter()
     agent, state, k_act, meta = init_agent(config, make_agent, key, env.single_observation_space,
                                            env.single_action_space)  # fmt: skip
@@ -224,7 +224,7 @@ def train_gym(
         actor.state = state
         rows, start, halted_at = saved["rows"], int(saved["next_update"]), int(saved["halted_at"])
         env.close()
-        env = make_vector_env(config.env_id, config.num_envs, seed=seed + start, **env_kwargs(config))
+        env = make_vector_env(config.env_id, config.num_envs, seed=seed + start, **make_kwargs)
         actor.env = env
     runner = StepRunner(reset_on_call=False)
     running = np.zeros(config.num_envs, np.float64)
@@ -276,7 +276,7 @@ def train_gym(
     if stopped:
         return state, metrics, {"compile_s": compile_s, "run_s": run_s, "env_steps_per_s": 0.0, "finished": False}
     save(config.num_updates)
-    returns = evaluate_gym(agent, state, config.env_id, config.eval_episodes, seed + 1, **env_kwargs(config))
+    returns = evaluate_gym(agent, state, config.env_id, config.eval_episodes, seed + 1, **make_kwargs)
     metrics["eval_return"] = np.float32(np.mean(returns))
     metrics["halted_at"] = np.int64(halted_at)
     steps = max(ran - 1, 0) * config.num_envs * config.num_steps  # timed: the updates of this call after the first
