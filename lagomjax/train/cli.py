@@ -58,12 +58,14 @@ def _type_name(default) -> str:
 def _from_file(path) -> tuple[dict, dict]:
     """Config fields from a YAML file, a mapping of fields, a run's ``run.yml`` (its ``config``) or a
     ``config.yml`` of lagom's layout (a search's trial), and the run's own settings (``num_seeds``,
-    ``seed``) where it is a ``run.yml``."""
+    ``seed`` and the command line's ``settings``: evaluation cadence, plot, trackers) where it is a
+    ``run.yml``."""
     from lagomjax.utils import yaml_load
 
     data, run = yaml_load(path), {}
     if isinstance(data, dict) and isinstance(data.get("config"), dict) and "algorithm" in data:
-        data, run = data["config"], {k: data[k] for k in ("num_seeds", "seed") if k in data}
+        run = {k: data[k] for k in ("num_seeds", "seed") if k in data} | (data.get("settings") or {})
+        data = data["config"]
     if not isinstance(data, dict):
         raise ValueError(f"--config {path}: expected a YAML mapping of config fields, got {type(data).__name__}")
     data.pop("ID", None)  # lagom's layout, <run>/<ID>/config.yml (a search's trial): the config's number there
@@ -122,7 +124,7 @@ def config_from_args(config_cls, argv=None, description=None, prog=None, **extra
         unknown = sorted(set(from_file) - {f.name for f in dataclasses.fields(config_cls)})
         if unknown:
             parser.error(f"--config {path}: unknown fields {unknown}")
-        from_file |= {k: v for k, v in run.items() if k in extra_flags}  # a run.yml's seeds, as flags
+        from_file |= {k: v for k, v in run.items() if k in extra_flags}  # a run.yml's seeds and settings, as flags
         args.update({k: v for k, v in from_file.items() if k not in given})
         given |= set(from_file)
     extras = {name: args.pop(name) for name in extra_flags}

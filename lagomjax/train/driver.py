@@ -59,6 +59,10 @@ def _flags(slug: str) -> dict:
     }  # fmt: skip
 
 
+# the command line's own flags that run.yml records and a --resume keeps unless given again
+_SETTINGS = ("checkpoint_seconds", "eval_every", "plot", "tensorboard", "wandb", "wandb_mode")
+
+
 class _StopOnSignal:
     """SIGINT/SIGTERM ask the run to stop after the current chunk (saving a checkpoint); a second
     SIGINT interrupts at once. Installed only in the main thread."""
@@ -85,7 +89,8 @@ class _StopOnSignal:
 
 
 def _resume(algo, slug, config, extra):
-    """The config, seeds and directory of the run to continue; flags that contradict it are refused."""
+    """The config, seeds and directory of the run to continue; flags that contradict it are refused.
+    The run's recorded settings (:data:`_SETTINGS`) replace the flags' defaults in ``extra``."""
     run_dir = Path(extra["resume"])
     try:
         record = runs.read_record(run_dir)
@@ -106,6 +111,8 @@ def _resume(algo, slug, config, extra):
             wrong.append(f"{name}: run {None if search is None else search.get(key)!r}, given {extra[name]!r}")
     if wrong:
         raise SystemExit(f"--resume {run_dir}: these flags differ from the run's settings: {'; '.join(wrong)}")
+    kept = record.get("settings") or {}  # runs written before settings were recorded have none
+    extra.update({k: v for k, v in kept.items() if k in _SETTINGS and k not in extra["_given"]})
     return saved, record["num_seeds"], record["seed"], run_dir, search
 
 
@@ -214,21 +221,23 @@ def main(algo, argv=None, **defaults):
     flags = {**_flags(slug), **search_cli.flags()}
     flags.update({k: (v, flags[k][1]) for k, v in defaults.items()})
     config, extra = config_from_args(algo.Config, argv, description=algo.__doc__, prog=slug, **flags)
-    plot = _plot_name(extra["plot"])
-    _check_numbers(extra)
     enable_compile_cache(extra["compile_cache"] or None)
     if extra["resume"]:
         config, n, seed, run_dir, search = _resume(algo, slug, config, extra)
+        plot = _plot_name(extra["plot"])
+        _check_numbers(extra)
         parts = _preflight(algo, config, search)
         _check_extras(extra, search, parts is not None, config.env_id)
     else:
+        plot = _plot_name(extra["plot"])
+        _check_numbers(extra)
         search = search_cli.settings(extra, config)
         n, seed = extra["num_seeds"], extra["seed"]
         if search is not None and "num_seeds" not in extra["_given"]:
             n = 1  # seeds per trial
         parts = _preflight(algo, config, search)  # before a run directory is claimed
         _check_extras(extra, search, parts is not None, config.env_id)
-        record = runs.run_record(slug, config, n, seed)
+        record = runs.run_record(slug, config, n, seed, {k: extra[k] for k in _SETTINGS})
         if search is not None:
             record["search"] = search
         try:

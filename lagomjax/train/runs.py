@@ -1,7 +1,8 @@
 """Run directories of the command line: where a run lives, what it was, and its trained policy.
 
-A run directory holds ``run.yml`` (the algorithm, its full config, the seeds: it loads back with
-``--config`` to an equal config and the same seeds), ``checkpoint.ckpt`` (the whole train state of
+A run directory holds ``run.yml`` (the algorithm, its full config, the seeds and the command
+line's settings: it loads back with ``--config`` to an equal config, the same seeds and settings,
+and ``--resume`` keeps them), ``checkpoint.ckpt`` (the whole train state of
 every seed and the metrics so far, :mod:`lagomjax.checkpoint`; at the end it holds the final
 parameters), ``best.ckpt`` (each seed's state at its best periodic evaluation, less any replay
 buffer: :func:`~lagomjax.train.seeds.restore_best`), lagom's log
@@ -37,8 +38,11 @@ def config_from_dict(config_cls, data: dict):
     return config_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
 
-def run_record(algo_name: str, config, num_seeds: int, seed: int) -> dict:
-    return {"algorithm": algo_name, "num_seeds": num_seeds, "seed": seed, "config": config_to_dict(config)}
+def run_record(algo_name: str, config, num_seeds: int, seed: int, settings: dict | None = None) -> dict:
+    """``run.yml``'s content; ``settings``: the command line's own flags that a ``--resume`` keeps
+    (evaluation cadence, plot, trackers, checkpoint interval)."""
+    record = {"algorithm": algo_name, "num_seeds": num_seeds, "seed": seed, "config": config_to_dict(config)}
+    return record | ({"settings": dict(settings)} if settings else {})
 
 
 def new_run_dir(root, algo_name: str, env_id: str) -> Path:

@@ -102,7 +102,8 @@ def run_seeds(
     multiple) every seed's deterministic policy is evaluated as at the end (``parts.finish``, a
     compiled program of its own; the train state is untouched, so resuming stays bit-identical);
     ``metrics['eval_episode_return']`` holds the result at that update, NaN elsewhere (the same
-    evaluation episodes each time: the last equals ``eval_return``), and
+    evaluation episodes each time: the last equals ``eval_return``; a resume may change or drop
+    ``eval_every``, and updates of calls without evaluation hold NaN), and
     ``on_eval(update, env_steps [seeds], returns [seeds])`` gets it as it comes. With
     ``best_checkpoint`` (a path) the state of each seed at its best evaluation so far, less its
     replay buffer (:func:`without_replay`; read back with :func:`restore_best`), is kept on the host
@@ -243,6 +244,9 @@ def run_seeds(
     if not chunks:
         return state, {"halted_at": halted_at}, {"compile_s": compile_s, "run_s": run_s, "env_steps_per_s": 0.0,
                                                  "finished": False}  # fmt: skip
+    if any("eval_episode_return" in c for c in chunks):  # a resume may change the evaluation cadence
+        for c in chunks:
+            c.setdefault("eval_episode_return", np.full((num_seeds, k), np.nan, np.float32))
     metrics = {key: np.concatenate([np.asarray(c[key]) for c in chunks], axis=1) for key in chunks[0]}
     metrics["halted_at"] = halted_at
     after = np.arange(metrics["finite"].shape[1]) >= np.where(halted_at < 0, n, halted_at)[:, None]

@@ -157,6 +157,33 @@ def test_a_written_config_loads_back_and_flags_override_it(tmp_path, capsys):
     assert "no_such_field" in capsys.readouterr().err
 
 
+def test_a_resume_keeps_the_runs_own_settings(tmp_path, monkeypatch):
+    """run.yml records the command line's settings (evaluation cadence, plot, trackers): --resume
+    continues with them, not with the flags' defaults, and --config of the run.yml brings them too;
+    a flag given again overrides."""
+    from functools import partial
+
+    from lagomjax.train import driver, run_seeds
+
+    run = tmp_path / "r"
+    argv = ["--total-steps", str(4 * 128 * 6), "--num-seeds", "1", "--hidden-sizes", "8", "--eval-every", "0",
+            "--plot", "off", "--log-dir", str(run)]  # fmt: skip
+    with monkeypatch.context() as m:
+        m.setattr(driver, "run_seeds", partial(run_seeds, max_chunks=2))  # stopped after two updates
+        with pytest.raises(SystemExit) as e:
+            main(ppo, argv)
+        assert e.value.code == 130
+    assert runs.read_record(run)["settings"] == {"checkpoint_seconds": 60.0, "eval_every": 0, "plot": "off",
+                                                 "tensorboard": False, "wandb": False, "wandb_mode": ""}  # fmt: skip
+    metrics, _ = main(ppo, ["--resume", str(run)])
+    assert metrics["episode_return"].shape == (1, 6) and "eval_episode_return" not in metrics
+    assert not (run / "0" / "0" / "eval.csv").exists() and not list(run.glob("*.png"))
+    main(ppo, ["--resume", str(run), "--plot", "curve.png"])
+    assert (run / "curve.png").exists()
+    _, extra = config_from_args(ppo.Config, ["--config", str(run / runs.RUN_FILE)], **driver._flags("ppo"))
+    assert (extra["eval_every"], extra["plot"], extra["num_seeds"]) == (0, "off", 1)
+
+
 def test_help_shows_meaning_type_default_and_choices(capsys):
     with pytest.raises(SystemExit):
         config_from_args(ppo.Config, ["--help"])
@@ -190,6 +217,10 @@ def test_best_evaluated_parameters_are_kept_per_seed_and_survive_a_resume(tmp_pa
 
     go(tmp_path / "b", max_chunks=4)
     go(tmp_path / "b")
+    # a resume may change the evaluation cadence: updates without evaluation hold NaN
+    run_seeds(parts, config, 3, progress=False, eval_every=2, checkpoint=tmp_path / "c.ckpt", max_chunks=4)
+    _, m, _ = run_seeds(parts, config, 3, progress=False, checkpoint=tmp_path / "c.ckpt")
+    np.testing.assert_array_equal(np.flatnonzero(np.isfinite(m["eval_episode_return"][0])), [1, 3])
     for x, y in zip(checkpoint.load(tmp_path / "a" / "b.ckpt")["state"],
                     checkpoint.load(tmp_path / "b" / "b.ckpt")["state"], strict=True):  # fmt: skip
         np.testing.assert_array_equal(x, y)
