@@ -113,10 +113,34 @@ def _search_run(run_dir, record) -> str:
             f"python -m lagomjax.train {record['algorithm']} --config {trial}")  # fmt: skip
 
 
+def load_train_state(run_dir, like=None, best: bool = False, parts=None):
+    """``(state, extra)``: every seed's train state (leaves ``[seeds, ...]``) of a compiled run from its
+    ``checkpoint.ckpt`` (the final state once the run finished, else the latest saved; ``extra``
+    holds ``next_update`` and the metrics so far), checked against its ``run.yml``; with ``best``,
+    ``best.ckpt`` (each seed at its best evaluation, less any replay buffer). The state is rebuilt
+    like ``like`` (another run's state shapes, e.g. to start that run from this one: a leaf of
+    another shape or dtype raises ``ValueError``), by default the run's own (from ``parts``, else
+    built from its config). Nothing compiles."""
+    from lagomjax.train.seeds import restore_best, run_meta
+
+    module, config, record = read_run(run_dir)
+    if record.get("search") is not None and record["search"]["method"] != "pbt":
+        raise ValueError(_search_run(run_dir, record))
+    if record.get("search") is not None:
+        raise ValueError(f"{run_dir} is a --search pbt run: its population is in pbt.ckpt (load_policy reads it)")
+    if like is None:
+        keys = jax.random.split(jax.random.key(record["seed"]), record["num_seeds"])
+        like = jax.eval_shape(jax.vmap((parts or module.make_parts(config)).init), keys)
+    path = Path(run_dir) / (runs.BEST if best else runs.CHECKPOINT)
+    if not path.exists():
+        raise ValueError(f"{run_dir} holds no {path.name} (a gymnasium-path run, or one that has not saved yet)")
+    restore = restore_best if best else ckpt.restore  # best.ckpt keeps no replay buffers
+    return restore(path, like, run_meta(config, record["num_seeds"], record["seed"]))
+
+
 def _functional(module, config, record, run_dir, seed_index, best):
     from lagomjax.envs.functional import FlattenObservation, NormalizeObservation
     from lagomjax.train.loop import make_envs, obs_moments
-    from lagomjax.train.seeds import restore_best, run_meta
 
     env, _, _ = make_envs(config)
     agent = module.make_agent(config, env.action_space)
@@ -124,11 +148,7 @@ def _functional(module, config, record, run_dir, seed_index, best):
     if record.get("search") is not None:  # PBT: a member of the population
         state, update, seed_index = _pbt_population(parts, record, run_dir, seed_index, best)
     else:
-        keys = jax.random.split(jax.random.key(record["seed"]), record["num_seeds"])
-        like = jax.eval_shape(jax.vmap(parts.init), keys)  # the restore target's shapes and dtypes: nothing compiles
-        meta = run_meta(config, record["num_seeds"], record["seed"])
-        restore = restore_best if best else ckpt.restore  # best.ckpt keeps no replay buffers
-        state, extra = restore(Path(run_dir) / (runs.BEST if best else runs.CHECKPOINT), like, meta)
+        state, extra = load_train_state(run_dir, best=best, parts=parts)
         update = int(extra["updates"][seed_index]) if best else int(extra["next_update"])
     one = jax.tree.map(lambda x: x[seed_index], state)
     flatten = _find(env, FlattenObservation)

@@ -15,6 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
+import jax
 import numpy as np
 
 from lagomjax import checkpoint as ckpt
@@ -50,6 +51,9 @@ def _flags(slug: str) -> dict:
         "resume": (None, "continue the run in this directory where its checkpoint left off (bit-identical)"),
         "checkpoint_seconds": (60.0, "seconds between checkpoints (also saved on Ctrl-C, SIGTERM and at the end)"),
         "eval_every": (-1, "updates between deterministic evaluations during training (-1: about 10 per run, 0: none)"),
+        "init_from": (None, "start from a trained run's latest state (its checkpoint: parameters, optimiser state, "
+                      "observation moments, any replay buffer; seeds one to one), as RL Zoo's --trained-agent; "
+                      "this run's learning-rate annealing and learning_starts count from its own start"),
         "plot": ("learning_curve.png", "learning-curve PNG (and SVG), in the run directory ('' or off: none)"),
         "tensorboard": (False, "also log to TensorBoard event files in <run>/tb (needs lagomjax[tensorboard])"),
         "wandb": (False, "also log to Weights & Biases, one run per seed (needs lagomjax[wandb])"),
@@ -111,9 +115,53 @@ def _resume(algo, slug, config, extra):
             wrong.append(f"{name}: run {None if search is None else search.get(key)!r}, given {extra[name]!r}")
     if wrong:
         raise SystemExit(f"--resume {run_dir}: these flags differ from the run's settings: {'; '.join(wrong)}")
+    given_from = extra["init_from"] and str(Path(extra["init_from"]).resolve())
+    if "init_from" in extra["_given"] and given_from != record.get("init_from"):
+        raise SystemExit(f"--resume {run_dir}: --init-from: run {record.get('init_from')!r}, given {given_from!r}")
+    extra["init_from"] = record.get("init_from")  # used again if the run stopped before its first checkpoint
     kept = record.get("settings") or {}  # runs written before settings were recorded have none
     extra.update({k: v for k, v in kept.items() if k in _SETTINGS and k not in extra["_given"]})
     return saved, record["num_seeds"], record["seed"], run_dir, search
+
+
+def _shape_differences(state, like) -> list[str]:
+    """Where two train states (arrays or shapes) differ in structure, shape or dtype, path by path."""
+    a, b = jax.tree_util.tree_flatten_with_path(state), jax.tree_util.tree_flatten_with_path(like)
+    if a[1] != b[1]:
+        return ["another structure"]
+    return [f"{jax.tree_util.keystr(p)}: {x.shape} {x.dtype}, here {y.shape} {y.dtype}"
+            for (p, x), (_, y) in zip(a[0], b[0], strict=True) if (x.shape, x.dtype) != (y.shape, y.dtype)]  # fmt: skip
+
+
+def _init_state(slug, config, parts, num_seeds: int, search, source):
+    """``--init-from``: the latest train state of the run ``source``, where this run starts (checked
+    before a run directory is claimed or anything compiles)."""
+    from lagomjax.algos.policies import load_train_state
+
+    where = f"--init-from {source}"
+    if search is not None:
+        raise SystemExit(f"{where}: a --search trains every trial from its own start")
+    if parts is None:
+        raise SystemExit(f"{where}: starts compiled runs; {config.env_id} runs on the gymnasium path")
+    try:
+        record = runs.read_record(source)
+        if record["algorithm"] != slug:
+            raise ValueError(f"that run is {record['algorithm']}, not {slug}")
+        if record["num_seeds"] != num_seeds:
+            raise ValueError(f"that run has {record['num_seeds']} seeds, this one {num_seeds}: its seeds start this "
+                             f"run's one to one (give --num-seeds {record['num_seeds']})")  # fmt: skip
+        state, extra = load_train_state(source)
+    except ValueError as e:
+        raise SystemExit(f"{where}: {e}") from None
+    like = jax.eval_shape(jax.vmap(parts.init), jax.random.split(jax.random.key(0), num_seeds))
+    bad = _shape_differences(state, like)
+    if bad:
+        changed = ckpt.differences(record["config"], runs.config_to_dict(config))
+        raise SystemExit(f"{where}: its train state does not fit this run's ({'; '.join(bad[:3])}"
+                         f"{'; ...' if len(bad) > 3 else ''}); the configs differ in {'; '.join(changed)}: the fields "
+                         "that shape the state (network sizes, num_envs, buffer size, ...) must match")  # fmt: skip
+    print(f"starting from {source} at its update {int(extra['next_update'])}", flush=True)
+    return state
 
 
 def _check_numbers(extra: dict) -> None:
@@ -205,7 +253,8 @@ def _preflight(algo, config, search):
 
 def main(algo, argv=None, **defaults):
     """Train ``algo`` (an algorithm module) from command-line flags: every ``algo.Config`` field plus
-    ``--num-seeds``, ``--seed``, ``--log-dir``, ``--resume``, ``--checkpoint-seconds``, ``--plot``.
+    ``--num-seeds``, ``--seed``, ``--log-dir``, ``--resume``, ``--init-from``, ``--checkpoint-seconds``,
+    ``--plot`` and the trackers.
 
     Each run gets its own directory (:mod:`lagomjax.train.runs`): ``run.yml``, a checkpoint saved
     periodically, on SIGINT/SIGTERM and at the end (it then holds the final parameters:
@@ -228,6 +277,9 @@ def main(algo, argv=None, **defaults):
         _check_numbers(extra)
         parts = _preflight(algo, config, search)
         _check_extras(extra, search, parts is not None, config.env_id)
+        init_state = None
+        if extra["init_from"] and not (run_dir / runs.CHECKPOINT).exists():
+            init_state = _init_state(slug, config, parts, n, search, extra["init_from"])
     else:
         plot = _plot_name(extra["plot"])
         _check_numbers(extra)
@@ -237,9 +289,12 @@ def main(algo, argv=None, **defaults):
             n = 1  # seeds per trial
         parts = _preflight(algo, config, search)  # before a run directory is claimed
         _check_extras(extra, search, parts is not None, config.env_id)
+        init_state = _init_state(slug, config, parts, n, search, extra["init_from"]) if extra["init_from"] else None
         record = runs.run_record(slug, config, n, seed, {k: extra[k] for k in _SETTINGS})
         if search is not None:
             record["search"] = search
+        if extra["init_from"]:
+            record["init_from"] = str(Path(extra["init_from"]).resolve())
         try:
             run_dir = runs.claim_run_dir(extra["log_dir"] or runs.new_run_dir("runs", slug, config.env_id), record)
         except ValueError as e:
@@ -267,7 +322,7 @@ def main(algo, argv=None, **defaults):
                     checkpoint_every=10**9, checkpoint_seconds=extra["checkpoint_seconds"],
                     should_stop=lambda: stop.asked, on_compiled=lambda s: print(f"{s:.1f} s", flush=True),
                     on_metrics=trackers, eval_every=_eval_every(extra["eval_every"], config.num_updates),
-                    on_eval=trackers.log_eval, best_checkpoint=run_dir / runs.BEST,
+                    on_eval=trackers.log_eval, best_checkpoint=run_dir / runs.BEST, init_state=init_state,
                 )  # fmt: skip
         finally:
             trackers.close()

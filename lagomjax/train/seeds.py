@@ -11,6 +11,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from lagomjax import checkpoint as ckpt
 from lagomjax._checks import check_int, check_nonnegative
@@ -45,6 +46,16 @@ def restore_best(path, like, meta: dict, allow_changes=()):
     return ckpt.from_host(without_replay(like), saved["state"]), saved["extra"]
 
 
+def restart_schedules(state):
+    """``state`` with optax's schedule counters (:class:`optax.ScaleByScheduleState`: learning-rate
+    annealing) at 0, so that a run started from another run's state anneals over its own updates;
+    everything else (parameters, optimiser moments and Adam's bias-correction count, normalisers,
+    replay buffers, environment-step counters) carries over."""
+    is_schedule = lambda x: isinstance(x, optax.ScaleByScheduleState)  # noqa: E731
+    zero = lambda x: x._replace(count=jnp.zeros_like(x.count)) if is_schedule(x) else x  # noqa: E731
+    return jax.tree.map(zero, state, is_leaf=is_schedule)
+
+
 def run_meta(config, num_seeds: int, seed: int) -> dict:
     """What a checkpoint of :func:`run_seeds` records about its run (compared on resume)."""
     n = config.num_updates
@@ -75,6 +86,7 @@ def run_seeds(
     eval_every: int | None = None,
     on_eval: Callable | None = None,
     best_checkpoint=None,
+    init_state=None,
 ):
     """Train ``num_seeds`` seeds vmapped in one program, in compiled chunks of updates. Returns
     ``(final_state, metrics [seeds, updates], timing)``; the numbers equal
@@ -97,6 +109,14 @@ def run_seeds(
     signal handler) is asked between chunks: when it says True the state is saved and the call
     returns early (then ``timing['finished']`` is False). ``on_compiled(seconds)`` is called once
     compiling is done (before the progress bar starts).
+
+    ``init_state`` (a train state of ``num_seeds`` seeds, e.g. another run's final one from
+    :func:`~lagomjax.algos.policies.load_train_state`) replaces ``parts.init``'s: the run trains on
+    from it under its own config. What was learnt carries over (parameters, optimiser moments,
+    normalisers, replay buffers, the exploration that follows environment steps); what counts this
+    run's updates starts from 0 (learning-rate annealing: :func:`restart_schedules`; waiting for
+    ``learning_starts``). A leaf of another shape or dtype than ``parts.init`` gives raises
+    ``ValueError``. A checkpoint being resumed takes precedence.
 
     Periodic evaluation: with ``eval_every`` (updates, taken at the first chunk end at or past each
     multiple) every seed's deterministic policy is evaluated as at the end (``parts.finish``, a
@@ -162,9 +182,15 @@ def run_seeds(
     resuming = checkpoint is not None and Path(checkpoint).exists()
     saved = ckpt.check(checkpoint, meta, allow_changes) if resuming else None
     keys = jax.random.split(jax.random.key(seed), num_seeds)
+    if init_state is not None:  # checked before compiling, and typed as a resumed checkpoint's leaves are
+        try:
+            like = jax.eval_shape(jax.vmap(parts.init), keys)
+            init_state = restart_schedules(ckpt.from_host(like, ckpt.to_host(init_state)))
+        except ValueError as e:
+            raise ValueError(f"init_state does not fit this run's train state: {e}") from None
     t0 = time.perf_counter()
-    init = jax.jit(jax.vmap(parts.init)).lower(keys).compile()
-    state = init(keys)
+    init = jax.jit(jax.vmap(parts.init)).lower(keys).compile() if init_state is None else None
+    state = init(keys) if init_state is None else init_state
 
     def train_chunk(state, updates):  # [seeds] states, the chunk's update indices
         return jax.vmap(lambda c: jax.lax.scan(parts.update, c, updates))(state)

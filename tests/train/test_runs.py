@@ -184,6 +184,65 @@ def test_a_resume_keeps_the_runs_own_settings(tmp_path, monkeypatch):
     assert (extra["eval_every"], extra["plot"], extra["num_seeds"]) == (0, "off", 1)
 
 
+def test_a_run_starts_from_another_runs_trained_state(tmp_path, monkeypatch, capsys):
+    """--init-from (RL Zoo's --trained-agent): 6 updates from a 6-update run's final state end where
+    one 12-update run does (constant learning rate), bit for bit, also when the new run stopped
+    before its first checkpoint and was resumed; a state that does not fit is refused in one line
+    naming the differences, before a directory is claimed."""
+    from functools import partial
+
+    from lagomjax.algos import dqn
+    from lagomjax.train import driver, run_seeds
+
+    flags = ["--num-seeds", "2", "--hidden-sizes", "8", "--anneal-lr", "false", "--plot", "off", "--eval-every", "0"]
+    six = ["--total-steps", str(4 * 128 * 6), *flags]
+    a, b, whole = tmp_path / "a", tmp_path / "b", tmp_path / "whole"
+    main(ppo, [*six, "--log-dir", str(a)])
+    main(ppo, ["--total-steps", str(4 * 128 * 12), *flags, "--log-dir", str(whole)])
+    with monkeypatch.context() as m:
+        m.setattr(driver, "run_seeds", partial(run_seeds, max_chunks=0))  # stopped before any checkpoint
+        with pytest.raises(SystemExit):
+            main(ppo, [*six, "--init-from", str(a), "--log-dir", str(b)])
+    assert not (b / runs.CHECKPOINT).exists() and runs.read_record(b)["init_from"] == str(a.resolve())
+    main(ppo, ["--resume", str(b)])
+    assert f"starting from {a} at its update 6" in capsys.readouterr().out
+    ends = [checkpoint.load(path / runs.CHECKPOINT)["state"] for path in (whole, b)]
+    for x, y in zip(*ends, strict=True):
+        np.testing.assert_array_equal(x, y)
+
+    refused = [
+        (dqn, ["--init-from", str(a)], "that run is ppo, not dqn"),
+        (ppo, [*six, "--num-seeds", "3", "--init-from", str(a)], "that run has 2 seeds, this one 3"),
+        (ppo, [*six, "--hidden-sizes", "16", "--init-from", str(a)],
+         r"\['MLP_0'\]\['Dense_0'\]\['bias'\]: \(2, 8\) float32, here \(2, 16\) float32.*configs differ in "
+         r"hidden_sizes: \[8\] -> \[16\]"),
+        (ppo, [*six, "--anneal-lr", "true", "--init-from", str(a)], "another structure.*anneal_lr: False -> True"),
+        (ppo, ["--env", "FrozenLake-v1", "--init-from", str(a)], "starts compiled runs; FrozenLake-v1 runs on the"),
+        (ppo, ["--init-from", str(tmp_path)], "is not a run directory"),
+    ]  # fmt: skip
+    for algo, argv, message in refused:
+        with pytest.raises(SystemExit, match=message):
+            main(algo, [*argv, "--log-dir", str(tmp_path / "new")])
+        assert not (tmp_path / "new").exists()
+
+
+def test_restarted_schedules_keep_what_was_learnt():
+    """A run started from another's state anneals over its own updates: optax's schedule counters
+    go back to 0, Adam's bias-correction count and moments stay."""
+    import optax
+
+    from lagomjax.train.seeds import restart_schedules
+
+    opt = optax.adam(optax.linear_schedule(1.0, 0.0, 10))
+    params = {"w": np.ones(3, np.float32)}
+    state = opt.init(params)
+    for _ in range(3):
+        _, state = opt.update(params, state, params)
+    adam, schedule = restart_schedules(state)
+    assert int(schedule.count) == 0 and int(adam.count) == 3
+    np.testing.assert_array_equal(adam.mu["w"], state[0].mu["w"])
+
+
 def test_help_shows_meaning_type_default_and_choices(capsys):
     with pytest.raises(SystemExit):
         config_from_args(ppo.Config, ["--help"])
