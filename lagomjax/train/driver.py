@@ -174,16 +174,16 @@ def _check_numbers(extra: dict) -> None:
         raise SystemExit(f"--checkpoint-seconds must be >= 0, got {extra['checkpoint_seconds']}")
 
 
-def _check_extras(extra: dict, search, functional: bool, env_id: str) -> None:
-    """The optional packages the flags need, and trackers only where they stream (a compiled run
-    without --search), checked before a run directory is claimed."""
+def _check_extras(extra: dict, search, streams: bool, env_id: str) -> None:
+    """The optional packages the flags need, and trackers only where they stream (``streams``: not
+    ES's own gymnasium loop; not --search), checked before a run directory is claimed."""
     trackers = [f"--{name}" for name in ("tensorboard", "wandb") if extra[name]]
     flags = f"{' and '.join(trackers)} stream{'s' if len(trackers) == 1 else ''}"
     if trackers and search is not None:
         raise SystemExit(f"{flags} one run's metrics; --search writes its own record")
-    if trackers and not functional:
-        raise SystemExit(f"{flags} the compiled path's metrics; {env_id} runs on the gymnasium path "
-                         "(its logs: <run>/0/<seed>/train_logs.csv)")  # fmt: skip
+    if trackers and not streams:
+        raise SystemExit(f"{flags} a run's metrics as they come; ES on the gymnasium path ({env_id}) gives them at "
+                         "the end (its logs: <run>/0/<seed>/train_logs.csv)")  # fmt: skip
     need = [(flag, module, flag[2:]) for flag, module in (("--tensorboard", "tensorboardX"), ("--wandb", "wandb"))
             if flag in trackers]  # fmt: skip
     if search is not None and search["method"] == "optuna":
@@ -211,13 +211,26 @@ def _plot_name(flag: str) -> str | None:
     return flag
 
 
-def _trackers(run_dir, seeds, config, extra) -> trackers_mod.Trackers:
-    """CSV always; TensorBoard and W&B when asked. On resume they continue from the checkpoint."""
-    start_update, start_step = 0, 0
-    if (run_dir / runs.CHECKPOINT).exists():
+def _resume_points(run_dir, num_seeds: int, functional: bool):
+    """``(update, environment step)`` where a resumed run continues (0, 0 for a new one): one pair
+    for the compiled path's seeds, which go on together; lists per seed on the gymnasium path."""
+    if functional:
+        if not (run_dir / runs.CHECKPOINT).exists():
+            return 0, 0
         saved = ckpt.load(run_dir / runs.CHECKPOINT)["extra"]
-        start_update = int(saved["next_update"])
-        start_step = 1 + max((int(np.max(c["env_steps"])) for c in saved["chunks"]), default=-1)
+        return int(saved["next_update"]), 1 + max((int(np.max(c["env_steps"])) for c in saved["chunks"]), default=-1)
+    updates, steps = [0] * num_seeds, [0] * num_seeds
+    for i in range(num_seeds):
+        if gym_loop.checkpoint_path(run_dir, i).exists():
+            saved = ckpt.load(gym_loop.checkpoint_path(run_dir, i))["extra"]
+            updates[i] = int(saved["next_update"])
+            steps[i] = 1 + int(saved["rows"][updates[i] - 1]["env_steps"]) if updates[i] else 0
+    return updates, steps
+
+
+def _trackers(run_dir, seeds, config, extra, functional: bool) -> trackers_mod.Trackers:
+    """CSV always; TensorBoard and W&B when asked. On resume they continue from the checkpoint."""
+    start_update, start_step = _resume_points(run_dir, len(seeds), functional)
     out = [trackers_mod.CSVTracker(run_dir, seeds, start_update)]
     if extra["tensorboard"]:
         out.append(trackers_mod.TensorBoardTracker(run_dir, seeds, start_step))
@@ -276,7 +289,7 @@ def main(algo, argv=None, **defaults):
         plot = _plot_name(extra["plot"])
         _check_numbers(extra)
         parts = _preflight(algo, config, search)
-        _check_extras(extra, search, parts is not None, config.env_id)
+        _check_extras(extra, search, parts is not None or not hasattr(algo, "run_gym"), config.env_id)
         init_state = None
         if extra["init_from"] and not (run_dir / runs.CHECKPOINT).exists():
             init_state = _init_state(slug, config, parts, n, search, extra["init_from"])
@@ -288,7 +301,7 @@ def main(algo, argv=None, **defaults):
         if search is not None and "num_seeds" not in extra["_given"]:
             n = 1  # seeds per trial
         parts = _preflight(algo, config, search)  # before a run directory is claimed
-        _check_extras(extra, search, parts is not None, config.env_id)
+        _check_extras(extra, search, parts is not None or not hasattr(algo, "run_gym"), config.env_id)
         init_state = _init_state(slug, config, parts, n, search, extra["init_from"]) if extra["init_from"] else None
         record = runs.run_record(slug, config, n, seed, {k: extra[k] for k in _SETTINGS})
         if search is not None:
@@ -313,7 +326,7 @@ def main(algo, argv=None, **defaults):
     print(f"{algo.NAME} on {config.env_id} ({path}): {config.num_updates} updates x {n} seeds; run directory {run_dir}")
     seeds = [seed * 1000 + i for i in range(n)]
     if functional:
-        trackers = _trackers(run_dir, seeds, config, extra)
+        trackers = _trackers(run_dir, seeds, config, extra, functional)
         print("compiling ...", end=" ", flush=True)
         try:
             with _StopOnSignal() as stop:
@@ -326,15 +339,20 @@ def main(algo, argv=None, **defaults):
                 )  # fmt: skip
         finally:
             trackers.close()
+    elif hasattr(algo, "run_gym"):  # an algorithm with its own gymnasium loop (ES): no checkpoints, no stream
+        with _StopOnSignal():
+            metrics, timing = algo.run_gym(config, num_seeds=n, seed=seed)
     else:
-        with _StopOnSignal() as stop:
-            if hasattr(algo, "run_gym"):  # an algorithm with its own gymnasium loop (ES): no checkpoints
-                metrics, timing = algo.run_gym(config, num_seeds=n, seed=seed)
-            else:
+        trackers = _trackers(run_dir, seeds, config, extra, functional)
+        try:
+            with _StopOnSignal() as stop:
                 metrics, timing = gym_loop.run_seeds_gym(
                     config, algo.make_agent, n, seed=seed, checkpoint_dir=run_dir,
                     checkpoint_seconds=extra["checkpoint_seconds"], should_stop=lambda: stop.asked,
+                    on_metrics=trackers,
                 )  # fmt: skip
+        finally:
+            trackers.close()
     if not timing.get("finished", True):
         print(f"stopped; checkpoint saved in {run_dir}. Continue with:\n  python -m lagomjax.train {slug} "
               f"--resume {run_dir}", flush=True)  # fmt: skip

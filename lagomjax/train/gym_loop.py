@@ -186,6 +186,7 @@ def train_gym(
     checkpoint=None,
     checkpoint_seconds: float | None = None,
     should_stop=None,
+    on_metrics=None,
 ):
     """Train one seed of ``make_agent(config, action_space)`` on gymnasium's ``config.env_id``.
 
@@ -201,6 +202,8 @@ def train_gym(
     gymnasium environments' Python internals are not saved: a resumed run continues the agent with
     freshly reset environments (seeded from the update it resumes at), so unlike the functional
     path it is not bit-identical to an uninterrupted run.
+
+    ``on_metrics(update, metrics)`` gets every update's metrics as it finishes (a tracker's stream).
     """
     if on_nonfinite not in ("halt", "raise", "ignore"):
         raise ValueError(f"on_nonfinite must be 'halt', 'raise' or 'ignore', got {on_nonfinite!r}")
@@ -254,6 +257,8 @@ def train_gym(
         m = {k: math.nan if halted_at >= 0 else float(v) for k, v in m.items()}
         ret = math.nan if halted_at >= 0 else float(finished_episode_mean(ro.info))
         rows.append({"env_steps": (i + 1) * ro.rewards.size, "episode_return": ret, "finite": ok, **m})
+        if on_metrics is not None:
+            on_metrics(i, rows[-1])
         ran += 1
         if compile_s is None:
             compile_s = time.perf_counter() - t0
@@ -264,9 +269,10 @@ def train_gym(
             last_save = time.perf_counter()
         if halted_at >= 0:  # the rest of the run is NaN rows: no point stepping a frozen policy
             steps = ro.rewards.size
-            rows += [
-                {**rows[-1], "env_steps": (j + 1) * steps, "finite": False} for j in range(i + 1, config.num_updates)
-            ]
+            for j in range(i + 1, config.num_updates):
+                rows.append({**rows[-1], "env_steps": (j + 1) * steps, "finite": False})
+                if on_metrics is not None:
+                    on_metrics(j, rows[-1])
             break
     run_s = time.perf_counter() - t0 if compile_s is not None else 0.0  # 0: no update ran in this call
     compile_s = compile_s or 0.0
@@ -293,16 +299,20 @@ def run_seeds_gym(
     checkpoint_dir=None,
     checkpoint_seconds: float | None = None,
     should_stop=None,
+    on_metrics=None,
 ):
     """:func:`train_gym` for ``num_seeds`` seeds one after another; metrics stacked ``[seeds, ...]``.
     With ``checkpoint_dir`` each seed checkpoints to ``gym_seed_<i>.ckpt`` there (finished seeds are
-    only re-evaluated on resume); if ``should_stop()`` stops a seed, ``timing['finished']`` is False."""
+    only re-evaluated on resume); if ``should_stop()`` stops a seed, ``timing['finished']`` is False.
+    ``on_metrics(seed_index, update, metrics)``: every update of every seed as it finishes (the
+    compiled path's tracker callback, :mod:`lagomjax.train.trackers`)."""
     keys = jax.random.split(jax.random.key(seed), num_seeds)
     runs = []
     for i, k in enumerate(keys):
         path = None if checkpoint_dir is None else checkpoint_path(checkpoint_dir, i)
-        runs.append(train_gym(config, make_agent, k, progress, checkpoint=path,
-                              checkpoint_seconds=checkpoint_seconds, should_stop=should_stop))  # fmt: skip
+        stream = None if on_metrics is None else lambda u, m, i=i: on_metrics(i, u, m)
+        runs.append(train_gym(config, make_agent, k, progress, checkpoint=path, checkpoint_seconds=checkpoint_seconds,
+                              should_stop=should_stop, on_metrics=stream))  # fmt: skip
         if not runs[-1][2]["finished"]:
             return {}, {**runs[-1][2], "finished": False}
     metrics = {k: np.stack([m[k] for _, m, _ in runs]) for k in runs[0][1]}

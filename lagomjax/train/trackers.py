@@ -1,7 +1,8 @@
 """Trackers: where the metric stream that leaves the compiled program goes, per seed, as it comes.
 
 Every update of every seed reaches the host as its compiled chunk ends
-(:func:`~lagomjax.train.seeds.run_seeds`' ``on_metrics``); a tracker writes it out:
+(:func:`~lagomjax.train.seeds.run_seeds`' ``on_metrics``; on the gymnasium path as the update
+ends, :func:`~lagomjax.train.gym_loop.run_seeds_gym`); a tracker writes it out:
 
 - :class:`CSVTracker` (always on the command line): ``<run>/0/<seed>/progress.csv``, one row per
   update, flushed as it comes.
@@ -24,6 +25,12 @@ from pathlib import Path
 import numpy as np
 
 
+def _per_seed(start, seeds) -> list[int]:
+    """A resume point for every seed: one for all (the compiled path resumes its seeds together), or
+    one per seed (the gymnasium path runs them one after another)."""
+    return [int(start)] * len(seeds) if np.ndim(start) == 0 else [int(x) for x in start]
+
+
 def _scalars(metrics: dict) -> dict:
     """Finite-or-NaN Python floats of the scalar metrics (NaN: no value this update)."""
     out = {}
@@ -36,22 +43,23 @@ def _scalars(metrics: dict) -> dict:
 
 class CSVTracker:
     """``<run_dir>/<config id>/<seed>/<name>``: ``update`` then every scalar metric; periodic
-    evaluations go to ``eval.csv`` beside it."""
+    evaluations go to ``eval.csv`` beside it. ``start_update``: where a resumed run continues, for
+    all seeds or per seed (rows from there on are dropped)."""
 
-    def __init__(self, run_dir, seeds, start_update: int = 0, config_id=0, name: str = "progress.csv"):
+    def __init__(self, run_dir, seeds, start_update=0, config_id=0, name: str = "progress.csv"):
         self.run_dir, self.seeds, self.start_update, self.config_id = run_dir, seeds, start_update, config_id
         self.evals = None
         self.paths = [Path(run_dir) / str(config_id) / str(s) / name for s in seeds]
         self.files, self.writers, self.columns = [], [], [None] * len(seeds)
-        for i, path in enumerate(self.paths):
+        for i, (path, start) in enumerate(zip(self.paths, _per_seed(start_update, seeds), strict=True)):
             path.parent.mkdir(parents=True, exist_ok=True)
             rows = []
-            if path.exists() and start_update > 0:  # resume: keep the rows before the checkpoint
+            if path.exists() and start > 0:  # resume: keep the rows before the checkpoint
                 with open(path, newline="") as f:
                     rows = list(csv.reader(f))
                 if rows:
                     self.columns[i] = rows[0]
-                    rows = [rows[0]] + [r for r in rows[1:] if int(r[0]) < start_update]
+                    rows = [rows[0]] + [r for r in rows[1:] if int(r[0]) < start]
             fh = open(path, "w", newline="", buffering=1)  # noqa: SIM115 (line-buffered while the run streams)
             writer = csv.writer(fh)
             writer.writerows(rows)
@@ -85,22 +93,23 @@ class CSVTracker:
 
 
 class TensorBoardTracker:
-    """tensorboardX event files per seed; scalars under ``train/`` (``eval/`` for evaluation returns)."""
+    """tensorboardX event files per seed; scalars under ``train/`` (``eval/`` for evaluation returns).
+    ``start_step``: the first environment step of a resumed run, for all seeds or per seed (events
+    logged from there on are purged)."""
 
-    def __init__(self, run_dir, seeds, start_step: int = 0):
+    def __init__(self, run_dir, seeds, start_step=0):
         try:
             from tensorboardX import SummaryWriter
         except ImportError as e:
             raise ImportError('--tensorboard needs tensorboardX: pip install "lagomjax[tensorboard]"') from e
-        purge = start_step if start_step > 0 else None  # drop events logged past the resumed checkpoint
         self.writers = [
             SummaryWriter(
                 str(Path(run_dir) / "tb" / f"seed_{s}"),
-                purge_step=purge,
+                purge_step=start if start > 0 else None,  # drop events logged past the resumed checkpoint
                 flush_secs=10,
-                filename_suffix=f".from{start_step}",
+                filename_suffix=f".from{start}",
             )
-            for s in seeds
+            for s, start in zip(seeds, _per_seed(start_step, seeds), strict=True)
         ]
 
     def log(self, seed_index: int, update: int, metrics: dict) -> None:
