@@ -114,13 +114,16 @@ def _search_run(run_dir, record) -> str:
 
 
 def load_train_state(run_dir, like=None, best: bool = False, parts=None):
-    """``(state, extra)``: every seed's train state (leaves ``[seeds, ...]``) of a compiled run from its
-    ``checkpoint.ckpt`` (the final state once the run finished, else the latest saved; ``extra``
-    holds ``next_update`` and the metrics so far), checked against its ``run.yml``; with ``best``,
-    ``best.ckpt`` (each seed at its best evaluation, less any replay buffer). The state is rebuilt
-    like ``like`` (another run's state shapes, e.g. to start that run from this one: a leaf of
-    another shape or dtype raises ``ValueError``), by default the run's own (from ``parts``, else
-    built from its config). Nothing compiles."""
+    """``(state, extra)``: every seed's train state (leaves ``[seeds, ...]``) of a run, the final
+    state once the run finished, else the latest saved, checked against its ``run.yml``.
+
+    A compiled run's comes from its ``checkpoint.ckpt`` (``extra`` holds ``next_update`` and the
+    metrics so far); with ``best``, from ``best.ckpt`` (each seed at its best evaluation, less any
+    replay buffer). The state is rebuilt like ``like`` (another run's state shapes, e.g. to start
+    that run from this one: a leaf of another shape or dtype raises ``ValueError``), by default the
+    run's own (from ``parts``, else built from its config). A gymnasium-path run's seeds come from
+    their ``gym_seed_<i>.ckpt``, stacked (``extra['next_update']``: the least of theirs). Nothing
+    compiles."""
     from lagomjax.train.seeds import restore_best, run_meta
 
     module, config, record = read_run(run_dir)
@@ -128,6 +131,12 @@ def load_train_state(run_dir, like=None, best: bool = False, parts=None):
         raise ValueError(_search_run(run_dir, record))
     if record.get("search") is not None:
         raise ValueError(f"{run_dir} is a --search pbt run: its population is in pbt.ckpt (load_policy reads it)")
+    if not envs.is_registered(config.env_id):
+        if best:
+            raise ValueError(f"{config.env_id!r} ran on the gymnasium path, which keeps no best.ckpt")
+        seeds = [_gymnasium(module, config, record, run_dir, i) for i in range(record["num_seeds"])]
+        state = jax.tree.map(lambda *xs: jnp.stack(xs), *[s[1] for s in seeds])
+        return state, {"next_update": min(s[2] for s in seeds)}
     if like is None:
         keys = jax.random.split(jax.random.key(record["seed"]), record["num_seeds"])
         like = jax.eval_shape(jax.vmap((parts or module.make_parts(config)).init), keys)
@@ -194,19 +203,13 @@ def _find(env, kind):
 
 
 def _gymnasium(module, config, record, run_dir, seed_index):
-    from lagomjax.envs.gym_wrappers import flatten_observations
     from lagomjax.train import gym_loop
 
     path = gym_loop.checkpoint_path(run_dir, seed_index)
     if not path.exists():
         raise ValueError(f"{path} does not exist: seed {seed_index} of this gymnasium-path run never saved")
-    single = flatten_observations(gym.make(config.env_id, **env_kwargs(config)))  # what the run's agent read
-    obs_space, act_space = single.observation_space, single.action_space
-    single.close()
     key = jax.random.split(jax.random.key(record["seed"]), record["num_seeds"])[seed_index]
-    agent, like, k_act, meta = gym_loop.init_agent(
-        config, module.make_agent, key, obs_space, act_space, shapes_only=True
-    )
+    agent, like, k_act, meta, obs_space, act_space = gym_loop.restore_target(config, module.make_agent, key)
     (state, _), extra = ckpt.restore(path, (like, k_act), meta)
     return agent, state, int(extra["next_update"]), obs_space, act_space
 

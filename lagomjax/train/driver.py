@@ -133,16 +133,16 @@ def _shape_differences(state, like) -> list[str]:
             for (p, x), (_, y) in zip(a[0], b[0], strict=True) if (x.shape, x.dtype) != (y.shape, y.dtype)]  # fmt: skip
 
 
-def _init_state(slug, config, parts, num_seeds: int, search, source):
-    """``--init-from``: the latest train state of the run ``source``, where this run starts (checked
-    before a run directory is claimed or anything compiles)."""
+def _init_state(algo, slug, config, parts, num_seeds: int, search, source):
+    """``--init-from``: the latest train state of the run ``source`` (leaves ``[seeds, ...]``), where
+    this run starts (checked before a run directory is claimed or anything compiles)."""
     from lagomjax.algos.policies import load_train_state
 
     where = f"--init-from {source}"
     if search is not None:
         raise SystemExit(f"{where}: a --search trains every trial from its own start")
-    if parts is None:
-        raise SystemExit(f"{where}: starts compiled runs; {config.env_id} runs on the gymnasium path")
+    if parts is None and not hasattr(algo, "make_agent"):
+        raise SystemExit(f"{where}: {algo.NAME}'s own gymnasium loop ({config.env_id}) keeps no state to start from")
     try:
         record = runs.read_record(source)
         if record["algorithm"] != slug:
@@ -153,7 +153,11 @@ def _init_state(slug, config, parts, num_seeds: int, search, source):
         state, extra = load_train_state(source)
     except ValueError as e:
         raise SystemExit(f"{where}: {e}") from None
-    like = jax.eval_shape(jax.vmap(parts.init), jax.random.split(jax.random.key(0), num_seeds))
+    if parts is not None:
+        like = jax.eval_shape(jax.vmap(parts.init), jax.random.split(jax.random.key(0), num_seeds))
+    else:  # the gymnasium path: one agent state per seed
+        one = gym_loop.restore_target(config, algo.make_agent, jax.random.key(0))[1]
+        like = jax.tree.map(lambda x: jax.ShapeDtypeStruct((num_seeds, *x.shape), x.dtype), one)
     bad = _shape_differences(state, like)
     if bad:
         changed = ckpt.differences(record["config"], runs.config_to_dict(config))
@@ -291,8 +295,8 @@ def main(algo, argv=None, **defaults):
         parts = _preflight(algo, config, search)
         _check_extras(extra, search, parts is not None or not hasattr(algo, "run_gym"), config.env_id)
         init_state = None
-        if extra["init_from"] and not (run_dir / runs.CHECKPOINT).exists():
-            init_state = _init_state(slug, config, parts, n, search, extra["init_from"])
+        if extra["init_from"] and np.min(_resume_points(run_dir, n, parts is not None)[0]) == 0:  # a seed unsaved
+            init_state = _init_state(algo, slug, config, parts, n, search, extra["init_from"])
     else:
         plot = _plot_name(extra["plot"])
         _check_numbers(extra)
@@ -302,7 +306,9 @@ def main(algo, argv=None, **defaults):
             n = 1  # seeds per trial
         parts = _preflight(algo, config, search)  # before a run directory is claimed
         _check_extras(extra, search, parts is not None or not hasattr(algo, "run_gym"), config.env_id)
-        init_state = _init_state(slug, config, parts, n, search, extra["init_from"]) if extra["init_from"] else None
+        init_state = (
+            _init_state(algo, slug, config, parts, n, search, extra["init_from"]) if extra["init_from"] else None
+        )
         record = runs.run_record(slug, config, n, seed, {k: extra[k] for k in _SETTINGS})
         if search is not None:
             record["search"] = search
@@ -349,7 +355,7 @@ def main(algo, argv=None, **defaults):
                 metrics, timing = gym_loop.run_seeds_gym(
                     config, algo.make_agent, n, seed=seed, checkpoint_dir=run_dir,
                     checkpoint_seconds=extra["checkpoint_seconds"], should_stop=lambda: stop.asked,
-                    on_metrics=trackers,
+                    on_metrics=trackers, init_state=init_state,
                 )  # fmt: skip
         finally:
             trackers.close()

@@ -28,6 +28,7 @@ from lagomjax.envs.registry import env_kwargs
 from lagomjax.envs.rollout import Rollout
 from lagomjax.runner import EpisodeRunner, StepRunner
 from lagomjax.train.loop import all_finite, finished_episode_mean
+from lagomjax.train.seeds import restart_schedules
 from lagomjax.transform.ops import zero_where
 
 
@@ -163,6 +164,17 @@ def init_agent(config, make_agent, key, observation_space, action_space, shapes_
     return agent, state, k_act, meta
 
 
+def restore_target(config, make_agent, key):
+    """``(agent, state shapes, acting key, meta, observation space, action space)`` of one
+    gymnasium-path seed, without stepping or compiling anything: what a ``gym_seed_<i>.ckpt`` is
+    restored into (the spaces are what the run's agent read: observations flattened)."""
+    single = flatten_observations(gym.make(config.env_id, **env_kwargs(config)))
+    obs_space, act_space = single.observation_space, single.action_space
+    single.close()
+    agent, like, k_act, meta = init_agent(config, make_agent, key, obs_space, act_space, shapes_only=True)
+    return agent, like, k_act, meta, obs_space, act_space
+
+
 def checkpoint_path(run_dir, seed_index: int) -> Path:
     """Where seed ``seed_index`` of a gymnasium-path run checkpoints in ``run_dir``."""
     return Path(run_dir) / f"gym_seed_{seed_index}.ckpt"
@@ -187,6 +199,7 @@ def train_gym(
     checkpoint_seconds: float | None = None,
     should_stop=None,
     on_metrics=None,
+    init_state=None,
 ):
     """Train one seed of ``make_agent(config, action_space)`` on gymnasium's ``config.env_id``.
 
@@ -204,6 +217,9 @@ def train_gym(
     path it is not bit-identical to an uninterrupted run.
 
     ``on_metrics(update, metrics)`` gets every update's metrics as it finishes (a tracker's stream).
+    ``init_state`` (an agent state, e.g. another run's) replaces ``agent.init``'s, as
+    :func:`~lagomjax.train.seeds.run_seeds`' does (learning-rate annealing restarted); a checkpoint
+    being resumed takes precedence.
     """
     if on_nonfinite not in ("halt", "raise", "ignore"):
         raise ValueError(f"on_nonfinite must be 'halt', 'raise' or 'ignore', got {on_nonfinite!r}")
@@ -222,6 +238,12 @@ def train_gym(
     learn = jax.jit(agent.learn)
     finite = jax.jit(lambda ro, s: all_finite((ro.obs, ro.rewards, s)))
     halted_at, rows, start = -1, [], 0
+    if init_state is not None:  # typed and checked as a checkpoint's leaves are
+        try:
+            state = restart_schedules(ckpt.from_host(state, ckpt.to_host(init_state)))
+        except ValueError as e:
+            raise ValueError(f"init_state does not fit this run's agent state: {e}") from None
+        actor.state = state
     if checkpoint is not None and Path(checkpoint).exists():
         (state, actor.key), saved = ckpt.restore(checkpoint, (state, actor.key), meta)
         actor.state = state
@@ -300,19 +322,22 @@ def run_seeds_gym(
     checkpoint_seconds: float | None = None,
     should_stop=None,
     on_metrics=None,
+    init_state=None,
 ):
     """:func:`train_gym` for ``num_seeds`` seeds one after another; metrics stacked ``[seeds, ...]``.
     With ``checkpoint_dir`` each seed checkpoints to ``gym_seed_<i>.ckpt`` there (finished seeds are
     only re-evaluated on resume); if ``should_stop()`` stops a seed, ``timing['finished']`` is False.
     ``on_metrics(seed_index, update, metrics)``: every update of every seed as it finishes (the
-    compiled path's tracker callback, :mod:`lagomjax.train.trackers`)."""
+    compiled path's tracker callback, :mod:`lagomjax.train.trackers`). ``init_state``: agent states
+    with a leading seed axis, seed ``i`` starting from ``init_state[i]``."""
     keys = jax.random.split(jax.random.key(seed), num_seeds)
     runs = []
     for i, k in enumerate(keys):
         path = None if checkpoint_dir is None else checkpoint_path(checkpoint_dir, i)
         stream = None if on_metrics is None else lambda u, m, i=i: on_metrics(i, u, m)
+        start = None if init_state is None else jax.tree.map(lambda x, i=i: x[i], init_state)
         runs.append(train_gym(config, make_agent, k, progress, checkpoint=path, checkpoint_seconds=checkpoint_seconds,
-                              should_stop=should_stop, on_metrics=stream))  # fmt: skip
+                              should_stop=should_stop, on_metrics=stream, init_state=start))  # fmt: skip
         if not runs[-1][2]["finished"]:
             return {}, {**runs[-1][2], "finished": False}
     metrics = {k: np.stack([m[k] for _, m, _ in runs]) for k in runs[0][1]}

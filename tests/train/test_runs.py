@@ -217,13 +217,36 @@ def test_a_run_starts_from_another_runs_trained_state(tmp_path, monkeypatch, cap
          r"\['MLP_0'\]\['Dense_0'\]\['bias'\]: \(2, 8\) float32, here \(2, 16\) float32.*configs differ in "
          r"hidden_sizes: \[8\] -> \[16\]"),
         (ppo, [*six, "--anneal-lr", "true", "--init-from", str(a)], "another structure.*anneal_lr: False -> True"),
-        (ppo, ["--env", "FrozenLake-v1", "--init-from", str(a)], "starts compiled runs; FrozenLake-v1 runs on the"),
+        (ppo, [*six, "--env", "FrozenLake-v1", "--init-from", str(a)], "env_id: 'CartPole-v1' -> 'FrozenLake-v1'"),
         (ppo, ["--init-from", str(tmp_path)], "is not a run directory"),
     ]  # fmt: skip
     for algo, argv, message in refused:
         with pytest.raises(SystemExit, match=message):
             main(algo, [*argv, "--log-dir", str(tmp_path / "new")])
         assert not (tmp_path / "new").exists()
+
+
+def test_a_gymnasium_path_run_starts_from_another_runs_trained_agents(tmp_path, monkeypatch):
+    """--init-from on the gymnasium path: each seed's agent state (from its gym_seed_<i>.ckpt) is
+    where that seed of the new run starts, also across a resume."""
+    from lagomjax.train import gym_loop
+
+    flags = ["--env", "FrozenLake-v1", "--num-envs", "2", "--num-steps", "16", "--total-steps", str(2 * 16 * 3),
+             "--num-seeds", "2", "--eval-episodes", "2", "--anneal-lr", "false", "--plot", "off"]  # fmt: skip
+    a, b = tmp_path / "a", tmp_path / "b"
+    main(ppo, [*flags, "--log-dir", str(a)])
+    real = gym_loop.run_seeds_gym
+    with monkeypatch.context() as m:  # stopped before its first update: seed 0 saves its starting state
+        m.setattr(gym_loop, "run_seeds_gym", lambda *args, **kw: real(*args, **{**kw, "should_stop": lambda: True}))
+        with pytest.raises(SystemExit):
+            main(ppo, [*flags, "--init-from", str(a), "--log-dir", str(b)])
+    start, trained = (checkpoint.load(run / "gym_seed_0.ckpt")["state"][:-1] for run in (b, a))  # less the key
+    for x, y in zip(start, trained, strict=True):
+        np.testing.assert_array_equal(x, y)
+    metrics, _ = main(ppo, ["--resume", str(b)])  # seed 1 had saved nothing: it starts from a's seed 1
+    assert metrics["env_steps"].shape == (2, 3)
+    with pytest.raises(SystemExit, match="that run has 2 seeds, this one 1"):
+        main(ppo, [*flags, "--num-seeds", "1", "--init-from", str(a), "--log-dir", str(tmp_path / "c")])
 
 
 def test_restarted_schedules_keep_what_was_learnt():
