@@ -58,13 +58,14 @@ def _type_name(default) -> str:
 def _from_file(path) -> tuple[dict, dict]:
     """Config fields from a YAML file, a mapping of fields, a run's ``run.yml`` (its ``config``) or a
     ``config.yml`` of lagom's layout (a search's trial), and the run's own settings (``num_seeds``,
-    ``seed`` and the command line's ``settings``: evaluation cadence, plot, trackers) where it is a
-    ``run.yml``."""
+    ``seed``, ``init_from`` and the command line's ``settings``: evaluation cadence, plot, trackers)
+    where it is a ``run.yml``."""
     from lagomjax.utils import yaml_load
 
     data, run = yaml_load(path), {}
     if isinstance(data, dict) and isinstance(data.get("config"), dict) and "algorithm" in data:
-        run = {k: data[k] for k in ("num_seeds", "seed") if k in data} | (data.get("settings") or {})
+        run = {k: data[k] for k in ("num_seeds", "seed", "init_from") if data.get(k) is not None}
+        run |= data.get("settings") or {}
         data = data["config"]
     if not isinstance(data, dict):
         raise ValueError(f"--config {path}: expected a YAML mapping of config fields, got {type(data).__name__}")

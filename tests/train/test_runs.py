@@ -206,6 +206,8 @@ def test_a_run_starts_from_another_runs_trained_state(tmp_path, monkeypatch, cap
     assert not (b / runs.CHECKPOINT).exists() and runs.read_record(b)["init_from"] == str(a.resolve())
     main(ppo, ["--resume", str(b)])
     assert f"starting from {a} at its update 6" in capsys.readouterr().out
+    _, extra = config_from_args(ppo.Config, ["--config", str(b / runs.RUN_FILE)], **driver._flags("ppo"))
+    assert extra["init_from"] == str(a.resolve())  # a variant of the run (--config) starts where it did
     ends = [checkpoint.load(path / runs.CHECKPOINT)["state"] for path in (whole, b)]
     for x, y in zip(*ends, strict=True):
         np.testing.assert_array_equal(x, y)
