@@ -6,6 +6,7 @@ new process; :func:`evaluate_policy` (or :func:`evaluate_run`, from the director
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -47,10 +48,17 @@ class Policy(NamedTuple):
     update: int  # the update the parameters come from
 
 
-def load_policy(run_dir, seed_index: int = 0, best: bool = False) -> Policy:
+def load_policy(
+    run_dir, seed_index: int = 0, best: bool = False, stochastic: bool = False, sample_key: int = 0
+) -> Policy:
     """The deterministic policy of seed ``seed_index`` from ``run_dir``'s checkpoint (the final
     parameters once the run finished, else the latest saved), or with ``best=True`` from
     ``best.ckpt``: the parameters at that seed's best periodic evaluation (functional runs only).
+
+    With ``stochastic=True`` the policy samples as it explored in training (the agent's ``act``:
+    PPO's and VPG's action distribution, SAC's squashed Gaussian, DQN's epsilon-greedy at its
+    final epsilon, TD3's and DDPG's action noise) instead of acting greedily; every environment of
+    a batch draws its own noise, a stream that ``sample_key`` seeds and that the policy state carries.
 
     Runs of registered functional environments restore ``checkpoint.ckpt``; runs of gymnasium ids
     (the Python runner path) restore the seed's ``gym_seed_<i>.ckpt``. A ``--search pbt`` run
@@ -74,6 +82,10 @@ def load_policy(run_dir, seed_index: int = 0, best: bool = False) -> Policy:
         agent, one, update, obs_space, act_space = _gymnasium(module, config, record, run_dir, seed_index)
         prepare = None
 
+    decide, init_policy_state = (
+        _sampling(agent, one, sample_key) if stochastic else (partial(agent.greedy, one), agent.init_policy_state)
+    )
+
     def act_unit(obs, pstate=None):
         obs = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), obs)
         single = batch_shape(obs_space, obs) == ()
@@ -81,8 +93,8 @@ def load_policy(run_dir, seed_index: int = 0, best: bool = False) -> Policy:
         if prepare is not None:
             batch = prepare(batch)
         if pstate is None:
-            pstate = agent.init_policy_state(batch.shape[:1])
-        action, pstate = agent.greedy(one, batch, pstate)
+            pstate = init_policy_state(batch.shape[:1])
+        action, pstate = decide(batch, pstate)
         return (action[0] if single else action), pstate
 
     def act(obs, pstate=None):
@@ -91,7 +103,29 @@ def load_policy(run_dir, seed_index: int = 0, best: bool = False) -> Policy:
             action = rescale(action, -1.0, 1.0, act_space.low, act_space.high)
         return action, pstate
 
-    return Policy(jax.jit(act), jax.jit(act_unit), agent.init_policy_state, config, config.env_id, update)
+    return Policy(jax.jit(act), jax.jit(act_unit), init_policy_state, config, config.env_id, update)
+
+
+def _sampling(agent, state, sample_key: int):
+    """``(act(obs [n, ...], policy_state), init_policy_state)`` of the agent's exploring policy, each
+    environment with its own key stream inside the policy state (so a finished episode's reset of
+    its policy state touches no other environment's noise)."""
+    base = jax.random.key(sample_key)
+
+    def init_policy_state(shape):
+        return jax.random.key_data(jax.random.split(base, shape[0])), agent.init_policy_state(shape)
+
+    def act(obs, pstate):
+        def one_env(key, o, p):
+            key, k_act = jax.random.split(jax.random.wrap_key_data(key))
+            action, _, p = agent.act(state, k_act, o[None], jax.tree.map(lambda x: x[None], p))
+            return jax.random.key_data(key), action[0], jax.tree.map(lambda x: x[0], p)
+
+        keys, inner = pstate
+        keys, action, inner = jax.vmap(one_env)(keys, obs, inner)
+        return action, (keys, inner)
+
+    return act, init_policy_state
 
 
 def _best_trial(run_dir) -> int | None:
@@ -214,15 +248,16 @@ def _gymnasium(module, config, record, run_dir, seed_index):
     return agent, state, int(extra["next_update"]), obs_space, act_space
 
 
-def evaluate_run(run_dir, episodes: int = 16, seed_index: int = 0, key=0, best: bool = False) -> np.ndarray:
-    """Returns of ``episodes`` deterministic episodes of the run's policy (:func:`evaluate_policy`);
-    ``best`` as :func:`load_policy`."""
-    return evaluate_policy(load_policy(run_dir, seed_index, best), episodes, key)
+def evaluate_run(run_dir, episodes: int = 16, seed_index: int = 0, key=0, best: bool = False,
+                 stochastic: bool = False) -> np.ndarray:  # fmt: skip
+    """Returns of ``episodes`` episodes of the run's policy (:func:`evaluate_policy`); ``best`` and
+    ``stochastic`` as :func:`load_policy` (the action noise seeded by ``key`` too)."""
+    return evaluate_policy(load_policy(run_dir, seed_index, best, stochastic, key), episodes, key)
 
 
 def evaluate_policy(policy: Policy, episodes: int = 16, key=0) -> np.ndarray:
-    """Returns of ``episodes`` deterministic episodes of a loaded policy: on a functional environment
-    one jitted program; on a gymnasium id one episode after another (``key`` seeds the environments)."""
+    """Returns of ``episodes`` episodes of a loaded policy: on a functional environment one jitted
+    program; on a gymnasium id one episode after another (``key`` seeds the environments)."""
     if not envs.is_registered(policy.env_id):
         return _evaluate_gymnasium(policy, episodes, key)
     env = envs.make(policy.env_id, num_envs=episodes, auto_reset=False, **env_kwargs(policy.config))  # first episodes

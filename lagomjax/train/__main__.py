@@ -1,5 +1,6 @@
 """``python -m lagomjax.train <algorithm> [--flag value ...]`` (also the ``lagomjax-train`` command),
-and ``python -m lagomjax.train evaluate RUN_DIR [--episodes N] [--seed-index I] [--video PATH]``.
+and ``python -m lagomjax.train evaluate RUN_DIR [--episodes N] [--seed-index I] [--best] [--stochastic]
+[--video PATH]``.
 
 python -m lagomjax.train ppo --env CartPole-v1 --num-seeds 8 --total-steps 500000
 python -m lagomjax.train ppo --resume runs/ppo/CartPole-v1/20261130-213000
@@ -29,7 +30,7 @@ def evaluate(argv) -> dict:
 
     parser = argparse.ArgumentParser(prog="python -m lagomjax.train evaluate", description=evaluate.__doc__)
     parser.add_argument("run_dir", help="a run directory (it holds run.yml and checkpoint.ckpt)")
-    parser.add_argument("--episodes", type=int, default=16, help="deterministic episodes (default: 16)")
+    parser.add_argument("--episodes", type=int, default=16, help="episodes (default: 16)")
     parser.add_argument("--seed-index", type=int, default=0,
                         help="which of the run's seeds, or a PBT run's members (default: 0)")  # fmt: skip
     parser.add_argument("--key", type=int, default=0, help="PRNG key of the evaluation episodes (default: 0)")
@@ -38,6 +39,9 @@ def evaluate(argv) -> dict:
                              "MuJoCo renders through MUJOCO_GL=egl unless it is set")  # fmt: skip
     parser.add_argument("--best", action="store_true",
                         help="the parameters of the best periodic evaluation (a PBT run: its best member)")  # fmt: skip
+    parser.add_argument("--stochastic", action="store_true",
+                        help="sample actions as in training (the policy's distribution, DQN's final epsilon, "
+                             "TD3/DDPG's noise; seeded by --key) instead of the greedy policy")  # fmt: skip
     args = parser.parse_args(argv)
     if args.video and not os.environ.get("DISPLAY"):
         os.environ.setdefault("MUJOCO_GL", "egl")  # MuJoCo's renderer without a display (read when it is imported)
@@ -46,14 +50,15 @@ def evaluate(argv) -> dict:
     try:
         if args.video:
             vis.check_video_path(args.video)  # the format, before the run is read
-        policy = policies.load_policy(args.run_dir, args.seed_index, args.best)
+        policy = policies.load_policy(args.run_dir, args.seed_index, args.best, args.stochastic, args.key)
         if args.video:
             vis.check_video_path(args.video, policy.env_id)  # and whether its environment is drawn
     except (ValueError, ImportError) as e:
         parser.error(str(e))
     returns = policies.evaluate_policy(policy, args.episodes, args.key)
     print(f"{args.run_dir} seed {args.seed_index}: return {returns.mean():.1f} +- {returns.std():.1f} "
-          f"(min {returns.min():.1f}, max {returns.max():.1f}) over {args.episodes} greedy episodes")  # fmt: skip
+          f"(min {returns.min():.1f}, max {returns.max():.1f}) over {args.episodes} "
+          f"{'stochastic' if args.stochastic else 'greedy'} episodes")  # fmt: skip
     out = {"returns": returns}
     if args.video:
         out["video"] = vis.record_episode(policy.env_id, policy.act_unit, jax.random.key(args.key), args.video,

@@ -251,6 +251,32 @@ def test_a_gymnasium_path_run_starts_from_another_runs_trained_agents(tmp_path, 
         main(ppo, [*flags, "--num-seeds", "1", "--init-from", str(a), "--log-dir", str(tmp_path / "c")])
 
 
+def test_a_loaded_policy_samples_as_it_explored_in_training(tmp_path, capsys):
+    """stochastic=True (evaluate --stochastic, RL Zoo's enjoy --stochastic): the agent's own act,
+    every environment with its own key stream carried in the policy state; greedy otherwise."""
+    from lagomjax.train.__main__ import main as entry
+
+    run = tmp_path / "run"
+    main(ppo, ["--total-steps", str(4 * 128 * 2), "--num-seeds", "2", "--hidden-sizes", "8", "--plot", "off",
+               "--log-dir", str(run)])  # fmt: skip
+    policy = policies.load_policy(run, 1, stochastic=True, sample_key=5)
+    obs = np.repeat(np.random.default_rng(0).normal(size=(1, 4)).astype(np.float32), 512, axis=0)
+    first, pstate = policy.act(obs)
+    second, _ = policy.act(obs, pstate)
+
+    state, _ = policies.load_train_state(run)
+    agent = ppo.make_agent(policy.config, parts_env_action_space(policy.config))
+    one = jax.tree.map(lambda x: x[1], state.agent)
+    keys = jax.random.split(jax.random.key(5), 512)
+    want = [agent.act(one, jax.random.split(k)[1], obs[:1], ())[0][0] for k in keys[:8]]
+    np.testing.assert_array_equal(np.asarray(first[:8]), np.asarray(want))
+    greedy = np.asarray(policies.load_policy(run, 1).act(obs)[0])
+    assert 0 < np.mean(first != greedy) < 0.6 and np.mean(first != second) > 0  # sampled (greedy: the likelier one)
+    out = entry(["evaluate", str(run), "--episodes", "4", "--stochastic", "--key", "2"])
+    assert "over 4 stochastic episodes" in capsys.readouterr().out
+    np.testing.assert_array_equal(out["returns"], policies.evaluate_run(run, episodes=4, key=2, stochastic=True))
+
+
 def test_restarted_schedules_keep_what_was_learnt():
     """A run started from another's state anneals over its own updates: optax's schedule counters
     go back to 0, Adam's bias-correction count and moments stay."""
