@@ -79,7 +79,7 @@ def load_policy(
     else:
         if best:
             raise ValueError(f"{config.env_id!r} ran on the gymnasium path, which keeps no best.ckpt: drop --best")
-        agent, one, update, obs_space, act_space = _gymnasium(module, config, record, run_dir, seed_index)
+        agent, one, update, obs_space, act_space = runs.load_gym_seed(run_dir, module, seed_index)
         prepare = None
 
     decide, init_policy_state = (
@@ -149,36 +149,12 @@ def _search_run(run_dir, record) -> str:
 
 def load_train_state(run_dir, like=None, best: bool = False, parts=None):
     """``(state, extra)``: every seed's train state (leaves ``[seeds, ...]``) of a run, the final
-    state once the run finished, else the latest saved, checked against its ``run.yml``.
-
-    A compiled run's comes from its ``checkpoint.ckpt`` (``extra`` holds ``next_update`` and the
-    metrics so far); with ``best``, from ``best.ckpt`` (each seed at its best evaluation, less any
-    replay buffer). The state is rebuilt like ``like`` (another run's state shapes, e.g. to start
-    that run from this one: a leaf of another shape or dtype raises ``ValueError``), by default the
-    run's own (from ``parts``, else built from its config). A gymnasium-path run's seeds come from
-    their ``gym_seed_<i>.ckpt``, stacked (``extra['next_update']``: the least of theirs). Nothing
-    compiles."""
-    from lagomjax.train.seeds import restore_best, run_meta
-
-    module, config, record = read_run(run_dir)
+    state once the run finished, else the latest saved, checked against its ``run.yml``
+    (:func:`lagomjax.train.runs.load_state`, with the run's own algorithm)."""
+    module, _, record = read_run(run_dir)
     if record.get("search") is not None and record["search"]["method"] != "pbt":
         raise ValueError(_search_run(run_dir, record))
-    if record.get("search") is not None:
-        raise ValueError(f"{run_dir} is a --search pbt run: its population is in pbt.ckpt (load_policy reads it)")
-    if not envs.is_registered(config.env_id):
-        if best:
-            raise ValueError(f"{config.env_id!r} ran on the gymnasium path, which keeps no best.ckpt")
-        seeds = [_gymnasium(module, config, record, run_dir, i) for i in range(record["num_seeds"])]
-        state = jax.tree.map(lambda *xs: jnp.stack(xs), *[s[1] for s in seeds])
-        return state, {"next_update": min(s[2] for s in seeds)}
-    if like is None:
-        keys = jax.random.split(jax.random.key(record["seed"]), record["num_seeds"])
-        like = jax.eval_shape(jax.vmap((parts or module.make_parts(config)).init), keys)
-    path = Path(run_dir) / (runs.BEST if best else runs.CHECKPOINT)
-    if not path.exists():
-        raise ValueError(f"{run_dir} holds no {path.name} (a gymnasium-path run, or one that has not saved yet)")
-    restore = restore_best if best else ckpt.restore  # best.ckpt keeps no replay buffers
-    return restore(path, like, run_meta(config, record["num_seeds"], record["seed"]))
+    return runs.load_state(run_dir, module, like=like, best=best, parts=parts)
 
 
 def _functional(module, config, record, run_dir, seed_index, best):
@@ -234,18 +210,6 @@ def _find(env, kind):
             return env
         env = getattr(env, "env", None)
     return None
-
-
-def _gymnasium(module, config, record, run_dir, seed_index):
-    from lagomjax.train import gym_loop
-
-    path = gym_loop.checkpoint_path(run_dir, seed_index)
-    if not path.exists():
-        raise ValueError(f"{path} does not exist: seed {seed_index} of this gymnasium-path run never saved")
-    key = jax.random.split(jax.random.key(record["seed"]), record["num_seeds"])[seed_index]
-    agent, like, k_act, meta, obs_space, act_space = gym_loop.restore_target(config, module.make_agent, key)
-    (state, _), extra = ckpt.restore(path, (like, k_act), meta)
-    return agent, state, int(extra["next_update"]), obs_space, act_space
 
 
 def evaluate_run(run_dir, episodes: int = 16, seed_index: int = 0, key=0, best: bool = False,

@@ -136,8 +136,6 @@ def _shape_differences(state, like) -> list[str]:
 def _init_state(algo, slug, config, parts, num_seeds: int, search, source):
     """``--init-from``: the latest train state of the run ``source`` (leaves ``[seeds, ...]``), where
     this run starts (checked before a run directory is claimed or anything compiles)."""
-    from lagomjax.algos.policies import load_train_state
-
     where = f"--init-from {source}"
     if search is not None:
         raise SystemExit(f"{where}: a --search trains every trial from its own start")
@@ -150,7 +148,7 @@ def _init_state(algo, slug, config, parts, num_seeds: int, search, source):
         if record["num_seeds"] != num_seeds:
             raise ValueError(f"that run has {record['num_seeds']} seeds, this one {num_seeds}: its seeds start this "
                              f"run's one to one (give --num-seeds {record['num_seeds']})")  # fmt: skip
-        state, extra = load_train_state(source)
+        state, extra = runs.load_state(source, algo)
     except ValueError as e:
         raise SystemExit(f"{where}: {e}") from None
     if parts is not None:
@@ -290,25 +288,18 @@ def main(algo, argv=None, **defaults):
     enable_compile_cache(extra["compile_cache"] or None)
     if extra["resume"]:
         config, n, seed, run_dir, search = _resume(algo, slug, config, extra)
-        plot = _plot_name(extra["plot"])
-        _check_numbers(extra)
-        parts = _preflight(algo, config, search)
-        _check_extras(extra, search, parts is not None or not hasattr(algo, "run_gym"), config.env_id)
-        init_state = None
-        if extra["init_from"] and np.min(_resume_points(run_dir, n, parts is not None)[0]) == 0:  # a seed unsaved
-            init_state = _init_state(algo, slug, config, parts, n, search, extra["init_from"])
     else:
-        plot = _plot_name(extra["plot"])
-        _check_numbers(extra)
-        search = search_cli.settings(extra, config)
-        n, seed = extra["num_seeds"], extra["seed"]
+        search, n, seed, run_dir = search_cli.settings(extra, config), extra["num_seeds"], extra["seed"], None
         if search is not None and "num_seeds" not in extra["_given"]:
             n = 1  # seeds per trial
-        parts = _preflight(algo, config, search)  # before a run directory is claimed
-        _check_extras(extra, search, parts is not None or not hasattr(algo, "run_gym"), config.env_id)
-        init_state = (
-            _init_state(algo, slug, config, parts, n, search, extra["init_from"]) if extra["init_from"] else None
-        )
+    plot = _plot_name(extra["plot"])
+    _check_numbers(extra)
+    parts = _preflight(algo, config, search)  # before a run directory is claimed
+    _check_extras(extra, search, parts is not None or not hasattr(algo, "run_gym"), config.env_id)
+    init_state = None  # --init-from's state, needed while a seed has no checkpoint of its own
+    if extra["init_from"] and (run_dir is None or np.min(_resume_points(run_dir, n, parts is not None)[0]) == 0):
+        init_state = _init_state(algo, slug, config, parts, n, search, extra["init_from"])
+    if run_dir is None:
         record = runs.run_record(slug, config, n, seed, {k: extra[k] for k in _SETTINGS})
         if search is not None:
             record["search"] = search
@@ -331,32 +322,28 @@ def main(algo, argv=None, **defaults):
     path = "functional env, seeds vmapped" if functional else "gymnasium env through lagom's runners"
     print(f"{algo.NAME} on {config.env_id} ({path}): {config.num_updates} updates x {n} seeds; run directory {run_dir}")
     seeds = [seed * 1000 + i for i in range(n)]
-    if functional:
-        trackers = _trackers(run_dir, seeds, config, extra, functional)
-        print("compiling ...", end=" ", flush=True)
-        try:
-            with _StopOnSignal() as stop:
-                _, metrics, timing = run_seeds(
-                    parts, config, n, seed=seed, checkpoint=run_dir / runs.CHECKPOINT,
-                    checkpoint_every=10**9, checkpoint_seconds=extra["checkpoint_seconds"],
-                    should_stop=lambda: stop.asked, on_compiled=lambda s: print(f"{s:.1f} s", flush=True),
-                    on_metrics=trackers, eval_every=_eval_every(extra["eval_every"], config.num_updates),
-                    on_eval=trackers.log_eval, best_checkpoint=run_dir / runs.BEST, init_state=init_state,
-                )  # fmt: skip
-        finally:
-            trackers.close()
-    elif hasattr(algo, "run_gym"):  # an algorithm with its own gymnasium loop (ES): no checkpoints, no stream
+    if not functional and hasattr(algo, "run_gym"):  # an algorithm with its own gymnasium loop (ES): no checkpoints
         with _StopOnSignal():
             metrics, timing = algo.run_gym(config, num_seeds=n, seed=seed)
     else:
         trackers = _trackers(run_dir, seeds, config, extra, functional)
         try:
             with _StopOnSignal() as stop:
-                metrics, timing = gym_loop.run_seeds_gym(
-                    config, algo.make_agent, n, seed=seed, checkpoint_dir=run_dir,
-                    checkpoint_seconds=extra["checkpoint_seconds"], should_stop=lambda: stop.asked,
-                    on_metrics=trackers, init_state=init_state,
-                )  # fmt: skip
+                if functional:
+                    print("compiling ...", end=" ", flush=True)
+                    _, metrics, timing = run_seeds(
+                        parts, config, n, seed=seed, checkpoint=run_dir / runs.CHECKPOINT,
+                        checkpoint_every=10**9, checkpoint_seconds=extra["checkpoint_seconds"],
+                        should_stop=lambda: stop.asked, on_compiled=lambda s: print(f"{s:.1f} s", flush=True),
+                        on_metrics=trackers, eval_every=_eval_every(extra["eval_every"], config.num_updates),
+                        on_eval=trackers.log_eval, best_checkpoint=run_dir / runs.BEST, init_state=init_state,
+                    )  # fmt: skip
+                else:
+                    metrics, timing = gym_loop.run_seeds_gym(
+                        config, algo.make_agent, n, seed=seed, checkpoint_dir=run_dir,
+                        checkpoint_seconds=extra["checkpoint_seconds"], should_stop=lambda: stop.asked,
+                        on_metrics=trackers, init_state=init_state,
+                    )  # fmt: skip
         finally:
             trackers.close()
     if not timing.get("finished", True):

@@ -82,3 +82,58 @@ def read_record(path) -> dict:
     if not (path / RUN_FILE).exists():
         raise ValueError(f"{path} is not a run directory (no {RUN_FILE})")
     return yaml_load(path / RUN_FILE)
+
+
+def load_state(run_dir, module, like=None, best: bool = False, parts=None):
+    """``(state, extra)``: every seed's train state (leaves ``[seeds, ...]``) of the run ``run_dir`` of
+    the algorithm ``module``, the final state once the run finished, else the latest saved, checked
+    against its ``run.yml``. Nothing compiles.
+
+    A compiled run's comes from its ``checkpoint.ckpt`` (``extra`` holds ``next_update`` and the
+    metrics so far); with ``best``, from ``best.ckpt`` (each seed at its best evaluation, less any
+    replay buffer). The state is rebuilt like ``like`` (another run's state shapes, e.g. to start
+    that run from this one: a leaf of another shape or dtype raises ``ValueError``), by default the
+    run's own (from ``parts``, else built from its config). A gymnasium-path run's seeds come from
+    their ``gym_seed_<i>.ckpt``, stacked (``extra['next_update']``: the least of theirs)."""
+    import jax
+    import jax.numpy as jnp
+
+    from lagomjax import envs
+    from lagomjax.train.seeds import restore_best, run_meta
+
+    record = read_record(run_dir)
+    if record.get("search") is not None:
+        raise ValueError(f"{run_dir} is a --search {record['search']['method']} run, which keeps no seeds' train state")
+    config = config_from_dict(module.Config, record["config"])
+    if not envs.is_registered(config.env_id):
+        if best:
+            raise ValueError(f"{config.env_id!r} ran on the gymnasium path, which keeps no best.ckpt")
+        seeds = [load_gym_seed(run_dir, module, i) for i in range(record["num_seeds"])]
+        state = jax.tree.map(lambda *xs: jnp.stack(xs), *[s[1] for s in seeds])
+        return state, {"next_update": min(s[2] for s in seeds)}
+    if like is None:
+        keys = jax.random.split(jax.random.key(record["seed"]), record["num_seeds"])
+        like = jax.eval_shape(jax.vmap((parts or module.make_parts(config)).init), keys)
+    path = Path(run_dir) / (BEST if best else CHECKPOINT)
+    if not path.exists():
+        raise ValueError(f"{run_dir} holds no {path.name}: the run has not saved one yet")
+    restore = restore_best if best else ckpt.restore  # best.ckpt keeps no replay buffers
+    return restore(path, like, run_meta(config, record["num_seeds"], record["seed"]))
+
+
+def load_gym_seed(run_dir, module, seed_index: int):
+    """``(agent, agent state, next update, observation space, action space)`` of seed ``seed_index``
+    of a gymnasium-path run of the algorithm ``module``, from its ``gym_seed_<i>.ckpt``."""
+    import jax
+
+    from lagomjax.train import gym_loop
+
+    record = read_record(run_dir)
+    config = config_from_dict(module.Config, record["config"])
+    path = gym_loop.checkpoint_path(run_dir, seed_index)
+    if not path.exists():
+        raise ValueError(f"{path} does not exist: seed {seed_index} of this gymnasium-path run never saved")
+    key = jax.random.split(jax.random.key(record["seed"]), record["num_seeds"])[seed_index]
+    agent, like, k_act, meta, obs_space, act_space = gym_loop.restore_target(config, module.make_agent, key)
+    (state, _), extra = ckpt.restore(path, (like, k_act), meta)
+    return agent, state, int(extra["next_update"]), obs_space, act_space

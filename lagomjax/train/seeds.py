@@ -111,7 +111,7 @@ def run_seeds(
     compiling is done (before the progress bar starts).
 
     ``init_state`` (a train state of ``num_seeds`` seeds, e.g. another run's final one from
-    :func:`~lagomjax.algos.policies.load_train_state`) replaces ``parts.init``'s: the run trains on
+    :func:`~lagomjax.train.runs.load_state`) replaces ``parts.init``'s: the run trains on
     from it under its own config. What was learnt carries over (parameters, optimiser moments,
     normalisers, replay buffers, the exploration that follows environment steps); what counts this
     run's updates starts from 0 (learning-rate annealing: :func:`restart_schedules`; waiting for
