@@ -1,11 +1,12 @@
 """``python -m lagomjax.train <algorithm> [--flag value ...]`` (also the ``lagomjax-train`` command),
 and ``python -m lagomjax.train evaluate RUN_DIR [--episodes N] [--seed-index I] [--best] [--stochastic]
-[--video PATH]``.
+[--video PATH]``, and ``python -m lagomjax.train compare RUN [RUN ...]``.
 
 python -m lagomjax.train ppo --env CartPole-v1 --num-seeds 8 --total-steps 500000
 python -m lagomjax.train ppo --resume runs/ppo/CartPole-v1/20261130-213000
 python -m lagomjax.train evaluate runs/ppo/CartPole-v1/20261130-213000 --episodes 32 --video ppo.gif
 python -m lagomjax.train evaluate runs/sac/HalfCheetah-v5/20261130-220000 --video cheetah.mp4
+python -m lagomjax.train compare runs/ppo/CartPole-v1 --out ppo_cartpole.png
 python -m lagomjax.train sac --env Pendulum-v1 --help
 """
 
@@ -72,13 +73,17 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "evaluate":
         return evaluate(argv[1:])
+    if argv and argv[0] == "compare":
+        from lagomjax.train import compare
+
+        return compare.main(argv[1:])
     if not argv or argv[0] not in algos.NAMES:
-        usage = f"usage: python -m lagomjax.train {{{','.join(algos.NAMES)},evaluate}} [--flag value ...]"
+        usage = f"usage: python -m lagomjax.train {{{','.join(algos.NAMES)},evaluate,compare}} [--flag value ...]"
         if argv and argv[0] in ("-h", "--help"):
             print(f"{usage}\n{__doc__}")
             raise SystemExit(0)
         what = f"unknown algorithm {argv[0]!r}" if argv else "no algorithm given"
-        print(f"{usage}\n{__doc__}\nerror: {what}; one of {', '.join(algos.NAMES)}, evaluate", file=sys.stderr)
+        print(f"{usage}\n{__doc__}\nerror: {what}; one of {', '.join(algos.NAMES)}, evaluate, compare", file=sys.stderr)
         raise SystemExit(2)
     return driver.main(algos.get(argv[0]), argv[1:])
 

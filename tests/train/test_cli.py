@@ -54,7 +54,7 @@ def test_the_entry_names_an_unknown_algorithm(argv, code, err, capsys):
         main(argv)
     out = capsys.readouterr()
     assert e.value.code == code and (err in out.err if err else out.err == "")
-    assert "usage: python -m lagomjax.train {ppo,vpg,dqn,ddpg,td3,sac,es_policy,evaluate}" in out.out + out.err
+    assert "usage: python -m lagomjax.train {ppo,vpg,dqn,ddpg,td3,sac,es_policy,evaluate,compare}" in out.out + out.err
 
 
 def test_results_table_shows_no_speed_where_nothing_ran():
