@@ -113,8 +113,9 @@ def test_a_video_format_without_its_extra_is_refused_before_the_episode(tmp_path
 
 
 def test_an_environment_without_a_render_hook_is_refused_before_the_episode_runs(tmp_path, monkeypatch):
-    """A functional env registered without ``render`` (brax's, Jumanji's) cannot be drawn: recording it
-    is a ValueError before the policy acts, and ``check_video_path`` (the command line's) says so."""
+    """A functional env registered without ``render`` (a user's, or Jumanji's GraphColoring) cannot be
+    drawn: recording it is a ValueError before the policy acts, and ``check_video_path`` (the command
+    line's) says so."""
     from lagomjax import envs
     from lagomjax.envs import registry
     from lagomjax.envs.classic_control import cartpole

@@ -145,6 +145,33 @@ def test_jumanji_dataclass_observations_a_safety_time_limit_and_no_suite_warning
     assert obs["ems"]["x1"].shape == (2, 40) and obs["ems"]["x1"].dtype == jnp.float32
 
 
+def test_jumanji_draws_through_its_own_viewer(tmp_path):
+    """Jumanji ids draw through Jumanji's own matplotlib viewer in its rgb_array mode: the frames a
+    SnakeViewer(render_mode='rgb_array') draws, for a 6 x 6 Snake too (the viewer reads the state's
+    grid), and an episode records as a GIF; an id whose environment keeps no viewer is refused."""
+    pytest.importorskip("jumanji", reason='pip install "lagomjax[jumanji]"')
+    from jumanji.environments.routing.snake.viewer import SnakeViewer
+
+    from lagomjax import vis
+
+    env = envs.make("jumanji:Snake-v1", num_rows=6, num_cols=6, auto_reset=False, episode_statistics=False)
+    reset = jax.jit(env.reset)
+    states = [vis._innermost(reset(jax.random.key(k))[0]) for k in (0, 1)]
+    frames = [vis.render_frame("jumanji:Snake-v1", s) for s in states]
+    assert frames[0].shape == (400, 400, 3) and frames[0].dtype == np.uint8 and frames[0].std() > 10.0
+    assert not np.array_equal(*frames)  # two seeds, two boards
+    own = SnakeViewer("own", render_mode="rgb_array")
+    own.figure_size = (4.0, 4.0)
+    np.testing.assert_array_equal(frames[1], np.asarray(own.render(jax.device_get(states[1])))[..., :3])
+    own.close()
+    six = {"num_rows": 6, "num_cols": 6}
+    gif = vis.record_episode("jumanji:Snake-v1", lambda obs, p: (jnp.int32(0), p), jax.random.key(0),
+                             tmp_path / "snake.gif", max_steps=3, env_kwargs=six)  # fmt: skip
+    assert gif.exists()
+    with pytest.raises(ValueError, match="'jumanji:GraphColoring-v1' was registered without a render hook"):
+        vis.check_video_path(tmp_path / "g.gif", "jumanji:GraphColoring-v1")
+
+
 def test_a_jumanji_id_that_cannot_fetch_its_data_is_a_value_error(monkeypatch):
     """Sokoban downloads its levels when made; offline, that is one ValueError naming the id (the
     command line prints it in one line), not a traceback from the Hugging Face hub."""

@@ -10,7 +10,8 @@ their own (BinPack, Knapsack, TSP, Sudoku, Game2048, ...) get one of :data:`SAFE
 Structured observations (Jumanji's named tuples and dataclasses) come out as dicts of float32 arrays
 with a gymnasium ``Dict`` space; :class:`~lagomjax.envs.FlattenObservation` makes one vector of them
 (the algorithms add it for an MLP). Discrete and box actions are supported by the algorithms;
-multi-discrete ones convert to ``gymnasium.spaces.MultiDiscrete``.
+multi-discrete ones convert to ``gymnasium.spaces.MultiDiscrete``. Videos draw through Jumanji's own
+matplotlib viewers (:func:`_draw`), where an environment has one.
 """
 
 from __future__ import annotations
@@ -140,7 +141,40 @@ def _register(name: str) -> EnvSpec:
                 kwargs = {**kwargs, "time_limit": _NEVER}
             return JumanjiEnv(jumanji.make(name, **kwargs) if kwargs else default, own)
 
-    return register(f"jumanji:{name}", make_fn, int(limit) if limit else SAFETY_LIMIT, overwrite=True)
+    render = _draw(name) if _drawable(default) else None
+    return register(f"jumanji:{name}", make_fn, int(limit) if limit else SAFETY_LIMIT, render=render, overwrite=True)
+
+
+def _drawable(env) -> bool:
+    """Whether Jumanji draws ``env`` with a matplotlib viewer (GraphColoring, FlatPack, MMST and
+    SlidingTilePuzzle keep none where the others do)."""
+    from jumanji.viewer import MatplotlibViewer
+
+    return isinstance(getattr(env, "_viewer", None), MatplotlibViewer)
+
+
+def _draw(name: str, size: float = 4.0):
+    """A render hook (:func:`lagomjax.envs.register`): Jumanji's own viewer of ``name`` in its
+    ``rgb_array`` mode, ``size`` inches at 100 dpi (400 x 400 pixels). The viewer is built on the
+    first frame and kept (its figure is reused frame after frame)."""
+    import warnings
+
+    cache = []
+
+    def render(state) -> np.ndarray:
+        import jumanji
+
+        if not cache:
+            viewer = jumanji.make(name)._viewer
+            viewer._display = viewer._display_rgb_array  # what its render_mode="rgb_array" sets
+            viewer.figure_size = (size, size)
+            cache.append(viewer)
+        with warnings.catch_warnings():  # Jumanji shows its figure, which a non-interactive backend cannot
+            warnings.filterwarnings("ignore", "FigureCanvasAgg is non-interactive", UserWarning)
+            frame = cache[0].render(jax.device_get(state))
+        return np.asarray(frame)[..., :3].copy()
+
+    return render
 
 
 SUITE = Suite("jumanji", _ids, _register, "jumanji")
