@@ -22,14 +22,23 @@ from lagomjax.train import runs
 METRICS = ("episode_return", "eval_episode_return")
 
 
+def _is_search(run_dir: Path) -> bool:
+    return runs.read_record(run_dir).get("search") is not None
+
+
 def find_runs(paths) -> list[Path]:
     """The run directories ``paths`` name: each one itself if it holds ``run.yml``, else every run
-    below it (sorted); a path with none raises ``ValueError``."""
+    below it (sorted), less ``--search`` runs (their trials are in ``trials.csv`` and their own
+    plots); a path with none, or a search run named itself, raises ``ValueError``."""
     out = []
     for path in map(Path, paths):
+        if (path / runs.RUN_FILE).exists() and _is_search(path):
+            raise ValueError(f"{path} is a --search run: its trials are in {path / 'trials.csv'} and its plot")
         found = [path] if (path / runs.RUN_FILE).exists() else sorted(p.parent for p in path.rglob(runs.RUN_FILE))
+        found = [p for p in found if not _is_search(p)]
         if not found:
-            raise ValueError(f"{path} is not a run directory and holds none (no {runs.RUN_FILE} in or below it)")
+            raise ValueError(f"{path} is not a run directory and holds none (no {runs.RUN_FILE} of a training run "
+                             "in or below it)")  # fmt: skip
         out += [p for p in found if p not in out]
     return out
 

@@ -34,8 +34,11 @@ def test_compare_finds_runs_and_reports_each_runs_final_returns(tmp_path, capsys
     stream.log_eval(1, [100], [30.0])
     stream.close()
 
+    search = tmp_path / "ppo" / "search"  # a --search run among them: its trials are no run's seeds
+    runs.claim_run_dir(search, {**runs.run_record("ppo", ppo.Config(), 1, 0), "search": {"method": "grid"}})
     summaries = main(["compare", str(tmp_path), "--out", str(tmp_path / "c.png")])
     out = capsys.readouterr().out
+    assert sorted(summaries) == ["dqn/b", "ppo/a", "ppo/live"]  # the search run left out
     assert "| dqn/b | dqn | CartPole-v1 | 1 | 200 | 6.0 +- 0.0 | 7.0 +- 0.0 |" in out
     assert "| ppo/a | ppo | CartPole-v1 | 2 | 300 | 3.5 +- 0.5 | 15.0 +- 5.0 |" in out  # each seed's last value
     assert "| ppo/live | ppo | CartPole-v1 | 1 | 100 (training) | 9.0 +- 0.0 | 30.0 +- 0.0 |" in out
@@ -49,6 +52,9 @@ def test_compare_finds_runs_and_reports_each_runs_final_returns(tmp_path, capsys
     with pytest.raises(SystemExit):
         main(["compare", str(tmp_path / "ppo"), "--labels", "one"])
     assert "--labels gives 1 labels for 2 runs" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["compare", str(search)])
+    assert "is a --search run: its trials are in" in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
     with pytest.raises(SystemExit):
         main(["compare", str(tmp_path / "empty")])
