@@ -70,7 +70,7 @@ def load_policy(
         raise ValueError(_search_run(run_dir, record))
     if not hasattr(module, "make_agent"):
         raise ValueError(f"load_policy supports the agent-based algorithms, not {record['algorithm']!r}")
-    count, what = (search["population"], "member") if search is not None else (record["num_seeds"], "seed")
+    count, what = num_policies(run_dir), "member" if search is not None else "seed"
     if not 0 <= seed_index < count:
         raise ValueError(f"seed_index (the {what}) must lie in [0, {count}), got {seed_index}")
     if envs.is_registered(config.env_id):
@@ -104,6 +104,14 @@ def load_policy(
         return action, pstate
 
     return Policy(jax.jit(act), jax.jit(act_unit), init_policy_state, config, config.env_id, update)
+
+
+def num_policies(run_dir) -> int:
+    """How many policies :func:`load_policy` can load from ``run_dir``: its seeds, or a PBT run's
+    population."""
+    record = read_record(run_dir)
+    search = record.get("search")
+    return int(search["population"]) if search is not None and search["method"] == "pbt" else int(record["num_seeds"])
 
 
 def _sampling(agent, state, sample_key: int):

@@ -32,8 +32,9 @@ def evaluate(argv) -> dict:
     parser = argparse.ArgumentParser(prog="python -m lagomjax.train evaluate", description=evaluate.__doc__)
     parser.add_argument("run_dir", help="a run directory (it holds run.yml and checkpoint.ckpt)")
     parser.add_argument("--episodes", type=int, default=16, help="episodes (default: 16)")
-    parser.add_argument("--seed-index", type=int, default=0,
-                        help="which of the run's seeds, or a PBT run's members (default: 0)")  # fmt: skip
+    parser.add_argument("--seed-index", default="0",
+                        help="which of the run's seeds, or a PBT run's members, or 'all': each, then the mean "
+                             "over them (default: 0)")  # fmt: skip
     parser.add_argument("--key", type=int, default=0, help="PRNG key of the evaluation episodes (default: 0)")
     parser.add_argument("--video", "--gif", dest="video", default=None,
                         help="record one episode here: .gif, or .mp4/.webm (lagomjax[video]); without a display "
@@ -48,19 +49,32 @@ def evaluate(argv) -> dict:
         os.environ.setdefault("MUJOCO_GL", "egl")  # MuJoCo's renderer without a display (read when it is imported)
     if args.episodes < 1:
         parser.error(f"--episodes must be >= 1, got {args.episodes}")
+    if args.seed_index != "all" and not args.seed_index.lstrip("-").isdigit():
+        parser.error(f"--seed-index must be a number or 'all', got {args.seed_index!r}")
+    if args.seed_index == "all" and args.video:
+        parser.error("--video records one policy: give --seed-index a number")
     try:
         if args.video:
             vis.check_video_path(args.video)  # the format, before the run is read
-        policy = policies.load_policy(args.run_dir, args.seed_index, args.best, args.stochastic, args.key)
+        indices = range(policies.num_policies(args.run_dir)) if args.seed_index == "all" else [int(args.seed_index)]
+        loaded = [policies.load_policy(args.run_dir, i, args.best, args.stochastic, args.key) for i in indices]
+        policy = loaded[0]
         if args.video:
             vis.check_video_path(args.video, policy.env_id)  # and whether its environment is drawn
     except (ValueError, ImportError) as e:
         parser.error(str(e))
-    returns = policies.evaluate_policy(policy, args.episodes, args.key)
-    print(f"{args.run_dir} seed {args.seed_index}: return {returns.mean():.1f} +- {returns.std():.1f} "
-          f"(min {returns.min():.1f}, max {returns.max():.1f}) over {args.episodes} "
-          f"{'stochastic' if args.stochastic else 'greedy'} episodes")  # fmt: skip
-    out = {"returns": returns}
+    kind = "stochastic" if args.stochastic else "greedy"
+    every = []
+    for i, one in zip(indices, loaded, strict=True):
+        returns = policies.evaluate_policy(one, args.episodes, args.key)
+        every.append(returns)
+        print(f"{args.run_dir} seed {i}: return {returns.mean():.1f} +- {returns.std():.1f} "
+              f"(min {returns.min():.1f}, max {returns.max():.1f}) over {args.episodes} {kind} episodes")  # fmt: skip
+    if len(every) > 1:
+        means = np.asarray([r.mean() for r in every])
+        print(f"{args.run_dir}, {len(every)} seeds: return {means.mean():.1f} +- {means.std():.1f} (the seeds' "
+              f"means: mean +- std over seeds; min {means.min():.1f}, max {means.max():.1f})")  # fmt: skip
+    out = {"returns": every[0] if len(every) == 1 else np.stack(every)}
     if args.video:
         out["video"] = vis.record_episode(policy.env_id, policy.act_unit, jax.random.key(args.key), args.video,
                                           init_policy_state=policy.init_policy_state,

@@ -253,7 +253,8 @@ def test_a_gymnasium_path_run_starts_from_another_runs_trained_agents(tmp_path, 
 
 def test_a_loaded_policy_samples_as_it_explored_in_training(tmp_path, capsys):
     """stochastic=True (evaluate --stochastic, RL Zoo's enjoy --stochastic): the agent's own act,
-    every environment with its own key stream carried in the policy state; greedy otherwise."""
+    every environment with its own key stream carried in the policy state; greedy otherwise.
+    evaluate --seed-index all: every seed's policy, then the mean over seeds."""
     from lagomjax.train.__main__ import main as entry
 
     run = tmp_path / "run"
@@ -275,6 +276,9 @@ def test_a_loaded_policy_samples_as_it_explored_in_training(tmp_path, capsys):
     out = entry(["evaluate", str(run), "--episodes", "4", "--stochastic", "--key", "2"])
     assert "over 4 stochastic episodes" in capsys.readouterr().out
     np.testing.assert_array_equal(out["returns"], policies.evaluate_run(run, episodes=4, key=2, stochastic=True))
+    every = entry(["evaluate", str(run), "--seed-index", "all", "--episodes", "3"])["returns"]  # each seed, then all
+    np.testing.assert_array_equal(every, [policies.evaluate_run(run, 3, seed_index=i) for i in range(2)])
+    assert f"{run}, 2 seeds: return {every.mean(axis=1).mean():.1f} +- " in capsys.readouterr().out
 
 
 def test_restarted_schedules_keep_what_was_learnt():
