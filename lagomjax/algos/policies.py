@@ -53,7 +53,8 @@ def load_policy(
 ) -> Policy:
     """The deterministic policy of seed ``seed_index`` from ``run_dir``'s checkpoint (the final
     parameters once the run finished, else the latest saved), or with ``best=True`` from
-    ``best.ckpt``: the parameters at that seed's best periodic evaluation (functional runs only).
+    ``best.ckpt``: the parameters at that seed's best periodic evaluation (a gymnasium-path run's
+    ``gym_seed_<i>.best.ckpt``).
 
     With ``stochastic=True`` the policy samples as it explored in training (the agent's ``act``:
     PPO's and VPG's action distribution, SAC's squashed Gaussian, DQN's epsilon-greedy at its
@@ -77,9 +78,7 @@ def load_policy(
         agent, one, update, obs_space, act_space, prepare = _functional(module, config, record, run_dir, seed_index,
                                                                         best)  # fmt: skip
     else:
-        if best:
-            raise ValueError(f"{config.env_id!r} ran on the gymnasium path, which keeps no best.ckpt: drop --best")
-        agent, one, update, obs_space, act_space = runs.load_gym_seed(run_dir, module, seed_index)
+        agent, one, update, obs_space, act_space = runs.load_gym_seed(run_dir, module, seed_index, best)
         prepare = None
 
     decide, init_policy_state = (

@@ -343,6 +343,8 @@ def main(algo, argv=None, **defaults):
                         config, algo.make_agent, n, seed=seed, checkpoint_dir=run_dir,
                         checkpoint_seconds=extra["checkpoint_seconds"], should_stop=lambda: stop.asked,
                         on_metrics=trackers, init_state=init_state,
+                        eval_every=_eval_every(extra["eval_every"], config.num_updates),
+                        on_eval=lambda i, u, steps, ret: trackers.log_eval(u, [steps], [ret], [i]),
                     )  # fmt: skip
         finally:
             trackers.close()

@@ -28,7 +28,7 @@ from lagomjax.envs.registry import env_kwargs
 from lagomjax.envs.rollout import Rollout
 from lagomjax.runner import EpisodeRunner, StepRunner
 from lagomjax.train.loop import all_finite, finished_episode_mean
-from lagomjax.train.seeds import restart_schedules
+from lagomjax.train.seeds import restart_schedules, without_replay
 from lagomjax.transform.ops import zero_where
 
 
@@ -175,9 +175,10 @@ def restore_target(config, make_agent, key):
     return agent, like, k_act, meta, obs_space, act_space
 
 
-def checkpoint_path(run_dir, seed_index: int) -> Path:
-    """Where seed ``seed_index`` of a gymnasium-path run checkpoints in ``run_dir``."""
-    return Path(run_dir) / f"gym_seed_{seed_index}.ckpt"
+def checkpoint_path(run_dir, seed_index: int, best: bool = False) -> Path:
+    """Where seed ``seed_index`` of a gymnasium-path run checkpoints in ``run_dir`` (``best``: its
+    state at its best periodic evaluation, less any replay buffer)."""
+    return Path(run_dir) / f"gym_seed_{seed_index}{'.best' if best else ''}.ckpt"
 
 
 def evaluate_gym(agent, state, env_id: str, episodes: int, seed: int, **make_kwargs) -> np.ndarray:
@@ -200,6 +201,9 @@ def train_gym(
     should_stop=None,
     on_metrics=None,
     init_state=None,
+    eval_every: int | None = None,
+    on_eval=None,
+    best_checkpoint=None,
 ):
     """Train one seed of ``make_agent(config, action_space)`` on gymnasium's ``config.env_id``.
 
@@ -220,6 +224,13 @@ def train_gym(
     ``init_state`` (an agent state, e.g. another run's) replaces ``agent.init``'s, as
     :func:`~lagomjax.train.seeds.run_seeds`' does (learning-rate annealing restarted); a checkpoint
     being resumed takes precedence.
+
+    Periodic evaluation (RL Zoo's ``EvalCallback``): with ``eval_every`` the greedy policy plays
+    ``config.eval_episodes`` episodes after every ``eval_every``-th update and the last (the same
+    episodes as the final evaluation, which the last one is): ``metrics['eval_episode_return']``
+    holds their mean at those updates, NaN elsewhere, and ``on_eval(update, env_steps, return)``
+    gets it as it comes. With ``best_checkpoint`` (a path) the agent state at the best evaluation so
+    far, less any replay buffer, is saved there (``extra``: its ``return`` and ``update``).
     """
     if on_nonfinite not in ("halt", "raise", "ignore"):
         raise ValueError(f"on_nonfinite must be 'halt', 'raise' or 'ignore', got {on_nonfinite!r}")
@@ -254,6 +265,20 @@ def train_gym(
     runner = StepRunner(reset_on_call=False)
     running = np.zeros(config.num_envs, np.float64)
     compile_s, last_save, stopped, ran = None, time.perf_counter(), False, 0
+    best_return, final = -math.inf, None  # final: the last update's evaluation, the run's final one
+    if best_checkpoint is not None and start > 0 and Path(best_checkpoint).exists():
+        best_return = float(ckpt.check(best_checkpoint, meta)["extra"]["return"])
+
+    def evaluate(i):  # the greedy policy now: into the metrics, the trackers and, if it is the best, best_checkpoint
+        nonlocal best_return
+        ret = float(np.mean(evaluate_gym(agent, state, config.env_id, config.eval_episodes, seed + 1, **make_kwargs)))
+        rows[-1]["eval_episode_return"] = ret
+        if on_eval is not None:
+            on_eval(i, rows[-1]["env_steps"], ret)
+        if best_checkpoint is not None and ret > best_return and halted_at < 0:
+            best_return = ret
+            ckpt.save(best_checkpoint, without_replay(state), meta, **{"return": ret, "update": i})
+        return ret
 
     def save(next_update):
         if checkpoint is not None:
@@ -281,6 +306,11 @@ def train_gym(
         rows.append({"env_steps": (i + 1) * ro.rewards.size, "episode_return": ret, "finite": ok, **m})
         if on_metrics is not None:
             on_metrics(i, rows[-1])
+        if eval_every:
+            rows[-1]["eval_episode_return"] = math.nan
+            if (i + 1) % eval_every == 0 or i + 1 == config.num_updates:
+                ret = evaluate(i)
+                final = ret if i + 1 == config.num_updates else None
         ran += 1
         if compile_s is None:
             compile_s = time.perf_counter() - t0
@@ -293,6 +323,8 @@ def train_gym(
             steps = ro.rewards.size
             for j in range(i + 1, config.num_updates):
                 rows.append({**rows[-1], "env_steps": (j + 1) * steps, "finite": False})
+                if eval_every:
+                    rows[-1]["eval_episode_return"] = math.nan
                 if on_metrics is not None:
                     on_metrics(j, rows[-1])
             break
@@ -300,12 +332,14 @@ def train_gym(
     compile_s = compile_s or 0.0
     bar.close()
     env.close()
-    metrics = {k: np.asarray([r[k] for r in rows]) for k in rows[0]} if rows else {}
+    keys = list(dict.fromkeys(k for r in rows for k in r))  # a resume may have changed the evaluation cadence
+    metrics = {k: np.asarray([r.get(k, math.nan) for r in rows]) for k in keys}
     if stopped:
         return state, metrics, {"compile_s": compile_s, "run_s": run_s, "env_steps_per_s": 0.0, "finished": False}
     save(config.num_updates)
-    returns = evaluate_gym(agent, state, config.env_id, config.eval_episodes, seed + 1, **make_kwargs)
-    metrics["eval_return"] = np.float32(np.mean(returns))
+    if final is None:
+        final = np.mean(evaluate_gym(agent, state, config.env_id, config.eval_episodes, seed + 1, **make_kwargs))
+    metrics["eval_return"] = np.float32(final)
     metrics["halted_at"] = np.int64(halted_at)
     steps = max(ran - 1, 0) * config.num_envs * config.num_steps  # timed: the updates of this call after the first
     timing = {"compile_s": compile_s, "run_s": run_s, "env_steps_per_s": steps / max(run_s, 1e-9), "finished": True}
@@ -323,21 +357,28 @@ def run_seeds_gym(
     should_stop=None,
     on_metrics=None,
     init_state=None,
+    eval_every: int | None = None,
+    on_eval=None,
 ):
     """:func:`train_gym` for ``num_seeds`` seeds one after another; metrics stacked ``[seeds, ...]``.
     With ``checkpoint_dir`` each seed checkpoints to ``gym_seed_<i>.ckpt`` there (finished seeds are
     only re-evaluated on resume); if ``should_stop()`` stops a seed, ``timing['finished']`` is False.
     ``on_metrics(seed_index, update, metrics)``: every update of every seed as it finishes (the
     compiled path's tracker callback, :mod:`lagomjax.train.trackers`). ``init_state``: agent states
-    with a leading seed axis, seed ``i`` starting from ``init_state[i]``."""
+    with a leading seed axis, seed ``i`` starting from ``init_state[i]``. ``eval_every``: periodic
+    evaluation, ``on_eval(seed_index, update, env_steps, return)`` and, with ``checkpoint_dir``, each
+    seed's best state in ``gym_seed_<i>.best.ckpt`` (:func:`train_gym`)."""
     keys = jax.random.split(jax.random.key(seed), num_seeds)
     runs = []
     for i, k in enumerate(keys):
         path = None if checkpoint_dir is None else checkpoint_path(checkpoint_dir, i)
         stream = None if on_metrics is None else lambda u, m, i=i: on_metrics(i, u, m)
+        evals = None if on_eval is None else lambda u, steps, ret, i=i: on_eval(i, u, steps, ret)
         start = None if init_state is None else jax.tree.map(lambda x, i=i: x[i], init_state)
+        best = None if checkpoint_dir is None else checkpoint_path(checkpoint_dir, i, best=True)
         runs.append(train_gym(config, make_agent, k, progress, checkpoint=path, checkpoint_seconds=checkpoint_seconds,
-                              should_stop=should_stop, on_metrics=stream, init_state=start))  # fmt: skip
+                              should_stop=should_stop, on_metrics=stream, init_state=start, eval_every=eval_every,
+                              on_eval=evals, best_checkpoint=best))  # fmt: skip
         if not runs[-1][2]["finished"]:
             return {}, {**runs[-1][2], "finished": False}
     metrics = {k: np.stack([m[k] for _, m, _ in runs]) for k in runs[0][1]}

@@ -106,9 +106,7 @@ def load_state(run_dir, module, like=None, best: bool = False, parts=None):
         raise ValueError(f"{run_dir} is a --search {record['search']['method']} run, which keeps no seeds' train state")
     config = config_from_dict(module.Config, record["config"])
     if not envs.is_registered(config.env_id):
-        if best:
-            raise ValueError(f"{config.env_id!r} ran on the gymnasium path, which keeps no best.ckpt")
-        seeds = [load_gym_seed(run_dir, module, i) for i in range(record["num_seeds"])]
+        seeds = [load_gym_seed(run_dir, module, i, best) for i in range(record["num_seeds"])]
         state = jax.tree.map(lambda *xs: jnp.stack(xs), *[s[1] for s in seeds])
         return state, {"next_update": min(s[2] for s in seeds)}
     if like is None:
@@ -121,19 +119,26 @@ def load_state(run_dir, module, like=None, best: bool = False, parts=None):
     return restore(path, like, run_meta(config, record["num_seeds"], record["seed"]))
 
 
-def load_gym_seed(run_dir, module, seed_index: int):
-    """``(agent, agent state, next update, observation space, action space)`` of seed ``seed_index``
-    of a gymnasium-path run of the algorithm ``module``, from its ``gym_seed_<i>.ckpt``."""
+def load_gym_seed(run_dir, module, seed_index: int, best: bool = False):
+    """``(agent, agent state, update, observation space, action space)`` of seed ``seed_index`` of a
+    gymnasium-path run of the algorithm ``module``, from its ``gym_seed_<i>.ckpt`` (the next update
+    to run) or with ``best`` its ``gym_seed_<i>.best.ckpt`` (the update of its best evaluation;
+    less any replay buffer)."""
     import jax
 
     from lagomjax.train import gym_loop
+    from lagomjax.train.seeds import restore_best
 
     record = read_record(run_dir)
     config = config_from_dict(module.Config, record["config"])
-    path = gym_loop.checkpoint_path(run_dir, seed_index)
+    path = gym_loop.checkpoint_path(run_dir, seed_index, best)
     if not path.exists():
-        raise ValueError(f"{path} does not exist: seed {seed_index} of this gymnasium-path run never saved")
+        never = "evaluated (--eval-every 0, or not yet)" if best else "saved"
+        raise ValueError(f"{path} does not exist: seed {seed_index} of this gymnasium-path run never {never}")
     key = jax.random.split(jax.random.key(record["seed"]), record["num_seeds"])[seed_index]
     agent, like, k_act, meta, obs_space, act_space = gym_loop.restore_target(config, module.make_agent, key)
+    if best:
+        state, extra = restore_best(path, like, meta)
+        return agent, state, int(extra["update"]), obs_space, act_space
     (state, _), extra = ckpt.restore(path, (like, k_act), meta)
     return agent, state, int(extra["next_update"]), obs_space, act_space

@@ -31,6 +31,13 @@ def _per_seed(start, seeds) -> list[int]:
     return [int(start)] * len(seeds) if np.ndim(start) == 0 else [int(x) for x in start]
 
 
+def _evals(env_steps, returns, seed_indices):
+    """``(seed index, env steps, return)`` of an evaluation of every seed (``seed_indices`` None) or
+    of the seeds listed (the gymnasium path evaluates one seed at a time)."""
+    indices = range(len(returns)) if seed_indices is None else seed_indices
+    return zip(indices, env_steps, returns, strict=True)
+
+
 def _scalars(metrics: dict) -> dict:
     """Finite-or-NaN Python floats of the scalar metrics (NaN: no value this update)."""
     out = {}
@@ -75,10 +82,10 @@ class CSVTracker:
         row = [update] + [values.get(k, math.nan) for k in self.columns[seed_index][1:]]
         self.writers[seed_index].writerow(row)
 
-    def log_eval(self, update: int, env_steps, returns) -> None:
+    def log_eval(self, update: int, env_steps, returns, seed_indices=None) -> None:
         if self.evals is None:
             self.evals = CSVTracker(self.run_dir, self.seeds, self.start_update, self.config_id, "eval.csv")
-        for i, (steps, ret) in enumerate(zip(env_steps, returns, strict=True)):
+        for i, steps, ret in _evals(env_steps, returns, seed_indices):
             self.evals.log(i, update, {"env_steps": steps, "eval_episode_return": ret})
 
     def flush(self) -> None:
@@ -120,8 +127,8 @@ class TensorBoardTracker:
                 tag = f"eval/{k}" if k.startswith("eval_") else f"train/{k}"
                 self.writers[seed_index].add_scalar(tag, v, step)
 
-    def log_eval(self, update: int, env_steps, returns) -> None:
-        for i, (steps, ret) in enumerate(zip(env_steps, returns, strict=True)):
+    def log_eval(self, update: int, env_steps, returns, seed_indices=None) -> None:
+        for i, steps, ret in _evals(env_steps, returns, seed_indices):
             self.writers[i].add_scalar("eval/episode_return", float(ret), int(steps))
 
     def flush(self) -> None:
@@ -162,8 +169,8 @@ class WandbTracker:
         values = {k: v for k, v in _scalars(metrics).items() if math.isfinite(v)}
         self.runs[seed_index].log(values, step=update)
 
-    def log_eval(self, update: int, env_steps, returns) -> None:
-        for i, ret in enumerate(returns):
+    def log_eval(self, update: int, env_steps, returns, seed_indices=None) -> None:
+        for i, _, ret in _evals(env_steps, returns, seed_indices):
             self.runs[i].log({"eval_episode_return": float(ret)}, step=update)
 
     def flush(self) -> None:
@@ -184,9 +191,9 @@ class Trackers:
         for t in self.trackers:
             t.log(seed_index, update, metrics)
 
-    def log_eval(self, update, env_steps, returns) -> None:
+    def log_eval(self, update, env_steps, returns, seed_indices=None) -> None:
         for t in self.trackers:
-            t.log_eval(update, env_steps, returns)
+            t.log_eval(update, env_steps, returns, seed_indices)
 
     def flush(self) -> None:
         for t in self.trackers:

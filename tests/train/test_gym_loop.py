@@ -82,15 +82,24 @@ def test_gymnasium_path_checkpoints_and_resumes(tmp_path):
     from lagomjax.algos import vpg
     from lagomjax.train import gym_loop
 
-    config = vpg.Config(num_envs=2, num_steps=8, total_steps=2 * 8 * 6)
-    path = tmp_path / "gym.ckpt"
-    calls = iter(range(100))
+    config = vpg.Config(num_envs=2, num_steps=8, total_steps=2 * 8 * 6, eval_episodes=2)
+    path, best = tmp_path / "gym.ckpt", tmp_path / "gym.best.ckpt"
+    calls, seen = iter(range(100)), []
+    evals = {"eval_every": 2, "best_checkpoint": best, "on_eval": lambda u, steps, ret: seen.append((u, steps, ret))}
     _, part, timing = gym_loop.train_gym(config, vpg.make_agent, jax.random.key(0), progress=False, checkpoint=path,
-                                         should_stop=lambda: next(calls) >= 3)  # fmt: skip
+                                         should_stop=lambda: next(calls) >= 3, **evals)  # fmt: skip
     assert not timing["finished"] and len(part["env_steps"]) == 3
     assert checkpoint.load(path)["extra"]["next_update"] == 3
-    _, full, timing = gym_loop.train_gym(config, vpg.make_agent, jax.random.key(0), progress=False, checkpoint=path)
+    _, full, timing = gym_loop.train_gym(config, vpg.make_agent, jax.random.key(0), progress=False, checkpoint=path,
+                                         **evals)  # fmt: skip
     assert timing["finished"] and np.isfinite(full["eval_return"])
+    # evaluated after every 2nd update, across the stop; the last evaluation is the final one
+    np.testing.assert_array_equal(np.flatnonzero(np.isfinite(full["eval_episode_return"])), [1, 3, 5])
+    assert [u for u, _, _ in seen] == [1, 3, 5] and [s for _, s, _ in seen] == [32, 64, 96]
+    assert full["eval_episode_return"][5] == pytest.approx(full["eval_return"])
+    kept = checkpoint.load(best)["extra"]  # the best evaluation's state
+    returns = [r for *_, r in seen]
+    assert kept["return"] == max(returns) and kept["update"] == seen[int(np.argmax(returns))][0]
     # timed: this call's updates after its first (compiling) one, 2 of the 3 left
     assert timing["env_steps_per_s"] * timing["run_s"] == pytest.approx(2 * 16)
     np.testing.assert_array_equal(full["env_steps"], np.arange(1, 7) * 16)

@@ -374,7 +374,8 @@ def test_an_off_policy_best_checkpoint_leaves_the_replay_buffer_out(tmp_path):
 @pytest.mark.slow
 def test_a_gymnasium_path_mujoco_run_gives_its_policy_and_an_mp4(tmp_path):
     """A MuJoCo env (no functional twin) trains on the gymnasium path; its policy loads from the
-    seed's checkpoint, acts in the env's own bounds, evaluates, and records an mp4 through rgb_array."""
+    seed's checkpoint (its best evaluation's from gym_seed_<i>.best.ckpt), acts in the env's own
+    bounds, evaluates, and records an mp4 through rgb_array."""
     pytest.importorskip("mujoco", reason="the mujoco extra is not installed")
     pytest.importorskip("imageio_ffmpeg", reason="the video extra is not installed")
     import imageio.v3 as iio
@@ -396,8 +397,10 @@ def test_a_gymnasium_path_mujoco_run_gives_its_policy_and_an_mp4(tmp_path):
     unit, _ = agent.greedy(state, obs, ())
     np.testing.assert_allclose(policy.act_unit(obs)[0], unit, rtol=1e-6)
     np.testing.assert_allclose(policy.act(obs)[0], 3.0 * np.clip(unit, -1, 1), rtol=1e-5)  # InvertedPendulum: [-3, 3]
-    with pytest.raises(ValueError, match="gymnasium path, which keeps no best.ckpt"):
-        policies.load_policy(run, best=True)
+    best = policies.load_policy(run, best=True)  # the best periodic evaluation's state, less the replay buffer
+    evals = read_csv(run / "0" / "0" / "eval.csv")
+    assert best.update == int(evals["update"][np.argmax(evals["eval_episode_return"])])
+    assert (run / "gym_seed_0.best.ckpt").stat().st_size < (run / "gym_seed_0.ckpt").stat().st_size / 2
 
     env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
     video = tmp_path / "pendulum.mp4"
