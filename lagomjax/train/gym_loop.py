@@ -381,7 +381,8 @@ def run_seeds_gym(
                               on_eval=evals, best_checkpoint=best))  # fmt: skip
         if not runs[-1][2]["finished"]:
             return {}, {**runs[-1][2], "finished": False}
-    metrics = {k: np.stack([m[k] for _, m, _ in runs]) for k in runs[0][1]}
+    keys = dict.fromkeys(k for _, m, _ in runs for k in m)  # a seed resumed with another --eval-every: NaN
+    metrics = {k: np.stack([m.get(k, np.full(len(m["env_steps"]), np.nan)) for _, m, _ in runs]) for k in keys}
     timing = {
         "finished": True,
         "compile_s": float(np.mean([t["compile_s"] for *_, t in runs])),

@@ -141,3 +141,24 @@ def test_ppo_learns_frozen_lake_through_one_hot_observations():
                         num_steps=64, eval_episodes=8, lr=3e-3)  # fmt: skip
     _, metrics, _ = gym_loop.train_gym(config, ppo.make_agent, jax.random.key(0), progress=False)
     assert np.nanmean(metrics["episode_return"][:3]) < 0.1 and metrics["eval_return"] == 1.0, metrics
+
+
+def test_seeds_resumed_with_another_evaluation_cadence_stack_with_nan(tmp_path):
+    """Seeds run one after another: stopped in seed 1, resumed with evaluations on, seed 0 (finished
+    without any) and seed 1 (evaluated from the resume on) stack, NaN where nothing was evaluated."""
+    import jax  # noqa: F401
+    import numpy as np
+
+    from lagomjax.algos import vpg
+    from lagomjax.train import gym_loop
+
+    config = vpg.Config(num_envs=2, num_steps=8, total_steps=2 * 8 * 4, eval_episodes=2)
+    calls = iter(range(100))
+    _, timing = gym_loop.run_seeds_gym(config, vpg.make_agent, 2, progress=False, checkpoint_dir=tmp_path,
+                                       should_stop=lambda: next(calls) >= 6)  # fmt: skip
+    assert not timing["finished"]
+    metrics, timing = gym_loop.run_seeds_gym(config, vpg.make_agent, 2, progress=False, checkpoint_dir=tmp_path,
+                                             eval_every=2)  # fmt: skip
+    assert timing["finished"] and metrics["eval_episode_return"].shape == (2, 4)
+    np.testing.assert_array_equal(np.isfinite(metrics["eval_episode_return"]), [[0, 0, 0, 0], [0, 0, 0, 1]])
+    assert (tmp_path / "gym_seed_1.best.ckpt").exists() and not (tmp_path / "gym_seed_0.best.ckpt").exists()
