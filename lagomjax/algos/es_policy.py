@@ -48,6 +48,7 @@ class Config:
     es_lr: float = 0.05  # OpenAI-ES Adam step
     hidden_sizes: tuple = (16,)
     activation: str = "tanh"
+    torso: str = "mlp"  # mlp (image observations flattened), or cnn for images [H, W, C] (best with openai_es)
     eval_episodes: int = 16  # deterministic evaluation episodes of the final mean policy
     gamma: float = 1.0  # unused by ES (kept for the shared env factory)
 
@@ -69,10 +70,14 @@ class Policy(nn.Module):
     action_space: gym.spaces.Space
     hidden_sizes: tuple
     activation: str
+    torso: str = "mlp"
 
     @nn.compact
     def __call__(self, obs):
-        h = networks.MLP(self.hidden_sizes, self.activation)(obs)
+        if self.torso == "cnn":  # MinAtar's network (networks.torso): a 3x3 convolution, then the MLP
+            h = networks.torso("cnn", self.hidden_sizes, self.activation, obs)
+        else:
+            h = networks.MLP(self.hidden_sizes, self.activation)(obs)
         if isinstance(self.action_space, gym.spaces.Discrete):
             return jnp.argmax(nn.Dense(int(self.action_space.n))(h), axis=-1)
         return jnp.tanh(nn.Dense(self.action_space.shape[0])(h))
@@ -95,7 +100,7 @@ class ESPolicyState:
 
 def make_policy(config: Config, observation_space, action_space):
     """``(policy module, template params, flat dimension)``."""
-    policy = Policy(action_space, config.hidden_sizes, config.activation)
+    policy = Policy(action_space, config.hidden_sizes, config.activation, config.torso)
     template = policy.init(jax.random.key(0), jnp.zeros(observation_space.shape))
     return policy, template, networks.num_params(template)
 

@@ -202,6 +202,29 @@ def test_dqn_trains_on_minatar_through_the_cnn_torso_and_a_cnn_needs_images():
         ppo.Config(torso="resnet")
 
 
+def test_es_searches_a_cnn_policy_on_minatar_past_the_random_policy():
+    """ES-policy with the CNN torso on MinAtar's images (as evosax's OpenAI-ES examples): 100
+    generations of 64 members lift the population's mean return from the random policy's level
+    (0.32 over the first tenth, seed 0) to 0.96 over the last tenth here."""
+    from lagomjax.algos import es_policy
+
+    config = es_policy.Config(env_id="gymnax:Breakout-MinAtar", torso="cnn", strategy="openai_es", popsize=64,
+                              generations=100, episodes_per_member=1, hidden_sizes=(32,), es_lr=0.05, sigma0=0.1,
+                              eval_episodes=8)  # fmt: skip
+    _, metrics = jax.jit(es_policy.make_train(config))(jax.random.key(0))
+    returns = np.asarray(metrics["episode_return"])
+    assert returns[:10].mean() < 0.6 and returns[-10:].mean() >= 0.7, (returns[:10].mean(), returns[-10:].mean())
+    policy, template, dim = es_policy.make_policy(config, *_spaces("gymnax:Breakout-MinAtar"))
+    assert "Conv_0" in template["params"] and dim > 10_000
+    with pytest.raises(ValueError, match=r"torso='cnn' needs image observations \[H, W, C\]; CartPole-v1"):
+        es_policy.make_parts(es_policy.Config(torso="cnn"))
+
+
+def _spaces(env_id):
+    env = envs.make(env_id, auto_reset=False, episode_statistics=False)
+    return env.observation_space, env.action_space
+
+
 @pytest.mark.slow
 def test_a_policy_trained_on_image_observations_loads_and_acts_on_raw_ones(tmp_path):
     """A command-line run on Catch-bsuite ([10, 5] images, flattened for the MLP): the loaded policy
