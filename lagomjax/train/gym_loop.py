@@ -28,7 +28,7 @@ from lagomjax.envs.registry import env_kwargs
 from lagomjax.envs.rollout import Rollout
 from lagomjax.runner import EpisodeRunner, StepRunner
 from lagomjax.train.loop import all_finite, finished_episode_mean
-from lagomjax.train.seeds import restart_schedules, without_replay
+from lagomjax.train.seeds import start_from, without_replay
 from lagomjax.transform.ops import zero_where
 
 
@@ -249,12 +249,8 @@ def train_gym(
     learn = jax.jit(agent.learn)
     finite = jax.jit(lambda ro, s: all_finite((ro.obs, ro.rewards, s)))
     halted_at, rows, start = -1, [], 0
-    if init_state is not None:  # typed and checked as a checkpoint's leaves are
-        try:
-            state = restart_schedules(ckpt.from_host(state, ckpt.to_host(init_state)))
-        except ValueError as e:
-            raise ValueError(f"init_state does not fit this run's agent state: {e}") from None
-        actor.state = state
+    if init_state is not None:
+        state = actor.state = start_from(state, init_state, "agent state")
     if checkpoint is not None and Path(checkpoint).exists():
         (state, actor.key), saved = ckpt.restore(checkpoint, (state, actor.key), meta)
         actor.state = state

@@ -56,6 +56,16 @@ def restart_schedules(state):
     return jax.tree.map(zero, state, is_leaf=is_schedule)
 
 
+def start_from(like, state, what: str = "train state"):
+    """``state`` (another run's) as the start of a run whose state looks like ``like``: checked and
+    typed as a resumed checkpoint's leaves are (``ValueError`` for a leaf of another shape or
+    dtype), its schedules restarted (:func:`restart_schedules`)."""
+    try:
+        return restart_schedules(ckpt.from_host(like, ckpt.to_host(state)))
+    except ValueError as e:
+        raise ValueError(f"init_state does not fit this run's {what}: {e}") from None
+
+
 def run_meta(config, num_seeds: int, seed: int) -> dict:
     """What a checkpoint of :func:`run_seeds` records about its run (compared on resume)."""
     n = config.num_updates
@@ -115,8 +125,8 @@ def run_seeds(
     from it under its own config. What was learnt carries over (parameters, optimiser moments,
     normalisers, replay buffers, the exploration that follows environment steps); what counts this
     run's updates starts from 0 (learning-rate annealing: :func:`restart_schedules`; waiting for
-    ``learning_starts``). A leaf of another shape or dtype than ``parts.init`` gives raises
-    ``ValueError``. A checkpoint being resumed takes precedence.
+    ``learning_starts``). A leaf of another shape or dtype than ``parts.init``'s raises
+    ``ValueError`` (:func:`start_from`). A checkpoint being resumed takes precedence.
 
     Periodic evaluation: with ``eval_every`` (updates, taken at the first chunk end at or past each
     multiple) every seed's deterministic policy is evaluated as at the end (``parts.finish``, a
@@ -182,12 +192,8 @@ def run_seeds(
     resuming = checkpoint is not None and Path(checkpoint).exists()
     saved = ckpt.check(checkpoint, meta, allow_changes) if resuming else None
     keys = jax.random.split(jax.random.key(seed), num_seeds)
-    if init_state is not None:  # checked before compiling, and typed as a resumed checkpoint's leaves are
-        try:
-            like = jax.eval_shape(jax.vmap(parts.init), keys)
-            init_state = restart_schedules(ckpt.from_host(like, ckpt.to_host(init_state)))
-        except ValueError as e:
-            raise ValueError(f"init_state does not fit this run's train state: {e}") from None
+    if init_state is not None:  # checked before compiling
+        init_state = start_from(jax.eval_shape(jax.vmap(parts.init), keys), init_state)
     t0 = time.perf_counter()
     init = jax.jit(jax.vmap(parts.init)).lower(keys).compile() if init_state is None else None
     state = init(keys) if init_state is None else init_state
