@@ -230,6 +230,13 @@ def _resume_points(run_dir, num_seeds: int, functional: bool):
     return updates, steps
 
 
+def _all_saved(run_dir, num_seeds: int, functional: bool) -> bool:
+    """Whether every seed of the run has a checkpoint to resume from (its files exist: none is read)."""
+    if functional:
+        return (run_dir / runs.CHECKPOINT).exists()
+    return all(gym_loop.checkpoint_path(run_dir, i).exists() for i in range(num_seeds))
+
+
 def _trackers(run_dir, seeds, config, extra, functional: bool) -> trackers_mod.Trackers:
     """CSV always; TensorBoard and W&B when asked. On resume they continue from the checkpoint."""
     start_update, start_step = _resume_points(run_dir, len(seeds), functional)
@@ -297,7 +304,7 @@ def main(algo, argv=None, **defaults):
     parts = _preflight(algo, config, search)  # before a run directory is claimed
     _check_extras(extra, search, parts is not None or not hasattr(algo, "run_gym"), config.env_id)
     init_state = None  # --init-from's state, needed while a seed has no checkpoint of its own
-    if extra["init_from"] and (run_dir is None or np.min(_resume_points(run_dir, n, parts is not None)[0]) == 0):
+    if extra["init_from"] and (run_dir is None or not _all_saved(run_dir, n, parts is not None)):
         init_state = _init_state(algo, slug, config, parts, n, search, extra["init_from"])
     if run_dir is None:
         record = runs.run_record(slug, config, n, seed, {k: extra[k] for k in _SETTINGS})
