@@ -65,22 +65,36 @@ def load_policy(
     (the Python runner path) restore the seed's ``gym_seed_<i>.ckpt``. A ``--search pbt`` run
     restores member ``seed_index`` of its population from ``pbt.ckpt`` (``best=True``: the member
     with the best final evaluation); other searches keep no policy."""
+    return load_policies(run_dir, [seed_index], best, stochastic, sample_key)[0]
+
+
+def load_policies(run_dir, seed_indices=None, best: bool = False, stochastic: bool = False,
+                  sample_key: int = 0) -> list[Policy]:  # fmt: skip
+    """:func:`load_policy` of each of ``seed_indices`` (default: every seed, or every member of a PBT
+    run's population), the run's checkpoint read once for all of them."""
     module, config, record = read_run(run_dir)
     search = record.get("search")
     if search is not None and search["method"] != "pbt":
         raise ValueError(_search_run(run_dir, record))
     if not hasattr(module, "make_agent"):
         raise ValueError(f"load_policy supports the agent-based algorithms, not {record['algorithm']!r}")
-    count, what = num_policies(run_dir), "member" if search is not None else "seed"
-    if not 0 <= seed_index < count:
-        raise ValueError(f"seed_index (the {what}) must lie in [0, {count}), got {seed_index}")
+    count, what = _num_policies(record), "member" if search is not None else "seed"
+    indices = list(range(count)) if seed_indices is None else list(seed_indices)
+    for seed_index in indices:
+        if not 0 <= seed_index < count:
+            raise ValueError(f"seed_index (the {what}) must lie in [0, {count}), got {seed_index}")
     if envs.is_registered(config.env_id):
-        agent, one, update, obs_space, act_space, prepare = _functional(module, config, record, run_dir, seed_index,
-                                                                        best)  # fmt: skip
+        agent, seeds, obs_space, act_space = _functional(module, config, record, run_dir, indices, best)
     else:
-        agent, one, update, obs_space, act_space = runs.load_gym_seed(run_dir, module, seed_index, best)
-        prepare = None
+        seeds = [runs.load_gym_seed(run_dir, module, i, best) for i in indices]
+        agent, obs_space, act_space = seeds[0][0], seeds[0][3], seeds[0][4]
+        seeds = [(one, update, None) for _, one, update, _, _ in seeds]
+    return [_policy(agent, one, update, prepare, obs_space, act_space, config, stochastic, sample_key)
+            for one, update, prepare in seeds]  # fmt: skip
 
+
+def _policy(agent, one, update, prepare, obs_space, act_space, config, stochastic, sample_key) -> Policy:
+    """The :class:`Policy` of one seed's agent state ``one``."""
     decide, init_policy_state = (
         _sampling(agent, one, sample_key) if stochastic else (partial(agent.greedy, one), agent.init_policy_state)
     )
@@ -108,7 +122,10 @@ def load_policy(
 def num_policies(run_dir) -> int:
     """How many policies :func:`load_policy` can load from ``run_dir``: its seeds, or a PBT run's
     population."""
-    record = read_record(run_dir)
+    return _num_policies(read_record(run_dir))
+
+
+def _num_policies(record) -> int:
     search = record.get("search")
     return int(search["population"]) if search is not None and search["method"] == "pbt" else int(record["num_seeds"])
 
@@ -164,43 +181,49 @@ def load_train_state(run_dir, like=None, best: bool = False, parts=None):
     return runs.load_state(run_dir, module, like=like, best=best, parts=parts)
 
 
-def _functional(module, config, record, run_dir, seed_index, best):
+def _functional(module, config, record, run_dir, indices, best):
+    """``(agent, [(agent state, update, prepare) per index], observation space, action space)`` of a
+    compiled run, its checkpoint read once."""
     from lagomjax.envs.functional import FlattenObservation, NormalizeObservation
     from lagomjax.train.loop import make_envs, obs_moments
 
     env, _, _ = make_envs(config)
     agent = module.make_agent(config, env.action_space)
     parts = module.make_parts(config)
-    if record.get("search") is not None:  # PBT: a member of the population
-        state, update, seed_index = _pbt_population(parts, record, run_dir, seed_index, best)
+    if record.get("search") is not None:  # PBT: members of the population
+        state, update, best_member = _pbt_population(parts, record, run_dir, best)
+        picked = [(best_member if best else i, update) for i in indices]
     else:
         state, extra = load_train_state(run_dir, best=best, parts=parts)
-        update = int(extra["updates"][seed_index]) if best else int(extra["next_update"])
-    one = jax.tree.map(lambda x: x[seed_index], state)
+        picked = [(i, int(extra["updates"][i]) if best else int(extra["next_update"])) for i in indices]
     flatten = _find(env, FlattenObservation)
     raw_space = env.observation_space if flatten is None else flatten.env.observation_space
-    frozen = None
-    if getattr(config, "normalize_obs", False):
-        frozen = NormalizeObservation(env, constant_moments=obs_moments(one.env_state))
+    seeds = []
+    for i, update in picked:
+        one = jax.tree.map(lambda x, i=i: x[i], state)
+        frozen = None
+        if getattr(config, "normalize_obs", False):
+            frozen = NormalizeObservation(env, constant_moments=obs_moments(one.env_state))
 
-    def prepare(obs):  # as the training stack saw it: normalised with the run's moments, then flattened
-        obs = obs if frozen is None else frozen.normalize(None, obs)
-        return obs if flatten is None else flatten.flatten(obs)
+        def prepare(obs, frozen=frozen):  # as the training stack saw it: normalised with the run's moments, flattened
+            obs = obs if frozen is None else frozen.normalize(None, obs)
+            return obs if flatten is None else flatten.flatten(obs)
 
-    return agent, one.agent, update, raw_space, env.unwrapped.action_space, prepare
+        seeds.append((one.agent, update, prepare))
+    return agent, seeds, raw_space, env.unwrapped.action_space
 
 
-def _pbt_population(parts, record, run_dir, member: int, best: bool):
-    """``(members' train states [P, ...], update, member)`` from a PBT run's ``pbt.ckpt``; with
-    ``best`` the member is ``search.yml``'s best (the best final evaluation, written at the end)."""
+def _pbt_population(parts, record, run_dir, best: bool):
+    """``(members' train states [P, ...], update, best member)`` from a PBT run's ``pbt.ckpt``; with
+    ``best`` the best member is ``search.yml``'s (the best final evaluation, written at the end),
+    else None."""
     from lagomjax.experiment.pbt import PBTState
     from lagomjax.train.search_cli import PBT_CHECKPOINT
 
     search, run_dir = record["search"], Path(run_dir)
-    if best:
-        member = _best_trial(run_dir)
-        if member is None:
-            raise ValueError(f"{run_dir}: this PBT run has not finished, so it has no best member yet")
+    member = _best_trial(run_dir) if best else None
+    if best and member is None:
+        raise ValueError(f"{run_dir}: this PBT run has not finished, so it has no best member yet")
     population = search["population"]
     members = jax.eval_shape(jax.vmap(parts.init), jax.random.split(jax.random.key(0), population))
     hparams = {name: jax.ShapeDtypeStruct((population,), jnp.float32) for name in search["space"]}

@@ -57,7 +57,7 @@ def evaluate(argv) -> dict:
         if args.video:
             vis.check_video_path(args.video)  # the format, before the run is read
         indices = range(policies.num_policies(args.run_dir)) if args.seed_index == "all" else [int(args.seed_index)]
-        loaded = [policies.load_policy(args.run_dir, i, args.best, args.stochastic, args.key) for i in indices]
+        loaded = policies.load_policies(args.run_dir, indices, args.best, args.stochastic, args.key)
         policy = loaded[0]
         if args.video:
             vis.check_video_path(args.video, policy.env_id)  # and whether its environment is drawn

@@ -200,7 +200,7 @@ def test_a_pbt_run_s_members_load_as_policies_with_the_parameters_pbt_trained(tm
     trials = rows(run_dir / "trials.csv")
     config = policies.load_policy(run_dir, 1).config
     parts = ppo.make_parts(config)
-    members, update, best = policies._pbt_population(parts, yaml_load(run_dir / "run.yml"), run_dir, 0, True)
+    members, update, best = policies._pbt_population(parts, yaml_load(run_dir / "run.yml"), run_dir, True)
     assert update == config.num_updates and best == yaml_load(run_dir / "search.yml")["best"]["trial"]
     eval_key = jax.random.split(jax.random.key(0), 1)[0]  # PBT's evaluation episodes (seed 0)
     for i, trial in enumerate(trials):
